@@ -1,0 +1,1 @@
+"""Ideas: idea challenges open to employees and outsiders."""

@@ -1,1 +1,85 @@
 """Ideas: idea challenges open to employees and outsiders."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ideas import config as config_module
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the site. `overrides` beat the environment (tests use it)."""
+    settings = config_module.load(overrides)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(settings)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    import ideas.models  # noqa: F401  (the metadata must know every table)
+    from ideas import mail
+    from ideas.database import init_database
+    from ideas.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    init_database(app)
+    migrate.init_app(app, db, directory=str(_project_path("migrations")))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    mail.init_app(app)
+
+    from ideas.accounts import auth
+
+    auth.init_login(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from ideas.accounts.routes import bp as accounts
+    from ideas.admin.routes import bp as admin
+    from ideas.api import bp as api
+    from ideas.site.routes import bp as site
+
+    for blueprint in (site, accounts, admin, api):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from ideas.site.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from ideas.site.hooks import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from ideas.commands import ideas_cli
+
+    app.cli.add_command(ideas_cli)
+
+
+def _project_path(*parts: str):
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent.joinpath(*parts)

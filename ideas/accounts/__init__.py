@@ -1,0 +1,1 @@
+"""People: accounts, pools, roles, sign-in and profiles."""

@@ -1,0 +1,1 @@
+"""Site administration: people, roles, pools, employee domains, the outbox, settings."""

@@ -1,0 +1,164 @@
+"""API base: tokens, the current person, the OpenAPI document."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from ideas.accounts import services
+from ideas.accounts.models import User
+from ideas.api import bp
+from ideas.api.core import Operation, current_api_user, documented, json_body, schema, token_required
+from ideas.api.errors import ApiError, error_response
+from ideas.extensions import csrf, limiter
+
+csrf.exempt(bp)
+
+ERROR = schema(
+    "Error",
+    {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "fields"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+                },
+            }
+        },
+    },
+)
+ME = schema(
+    "Me",
+    {
+        "type": "object",
+        "required": ["id", "name", "email", "pool", "roles", "verified"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "email": {"type": "string", "format": "email"},
+            "pool": {"type": "string", "enum": ["employee", "external"]},
+            "roles": {"type": "array", "items": {"type": "string"}},
+            "verified": {"type": "boolean"},
+            "expertise": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+)
+TOKEN_REQUEST = schema(
+    "TokenRequest",
+    {
+        "type": "object",
+        "required": ["email", "password"],
+        "properties": {
+            "email": {"type": "string"},
+            "password": {"type": "string"},
+            "name": {"type": "string", "description": "A label to tell tokens apart."},
+        },
+    },
+)
+TOKEN = schema(
+    "Token",
+    {
+        "type": "object",
+        "required": ["id", "token", "name"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "token": {"type": "string", "description": "Shown once; send as Authorization: Bearer <token>."},
+        },
+    },
+)
+
+
+@bp.before_request
+def authenticate():
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "Use the Bearer scheme: Authorization: Bearer <token>.")
+        user = services.user_for_token(secret.strip())
+        if user is None:
+            raise ApiError(401, "This token is not valid, was revoked, or its account is deactivated.")
+        g.api_user = user
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return error_response(error.status, error.message, error.fields, error.code)
+
+
+def user_json(user: User) -> dict:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "pool": user.pool,
+        "roles": sorted(str(r) for r in user.roles),
+        "verified": user.is_verified,
+        "expertise": user.expertise,
+    }
+
+
+@bp.post("/tokens")
+@limiter.limit("10 per minute; 50 per hour")
+@documented(
+    "POST",
+    Operation(
+        summary="Exchange an e-mail and password for a personal bearer token",
+        auth=False,
+        request=TOKEN_REQUEST,
+        responses={201: ("The new token, shown once", TOKEN), 401: ("Wrong e-mail or password", ERROR),
+                   422: ("Missing or wrong-typed fields", ERROR)},
+        tags=["accounts"],
+    ),
+)
+def create_token():
+    body = json_body({"email": (str, True), "password": (str, True), "name": (str, False)})
+    user = services.authenticate(body["email"], body["password"])
+    if user is None:
+        raise ApiError(401, "That e-mail and password do not match an active account.")
+    row, secret = services.create_api_token(user, body["name"] or "API")
+    return jsonify(id=row.id, name=row.name, token=secret), 201
+
+
+@bp.delete("/tokens/<int:token_id>")
+@token_required
+@documented(
+    "DELETE",
+    Operation(
+        summary="Revoke one of your tokens",
+        parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        responses={204: ("Revoked", None), 404: ("No such token of yours", ERROR)},
+        tags=["accounts"],
+    ),
+)
+def revoke_token(token_id: int):
+    if not services.revoke_api_token(current_api_user(), token_id):
+        raise ApiError(404, "You have no token with this id.")
+    return "", 204
+
+
+@bp.get("/me")
+@token_required
+@documented(
+    "GET",
+    Operation(summary="The person the token belongs to", responses={200: ("You", ME)}, tags=["accounts"]),
+)
+def me():
+    return jsonify(user_json(current_api_user()))
+
+
+@bp.get("/openapi.json")
+@documented(
+    "GET",
+    Operation(summary="This API's OpenAPI 3.1 description", auth=False,
+              responses={200: ("The document", {"type": "object"})}, tags=["meta"]),
+)
+def openapi():
+    from ideas.api.openapi import build
+
+    return jsonify(build())

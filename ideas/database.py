@@ -1,0 +1,42 @@
+"""Connection settings and the request's single transaction."""
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from ideas.extensions import db
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Without WAL and a busy timeout, concurrent writers from several workers fail
+    # with "database is locked"; foreign keys are off in SQLite unless asked for.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def init_database(app: Flask) -> None:
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite":
+            if not event.contains(engine, "connect", _sqlite_pragmas):
+                event.listen(engine, "connect", _sqlite_pragmas)
+            database = engine.url.database
+            if database and database != ":memory:":
+                from pathlib import Path
+
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+    @app.after_request
+    def _commit(response):
+        # The request owns the transaction: services flush, and the request commits
+        # once when it succeeded, or rolls back when it did not.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response

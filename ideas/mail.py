@@ -1,0 +1,98 @@
+"""Outgoing mail. Every message lands in the outbox in the sender's transaction;
+it is handed to SMTP only after that transaction commits, so a rolled-back change
+never mails anyone. Without SMTP the message is logged and stays readable by
+administrators, which keeps the demo working offline."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ideas import clock
+from ideas.accounts.models import MailMessage
+from ideas.extensions import db
+
+log = logging.getLogger("ideas.mail")
+MAX_ATTEMPTS = 5
+
+
+def send_mail(to: str, subject: str, body: str) -> MailMessage:
+    smtp = bool(current_app.config.get("IDEAS_SMTP_HOST"))
+    message = MailMessage(
+        to_address=to, subject=subject[:200], body=body, status="pending" if smtp else "logged"
+    )
+    db.session.add(message)
+    db.session.flush()
+    if smtp:
+        db.session.info.setdefault("mail_pending", []).append(message.id)
+    else:
+        log.info("mail to %s: %s\n%s", to, subject, body)
+    return message
+
+
+def deliver_pending(limit: int = 100) -> int:
+    """Send what is waiting (after a commit, or from `ideas tick` after an SMTP outage)."""
+    config = current_app.config
+    if not config.get("IDEAS_SMTP_HOST"):
+        return 0
+    rows = db.session.scalars(
+        select(MailMessage)
+        .where(MailMessage.status == "pending", MailMessage.attempts < MAX_ATTEMPTS)
+        .order_by(MailMessage.id)
+        .limit(limit)
+    ).all()
+    sent = 0
+    for row in rows:
+        row.attempts += 1
+        try:
+            _smtp_send(config, row)
+        except (OSError, smtplib.SMTPException) as exc:
+            row.error = str(exc)[:500]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            log.warning("mail %s to %s not sent: %s", row.id, row.to_address, exc)
+        else:
+            row.status, row.sent_at, row.error = "sent", clock.now(), None
+            sent += 1
+    db.session.commit()
+    return sent
+
+
+def _smtp_send(config, row: MailMessage) -> None:
+    msg = EmailMessage()
+    msg["From"] = config["IDEAS_MAIL_FROM"]
+    msg["To"] = row.to_address
+    msg["Subject"] = row.subject
+    msg.set_content(row.body)
+    with smtplib.SMTP(config["IDEAS_SMTP_HOST"], config["IDEAS_SMTP_PORT"], timeout=10) as smtp:
+        if config["IDEAS_SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["IDEAS_SMTP_USER"]:
+            smtp.login(config["IDEAS_SMTP_USER"], config["IDEAS_SMTP_PASSWORD"])
+        smtp.send_message(msg)
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed_mail(session: Session) -> None:
+    if session.info.pop("mail_pending", None):
+        session.info["mail_flush"] = True
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back_mail(session: Session) -> None:
+    session.info.pop("mail_pending", None)
+
+
+def init_app(app) -> None:
+    @app.teardown_request
+    def _deliver(_exc):
+        if db.session.info.pop("mail_flush", False):
+            try:
+                deliver_pending()
+            except Exception:  # noqa: BLE001 - mail must never break a page
+                log.exception("mail delivery failed; `ideas tick` will retry")
+                db.session.rollback()

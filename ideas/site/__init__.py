@@ -1,0 +1,1 @@
+"""The site's frame: home page, error pages, security headers."""

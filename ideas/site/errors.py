@@ -1,0 +1,58 @@
+"""Error pages in the site's look, and JSON errors under /api."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("ideas")
+
+TITLES = {
+    400: "This request could not be understood",
+    401: "Sign in to go on",
+    403: "You may not do this",
+    404: "Nothing here",
+    405: "Not allowed here",
+    413: "That is too large",
+    422: "Please check what you entered",
+    429: "Too many attempts",
+    500: "Something went wrong on our side",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = "This form had expired or came from elsewhere. Please try again."
+        return _render(400, message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        response = _render(error.code or 500, error.description)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from ideas.extensions import db
+
+        db.session.rollback()
+        return _render(500, InternalServerError.description)
+
+
+def _render(code: int, description: str | None):
+    if wants_json():
+        from ideas.api.errors import error_response
+
+        return error_response(code, description)
+    title = TITLES.get(code, "Something is not right")
+    page = render_template("site/error.html", code=code, title=title, description=description)
+    return make_response(page, code)

@@ -1,0 +1,27 @@
+"""Home and health."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+
+from ideas.extensions import db
+
+bp = Blueprint("site", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("site/home.html", sections=home_sections())
+
+
+def home_sections() -> list:
+    """Blocks other domains add to the home page (open challenges, drafts, follows)."""
+    from flask import current_app
+
+    return [provider() for provider in current_app.extensions.get("ideas.home", [])]
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,57 @@
+"""Helpers shared by the page blueprints: safe redirects, permission gates, form errors."""
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+from ideas.accounts.models import Role
+
+
+def safe_next(target: str | None, default: str = "site.home") -> str:
+    """Only a path on this site: never another host, scheme or protocol-relative URL."""
+    if target:
+        target = target.strip()
+        parts = urlsplit(target)
+        if (
+            target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+            and not parts.scheme
+            and not parts.netloc
+            and all(ord(c) >= 32 for c in target)
+        ):
+            return target
+    return url_for(default)
+
+
+def redirect_next(default: str = "site.home"):
+    return redirect(safe_next(request.args.get("next") or request.form.get("next"), default))
+
+
+def roles_required(*roles: Role):
+    """Signed in and holding one of `roles` (administrators pass every role gate)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+            if not (current_user.is_admin or any(current_user.has_role(r) for r in roles)):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def attach_error(form, error) -> None:
+    """Put a service's refusal next to the field it concerns (or at the top of the form)."""
+    field = getattr(form, error.field, None) if getattr(error, "field", None) else None
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,4 @@
+"""gunicorn wsgi:app"""
+from ideas import create_app
+
+app = create_app()

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from ideas import clock, create_app
@@ -67,6 +68,22 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    The test itself holds an app context for direct database access; without this,
+    requests would share its `g` (and so the signed-in person) and its session.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()  # what the test wrote is visible to the request
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            db.session.rollback()  # and the test then reads what the request wrote
+
+
 @pytest.fixture
 def app(database_template, tmp_path) -> Iterator:
     instance = tmp_path / "instance"
@@ -78,6 +95,7 @@ def app(database_template, tmp_path) -> Iterator:
     else:
         url = database_template["url"]
     application = create_app(_base_overrides(instance, url))
+    application.test_client_class = FreshContextClient
     with application.app_context():
         if database_template["kind"] == "postgresql":
             _empty_tables()
@@ -115,7 +133,7 @@ def make_user(app) -> Callable:
             pool=pool,
             pool_source=PoolSource.ADMIN,
             email_verified_at=clock.now() if verified else None,
-            terms_accepted_at=clock.now(),
+            terms_accepted_at=fields.pop("terms_accepted_at", clock.now()),
             active=active,
             **fields,
         )

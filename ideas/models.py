@@ -1,2 +1,3 @@
 """Every domain's models, imported in one place so the metadata (and alembic) sees them all."""
 from ideas.accounts.models import *  # noqa: F401,F403
+from ideas.challenges.models import *  # noqa: F401,F403

@@ -54,6 +54,7 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint(_in("pool", Pool), name="pool"),
         CheckConstraint(_in("pool_source", PoolSource), name="pool_source"),
+        CheckConstraint("digest IN ('none', 'daily', 'weekly')", name="digest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +70,8 @@ class User(UserMixin, db.Model):
     # Bumped on password change or deactivation: every other session and cookie ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     bio: Mapped[str] = mapped_column(String(500), default="")
+    # E-mail digest of notifications: none, daily or weekly.
+    digest: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -1,0 +1,1 @@
+"""Challenges, ideas, comments and moderation."""

@@ -49,6 +49,9 @@ def database_template(tmp_path_factory) -> dict:
             db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
             db.session.commit()
             upgrade()
+            # An engine left to the garbage collector closes its connections with a
+            # ResourceWarning, which -W error turns into a failed run.
+            db.engine.dispose()
         return {"kind": "postgresql", "url": url}
     path = base / "template.db"
     app = create_app(_base_overrides(base, f"sqlite:///{path}"))

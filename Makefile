@@ -1,0 +1,102 @@
+# Ideas: two commands for a newcomer.
+#   make run    a running site with demo content on http://127.0.0.1:8000
+#   make test   the whole suite on SQLite, then on PostgreSQL when 127.0.0.1:5432 answers
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKERS ?= 2
+BIND ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+CHROMIUM := /usr/bin/chromium
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: help install install-test run test test-sqlite test-pg chromium lint clean
+
+help:
+	@echo "make run          install into $(VENV), migrate, load the demo once, serve on $(BIND)"
+	@echo "make test         the suite on SQLite, then on a throw-away PostgreSQL database"
+	@echo "make test-sqlite  the suite on SQLite only"
+	@echo "make test-pg      the suite on PostgreSQL only (127.0.0.1:5432)"
+	@echo "make install      create $(VENV) and install the site"
+	@echo "make lint         ruff over ideas/ and tests/"
+	@echo "make clean        remove $(VENV) (instance/ and its data stay)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamps make a second `make run` start at once; editing pyproject.toml reinstalls.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(PIP) install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(PIP) install -q -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+# Development settings unless the caller chose others; the data lives in instance/ and
+# survives every later `make run`: the demo is loaded only into an empty database.
+run: install
+	@export IDEAS_ENV="$${IDEAS_ENV:-development}"; \
+	export IDEAS_INSTANCE_PATH="$${IDEAS_INSTANCE_PATH:-$(CURDIR)/instance}"; \
+	echo "==> Database: $${IDEAS_DATABASE_URL:-sqlite under $$IDEAS_INSTANCE_PATH}"; \
+	$(BIN)/flask --app wsgi db upgrade; \
+	$(BIN)/flask --app wsgi ideas demo; \
+	echo "==> Serving on http://$(BIND) with $(WORKERS) workers (Ctrl-C stops)"; \
+	exec $(BIN)/gunicorn -w $(WORKERS) -b $(BIND) wsgi:app
+
+# Both backends run even when the first fails, so one run tells everything.
+test: install-test chromium
+	@status=0; \
+	$(MAKE) --no-print-directory test-sqlite || status=1; \
+	$(MAKE) --no-print-directory test-pg || status=1; \
+	if [ $$status -ne 0 ]; then echo "==> FAILED: see the backend(s) above"; fi; \
+	exit $$status
+
+test-sqlite: install-test
+	@echo; echo "==> Test suite on SQLite"
+	@env -u IDEAS_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+# A fresh, randomly named database, dropped afterwards even when the suite fails.
+test-pg: install-test
+	@if ! $(BIN)/python -m tests.pg available; then \
+	  echo; echo "==> PostgreSQL at 127.0.0.1:5432 does not answer: the PostgreSQL run is skipped"; \
+	  exit 0; \
+	fi; \
+	url=$$($(BIN)/python -m tests.pg create); \
+	trap '$(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
+	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})"; \
+	IDEAS_TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium; without it they skip and say why.
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+	  exit 0; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> Installing Debian's chromium for the browser tests"; \
+	  log=$$(mktemp); \
+	  if apt-get update -qq >"$$log" 2>&1 && \
+	     DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium >>"$$log" 2>&1; then \
+	    echo "==> chromium installed"; \
+	  else \
+	    tail -n 20 "$$log"; \
+	    echo "==> Could not install chromium: the browser tests will be skipped"; \
+	  fi; \
+	  rm -f "$$log"; \
+	else \
+	  echo "==> $(CHROMIUM) is missing and apt-get cannot run as this user: the browser tests will be skipped"; \
+	fi
+
+lint: install-test
+	$(PIP) install -q ruff
+	$(BIN)/ruff check ideas tests
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,73 @@
+"""A throw-away PostgreSQL database for one run of the suite (`make test-pg`).
+
+    python -m tests.pg available     exit 0 when the server answers
+    python -m tests.pg create        create a randomly named database, print its URL
+    python -m tests.pg drop URL      drop it again (closing any connection left open)
+
+The server is IDEAS_TEST_PG_SERVER (default postgresql://postgres@127.0.0.1:5432/postgres).
+Only databases whose name starts with `ideas_test_` are ever dropped.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+SERVER = os.environ.get("IDEAS_TEST_PG_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")
+PREFIX = "ideas_test_"
+
+
+def _connect():
+    return psycopg.connect(SERVER, autocommit=True, connect_timeout=3)
+
+
+def _url_for(name: str) -> str:
+    parts = urlsplit(SERVER)
+    return urlunsplit(("postgresql+psycopg", parts.netloc, f"/{name}", "", ""))
+
+
+def available() -> int:
+    try:
+        with _connect() as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        print(f"PostgreSQL does not answer at {urlsplit(SERVER).netloc}: {error}".strip(), file=sys.stderr)
+        return 1
+    return 0
+
+
+def create() -> int:
+    name = PREFIX + secrets.token_hex(6)
+    with _connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    print(_url_for(name))
+    return 0
+
+
+def drop(url: str) -> int:
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith(PREFIX):
+        print(f"refusing to drop {name!r}: not a test database", file=sys.stderr)
+        return 2
+    with _connect() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["available"]:
+        return available()
+    if argv[:1] == ["create"]:
+        return create()
+    if argv[:1] == ["drop"] and len(argv) == 2:
+        return drop(argv[1])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -452,3 +452,25 @@ def user_for_token(secret: str) -> User | None:
     if last is None or now - last > timedelta(minutes=1):
         row.last_used_at = now
     return row.user
+
+
+# --- onboarding ------------------------------------------------------------------
+
+def send_welcome(user: User) -> None:
+    """Welcome someone an administrator onboarded: a one-time link to choose a password.
+
+    It is a password-reset link that lives as long as a confirmation link; using it
+    also confirms the address (see reset_password), which lets the pool follow an
+    employee domain.
+    """
+    hours = current_app.config["IDEAS_TOKEN_HOURS_VERIFY"]
+    token = _issue_token(user, TokenPurpose.RESET, hours)
+    mail.send_mail(
+        user.email,
+        "Welcome to Ideas: choose your password",
+        f"Hello {user.name},\n\nAn administrator has created an Ideas account for you, "
+        "where you can take part in idea challenges.\n\n"
+        f"To choose your password, open this link within {hours} hours:\n"
+        f"{_link('accounts.reset_password', token=token)}\n\n"
+        "After that, use “Forgot your password?” on the sign-in page to get a new link.\n",
+    )

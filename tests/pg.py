@@ -4,6 +4,9 @@
     python -m tests.pg create        create a randomly named database, print its URL
     python -m tests.pg drop URL      drop it again (closing any connection left open)
 
+Tests that need an empty database of their own beside the suite's (migrations run
+down and up, a browser's server) use `scratch_database(url)`.
+
 The server is IDEAS_TEST_PG_SERVER (default postgresql://postgres@127.0.0.1:5432/postgres).
 Only databases whose name starts with `ideas_test_` are ever dropped.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -56,6 +61,22 @@ def drop(url: str) -> int:
     with _connect() as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     return 0
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    """A new empty database on the server of `url` (a PostgreSQL URL), dropped on exit."""
+    parts = urlsplit(url)
+    base = parts.path.lstrip("/") or "ideas"
+    name = f"{base[:40]}_s{secrets.token_hex(4)}"
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    finally:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,1 @@
+"""Votes, their signals, the weighting policy (pure) and rankings."""

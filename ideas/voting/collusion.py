@@ -1,0 +1,308 @@
+"""Spotting mass and coordinated votes, over plain records.
+
+Behaviour says more than text about fake votes, and groups of accounts acting on
+the same ideas in the same short windows are the classic signature of
+coordination (see ../shared/voting-notes.md). Five rules, all constants in the
+`WeightingPolicy`:
+
+(a) burst — at least `burst_min_votes` votes on one idea within
+    `burst_window_seconds` by voters of standing below `burst_standing_ceiling`;
+(b) shared network — at least `network_min_votes` votes on one idea from one
+    network hash, by voters of standing below `network_standing_ceiling`;
+(c) lockstep — voters linked by having voted on `lockstep_min_ideas` same ideas,
+    each time within `lockstep_window_seconds` of each other; on one idea, linked
+    voters acting within the window form a cluster of at least `lockstep_min_voters`;
+(d) reciprocal pairs — two people each giving at least `reciprocal_min_share` of
+    their supports to ideas of people who support theirs: their votes for each
+    other count `reciprocal_factor`;
+(e) one voter's burst — `voter_burst_min_votes` votes by one voter within
+    `voter_burst_window_seconds` count `voter_burst_factor`.
+
+A cluster from (a), (b) or (c) counts as its largest vote plus
+`cluster_rest_share` of each other vote: the largest vote (by standing × effort)
+keeps factor 1 and the others get the share. A vote caught by several rules gets
+the smallest factor, not the product, so one behaviour seen by two rules is not
+punished twice; every cause is still listed.
+
+Order independence: the input is put in a canonical order (time, then vote id)
+before anything else, so the result does not depend on the order of the list.
+Windows are anchored at the earliest vote of a run, so the result does depend on
+the times themselves, which is the point.
+
+Cost, for n votes with at most a authors per idea and w votes on one idea within
+one lockstep window of any vote: sorting O(n log n); rules (a), (b), (e) O(n);
+(d) O(n·a); (c) O(n·w) time and memory for the co-voting pairs. Set-based over a
+whole challenge, this is one pass; see `collusion_factors` for the bounded call
+the app makes when one vote is cast.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Collection, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ideas.voting.weighting import WEIGHTED, Collusion, Discount, WeightingPolicy
+
+__all__ = ["Collusion", "VoteFact", "collusion_factors", "context_for"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoteFact:
+    """One vote as the collusion rules see it.
+
+    `at` is seconds since the epoch or a datetime (a naive one is taken as UTC);
+    it is stored as seconds. `standing` and `effort` are the vote's factors from
+    `weighting.standing` / `weighting.effort` at the time of the vote: standing
+    decides who is "low-standing", standing × effort which vote of a cluster is the
+    largest. `network` is the salted network hash, None when unknown or purged.
+    Vote ids must be mutually orderable (ints or strings): ties in time are broken
+    by them, which is what makes the result independent of input order.
+    """
+
+    vote_id: Hashable
+    voter_id: Hashable
+    idea_id: Hashable
+    author_ids: frozenset = field(default_factory=frozenset)
+    at: float
+    standing: float = 1.0
+    effort: float = 1.0
+    network: str | None = None
+    value: int = 1
+
+    def __post_init__(self) -> None:
+        at = self.at
+        if isinstance(at, datetime):
+            at = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
+        object.__setattr__(self, "at", float(at))
+        object.__setattr__(self, "author_ids", frozenset(self.author_ids))
+        if not 0.0 <= self.standing <= 1.0 or not 0.0 <= self.effort <= 1.0:
+            raise ValueError(f"vote {self.vote_id!r}: standing and effort lie in [0, 1]")
+        if self.value not in (1, -1):
+            raise ValueError(f"vote {self.vote_id!r}: value is 1 or -1")
+
+    @property
+    def on_own_idea(self) -> bool:
+        return self.voter_id in self.author_ids
+
+
+def collusion_factors(
+    votes: Iterable[VoteFact],
+    policy: WeightingPolicy = WEIGHTED,
+    *,
+    ideas: Collection[Hashable] | None = None,
+) -> dict[Hashable, Collusion]:
+    """The collusion factor, in [0, 1], and its causes for each vote.
+
+    Set-based: pass every vote of a challenge, get a factor for every vote.
+
+    Bounded, when a vote is cast on idea X: pass the votes `context_for` picks —
+    all votes on X; every vote in the challenge by X's voters and X's authors; and
+    every vote on ideas those people wrote (the reciprocal rule asks whether the
+    people they support support them back) — and `ideas={X}`. The factors returned for X's votes are then the same as the
+    set-based ones (tested). Factors of votes on other ideas would be computed
+    from partial context, which is why only the ideas asked for are returned.
+    A new vote can change the factors of earlier votes on X (a burst forms), so
+    the app updates X's aggregates from all the returned factors.
+
+    Votes on one's own or a co-authored idea are left out of every rule (they
+    count 0 whatever happens) and get factor 1. Raises ValueError on a repeated
+    vote id.
+    """
+    ordered = sorted(votes, key=lambda v: (v.at, v.vote_id))
+    seen: set[Hashable] = set()
+    for vote in ordered:
+        if vote.vote_id in seen:
+            raise ValueError(f"vote {vote.vote_id!r} appears twice")
+        seen.add(vote.vote_id)
+    counted = [v for v in ordered if not v.on_own_idea]
+    by_idea: dict[Hashable, list[VoteFact]] = defaultdict(list)
+    for vote in counted:
+        by_idea[vote.idea_id].append(vote)
+
+    marks: dict[Hashable, list[tuple[float, Discount]]] = defaultdict(list)
+    _bursts(by_idea, policy, marks)
+    _shared_networks(by_idea, policy, marks)
+    _lockstep(by_idea, policy, marks)
+    _reciprocal(counted, policy, marks)
+    _voter_bursts(counted, policy, marks)
+
+    result: dict[Hashable, Collusion] = {}
+    for vote in ordered:
+        if ideas is not None and vote.idea_id not in ideas:
+            continue
+        found = marks.get(vote.vote_id, [])
+        factor = min((f for f, _ in found), default=1.0)
+        result[vote.vote_id] = Collusion(factor, tuple(d for _, d in found))
+    return result
+
+
+def context_for(idea_id: Hashable, votes: Iterable[VoteFact]) -> list[VoteFact]:
+    """The votes the rules need to judge the votes on one idea, from a larger set.
+
+    All votes on the idea; every vote by its voters and its authors (call them P);
+    every vote on an idea written by someone in P. The app runs the equivalent
+    queries (three indexed look-ups); this function states the contract and lets
+    tests check it. The work is bounded by P's activity, not by the challenge.
+    """
+    everything = list(votes)
+    on_idea = [v for v in everything if v.idea_id == idea_id]
+    people = {v.voter_id for v in on_idea}
+    for vote in on_idea:
+        people |= vote.author_ids
+    return [
+        v for v in everything
+        if v.idea_id == idea_id or v.voter_id in people or not people.isdisjoint(v.author_ids)
+    ]
+
+
+# --- the rules ---------------------------------------------------------------------
+
+
+def _share(policy: WeightingPolicy) -> str:
+    return f"{policy.cluster_rest_share:g}"
+
+
+def _cluster(cluster: Sequence[VoteFact], discount: Discount, policy: WeightingPolicy,
+             marks: dict[Hashable, list[tuple[float, Discount]]]) -> None:
+    """The largest vote keeps its weight; every other one counts the rest share."""
+    largest = min(cluster, key=lambda v: (-(v.standing * v.effort), v.at, v.vote_id))
+    for vote in cluster:
+        if vote is not largest:
+            marks[vote.vote_id].append((policy.cluster_rest_share, discount))
+
+
+def _windows(run: Sequence[VoteFact], window: float, minimum: int) -> Iterable[Sequence[VoteFact]]:
+    """Disjoint runs of at least `minimum` votes spanning at most `window` seconds.
+
+    `run` is in time order; each window is anchored at its earliest vote and the
+    next one starts after it, so a steady stream becomes one cluster per window.
+    """
+    i, n = 0, len(run)
+    while i < n:
+        j = i
+        while j + 1 < n and run[j + 1].at - run[i].at <= window:
+            j += 1
+        if j - i + 1 >= minimum:
+            yield run[i : j + 1]
+            i = j + 1
+        else:
+            i += 1
+
+
+def _bursts(by_idea, policy, marks) -> None:
+    minutes = policy.burst_window_seconds / 60
+    for idea_votes in by_idea.values():
+        low = [v for v in idea_votes if v.standing < policy.burst_standing_ceiling]
+        for cluster in _windows(low, policy.burst_window_seconds, policy.burst_min_votes):
+            _cluster(cluster, Discount(
+                "burst",
+                f"one of {len(cluster)} votes on this idea from new or unverified accounts within "
+                f"{minutes:g} minutes: counts ×{_share(policy)}, the largest of them counts in full",
+            ), policy, marks)
+
+
+def _shared_networks(by_idea, policy, marks) -> None:
+    for idea_votes in by_idea.values():
+        groups: dict[str, list[VoteFact]] = defaultdict(list)
+        for vote in idea_votes:
+            if vote.network is not None and vote.standing < policy.network_standing_ceiling:
+                groups[vote.network].append(vote)
+        for cluster in groups.values():
+            if len(cluster) >= policy.network_min_votes:
+                _cluster(cluster, Discount(
+                    "shared_network",
+                    f"one of {len(cluster)} votes on this idea from one network: counts ×{_share(policy)}, "
+                    f"the largest of them counts in full",
+                ), policy, marks)
+
+
+def _close_pairs(idea_votes: Sequence[VoteFact], window: float) -> Iterable[tuple[int, int]]:
+    """Index pairs (i, j), i < j, of votes by different voters within `window`."""
+    start = 0
+    for j, vote in enumerate(idea_votes):
+        while idea_votes[start].at < vote.at - window:
+            start += 1
+        for i in range(start, j):
+            if idea_votes[i].voter_id != vote.voter_id:
+                yield i, j
+
+
+def _lockstep(by_idea, policy, marks) -> None:
+    window = policy.lockstep_window_seconds
+    together: dict[frozenset, set[Hashable]] = defaultdict(set)
+    for idea, idea_votes in by_idea.items():
+        for i, j in _close_pairs(idea_votes, window):
+            together[frozenset((idea_votes[i].voter_id, idea_votes[j].voter_id))].add(idea)
+    linked = {pair for pair, shared in together.items() if len(shared) >= policy.lockstep_min_ideas}
+    if not linked:
+        return
+    for idea_votes in by_idea.values():
+        parent = list(range(len(idea_votes)))
+
+        def root(k: int) -> int:
+            while parent[k] != k:
+                parent[k] = parent[parent[k]]
+                k = parent[k]
+            return k
+
+        for i, j in _close_pairs(idea_votes, window):
+            if frozenset((idea_votes[i].voter_id, idea_votes[j].voter_id)) in linked:
+                a, b = root(i), root(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+        groups: dict[int, list[VoteFact]] = defaultdict(list)
+        for k, vote in enumerate(idea_votes):
+            groups[root(k)].append(vote)
+        for cluster in groups.values():
+            voters = {v.voter_id for v in cluster}
+            if len(voters) >= max(2, policy.lockstep_min_voters):
+                _cluster(cluster, Discount(
+                    "lockstep",
+                    f"one of {len(voters)} voters who vote on the same ideas within minutes of each other: "
+                    f"counts ×{_share(policy)}, the largest of them counts in full",
+                ), policy, marks)
+
+
+def _reciprocal(counted, policy, marks) -> None:
+    supports = [v for v in counted if v.value > 0]
+    gave: dict[Hashable, Counter] = defaultdict(Counter)  # voter -> author -> supports
+    total: Counter = Counter()
+    for vote in supports:
+        total[vote.voter_id] += 1
+        for author in vote.author_ids:
+            gave[vote.voter_id][author] += 1
+
+    def mutual(a: Hashable, b: Hashable) -> bool:
+        return gave[a][b] > 0 and gave[b][a] > 0
+
+    to_partners: Counter = Counter()
+    for vote in supports:
+        if any(mutual(vote.voter_id, author) for author in vote.author_ids):
+            to_partners[vote.voter_id] += 1
+
+    def mostly(person: Hashable) -> bool:
+        return total[person] > 0 and to_partners[person] / total[person] >= policy.reciprocal_min_share
+
+    for vote in supports:
+        if any(mutual(vote.voter_id, a) and mostly(vote.voter_id) and mostly(a) for a in vote.author_ids):
+            marks[vote.vote_id].append((policy.reciprocal_factor, Discount(
+                "reciprocal",
+                f"the voter and the idea's author mostly support each other's ideas: "
+                f"counts ×{policy.reciprocal_factor:g}",
+            )))
+
+
+def _voter_bursts(counted, policy, marks) -> None:
+    by_voter: dict[Hashable, list[VoteFact]] = defaultdict(list)
+    for vote in counted:
+        by_voter[vote.voter_id].append(vote)
+    for own in by_voter.values():
+        for run in _windows(own, policy.voter_burst_window_seconds, policy.voter_burst_min_votes):
+            discount = Discount(
+                "voter_burst",
+                f"one of {len(run)} votes cast by the voter within {policy.voter_burst_window_seconds:g} s: "
+                f"counts ×{policy.voter_burst_factor:g}",
+            )
+            for vote in run:
+                marks[vote.vote_id].append((policy.voter_burst_factor, discount))

@@ -1,0 +1,232 @@
+"""Mass and coordinated votes: bursts, shared networks, lockstep, reciprocal pairs, one voter's burst."""
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ideas.voting.collusion import VoteFact, collusion_factors, context_for
+from ideas.voting.weighting import DAY, WEIGHTED, VoteSignals, effort, standing, weight_for
+
+FAST = settings(max_examples=40, deadline=None)
+T0 = 1_800_000_000.0  # any instant; the rules only look at differences
+
+
+def fact(vote_id, voter, idea, at, *, authors=(), standing=1.0, effort=1.0, network=None, value=1):
+    return VoteFact(vote_id=vote_id, voter_id=voter, idea_id=idea, author_ids=frozenset(authors), at=at,
+                    standing=standing, effort=effort, network=network, value=value)
+
+
+def codes(result, vote_id):
+    return [d.code for d in result[vote_id].discounts]
+
+
+# --- (a) burst on one idea -----------------------------------------------------------
+
+
+def test_twenty_fresh_accounts_in_a_minute_count_as_one_plus_a_tenth_of_the_rest():
+    votes = [fact(k, f"new{k}", "i1", T0 + 3 * k, standing=0.1) for k in range(20)]
+    result = collusion_factors(votes)
+    factors = sorted(c.factor for c in result.values())
+    assert factors == [0.1] * 19 + [1.0]
+    assert sum(factors) == pytest.approx(1 + 1.9)
+    assert codes(result, 5) == ["burst"]
+
+
+def test_the_same_fresh_votes_spread_over_days_are_not_a_burst():
+    votes = [fact(k, f"new{k}", "i1", T0 + k * DAY, standing=0.1) for k in range(20)]
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+def test_established_voters_arriving_together_are_not_a_burst():
+    votes = [fact(k, f"old{k}", "i1", T0 + 3 * k, standing=0.8) for k in range(20)]
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+def test_the_largest_vote_of_a_cluster_is_the_one_kept_whole():
+    votes = [fact(k, f"new{k}", "i1", T0 + k, standing=0.1, effort=0.25) for k in range(6)]
+    votes.append(fact(99, "careful", "i1", T0 + 10, standing=0.2, effort=1.0))
+    result = collusion_factors(votes)
+    assert result[99].factor == 1.0
+    assert all(result[k].factor == 0.1 for k in range(6))
+
+
+# --- (b) shared network --------------------------------------------------------------
+
+
+def test_ten_accounts_on_one_network_count_at_most_two_votes_worth():
+    # Sockpuppets that took care: ten days old, e-mail verified, read the idea and
+    # wrote a reason each, and spread their votes over a week.
+    signals = VoteSignals(kind="reason", viewed_before=True, seconds_since_view=90.0, idea_word_count=300,
+                          reason_word_count=30, criteria_rated=True, identity="external_verified",
+                          account_age_seconds=10 * DAY, contributions_90d=0)
+    one = weight_for(signals).value
+    votes = [fact(k, f"puppet{k}", "i1", T0 + k * 17 * 3600, standing=standing(signals), effort=effort(signals),
+                  network="net-hash-1") for k in range(10)]
+    result = collusion_factors(votes)
+    total = sum(weight_for(signals, WEIGHTED, result[k]).value for k in range(10))
+    assert total <= 2 * one
+    assert total == pytest.approx(1.9 * one)
+    assert {code for k in range(10) for code in codes(result, k)} == {"shared_network"}
+
+
+def test_verified_employees_sharing_their_office_network_are_not_a_cluster():
+    votes = [fact(k, f"emp{k}", "i1", T0 + k * 600, standing=0.8, network="office") for k in range(10)]
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+def test_a_network_shared_across_different_ideas_is_no_cluster():
+    votes = [fact(k, f"v{k}", f"i{k}", T0 + k * 600, standing=0.3, network="cafe") for k in range(5)]
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+# --- (c) lockstep --------------------------------------------------------------------
+
+
+def lockstep_group(voters, ideas, start, gap=20.0, standing=0.8):
+    votes, n = [], 0
+    for i, idea in enumerate(ideas):
+        for k, voter in enumerate(voters):
+            votes.append(fact(f"{voter}-{idea}", voter, idea, start + i * 3 * 3600 + k * gap, standing=standing))
+            n += 1
+    return votes
+
+
+def test_voters_acting_on_the_same_ideas_in_the_same_minutes_form_a_cluster_on_each():
+    votes = lockstep_group(["a", "b", "c", "d"], ["i1", "i2", "i3"], T0)
+    result = collusion_factors(votes)
+    for idea in ("i1", "i2", "i3"):
+        factors = sorted(result[f"{v}-{idea}"].factor for v in "abcd")
+        assert factors == [0.1, 0.1, 0.1, 1.0]
+    assert "lockstep" in codes(result, "b-i1")
+
+
+def test_the_same_voters_on_the_same_ideas_at_different_times_are_independent():
+    votes = lockstep_group(["a", "b", "c", "d"], ["i1", "i2", "i3"], T0, gap=3600.0)
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+def test_two_ideas_in_common_are_not_yet_lockstep():
+    votes = lockstep_group(["a", "b", "c", "d"], ["i1", "i2"], T0)
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+# --- (d) reciprocal pairs ------------------------------------------------------------
+
+
+def test_two_people_who_mostly_vote_for_each_other_count_half():
+    votes = [
+        fact(1, "ann", "bob-idea", T0, authors={"bob"}),
+        fact(2, "bob", "ann-idea", T0 + 5 * DAY, authors={"ann"}),
+        fact(3, "cat", "ann-idea", T0 + 2 * DAY, authors={"ann"}),
+    ]
+    result = collusion_factors(votes)
+    assert result[1].factor == result[2].factor == 0.5
+    assert codes(result, 1) == ["reciprocal"]
+    assert result[3].factor == 1.0
+
+
+def test_supporting_each_other_among_many_other_votes_is_not_reciprocal():
+    votes = [fact(1, "ann", "bob-idea", T0, authors={"bob"}), fact(2, "bob", "ann-idea", T0 + DAY, authors={"ann"})]
+    votes += [fact(10 + k, "ann", f"other{k}", T0 + (k + 2) * DAY, authors={f"x{k}"}) for k in range(3)]
+    result = collusion_factors(votes)
+    # Bob mostly supports Ann, but Ann mostly supports others: not a pair.
+    assert result[1].factor == result[2].factor == 1.0
+
+
+def test_a_ring_of_five_is_caught_pair_by_pair():
+    members = [f"r{k}" for k in range(5)]
+    votes = [
+        fact(f"{m}>{o}", m, f"{o}-idea", T0 + (i * 5 + j) * DAY, authors={o})
+        for i, m in enumerate(members) for j, o in enumerate(members) if m != o
+    ]
+    assert {c.factor for c in collusion_factors(votes).values()} == {0.5}
+
+
+# --- (e) one voter's burst -----------------------------------------------------------
+
+
+def test_many_votes_by_one_voter_within_seconds_are_discounted():
+    votes = [fact(k, "clicker", f"i{k}", T0 + 4 * k) for k in range(6)]
+    result = collusion_factors(votes)
+    assert {c.factor for c in result.values()} == {0.5}
+    assert codes(result, 0) == ["voter_burst"]
+    slower = [fact(k, "reader", f"i{k}", T0 + 60 * k) for k in range(6)]
+    assert {c.factor for c in collusion_factors(slower).values()} == {1.0}
+
+
+# --- the contract --------------------------------------------------------------------
+
+
+def test_votes_on_ones_own_idea_are_left_out_of_every_rule():
+    votes = [fact(k, f"new{k}", "i1", T0 + k, standing=0.1, authors={"new0"}) for k in range(5)]
+    result = collusion_factors(votes)
+    assert all(c.factor == 1.0 for c in result.values())  # four counted votes: below the burst size
+
+
+def test_times_may_be_datetimes_and_naive_ones_are_utc():
+    aware = fact(1, "a", "i", datetime(2026, 9, 4, 9, 0, tzinfo=UTC))
+    naive = fact(2, "b", "i", datetime(2026, 9, 4, 9, 0))
+    assert aware.at == naive.at == datetime(2026, 9, 4, 9, 0, tzinfo=UTC).timestamp()
+
+
+def test_a_repeated_vote_id_is_refused():
+    with pytest.raises(ValueError, match="appears twice"):
+        collusion_factors([fact(1, "a", "i", T0), fact(1, "b", "i", T0)])
+
+
+def test_a_standing_outside_zero_and_one_is_refused():
+    with pytest.raises(ValueError):
+        fact(1, "a", "i", T0, standing=2.0)
+
+
+def crowd(data):
+    """A random small challenge with bursts, shared networks, rings and ordinary votes."""
+    n = data.draw(st.integers(1, 60))
+    voters = [f"u{k}" for k in range(data.draw(st.integers(2, 12)))]
+    ideas = [f"i{k}" for k in range(data.draw(st.integers(1, 6)))]
+    authors = {idea: frozenset(data.draw(st.lists(st.sampled_from(voters), min_size=1, max_size=2)))
+               for idea in ideas}
+    pairs = data.draw(st.lists(st.tuples(st.sampled_from(voters), st.sampled_from(ideas)),
+                               min_size=1, max_size=n, unique=True))
+    votes = []
+    for k, (voter, idea) in enumerate(pairs):
+        votes.append(fact(
+            k, voter, idea,
+            T0 + data.draw(st.sampled_from([0.0, 5.0, 30.0, 200.0, 900.0, 3600.0, DAY])) * data.draw(st.integers(0, 5)),
+            authors=authors[idea],
+            standing=data.draw(st.sampled_from([0.05, 0.2, 0.42, 0.8, 1.0])),
+            effort=data.draw(st.sampled_from([0.25, 0.5, 1.0])),
+            network=data.draw(st.sampled_from([None, "n1", "n2"])),
+            value=data.draw(st.sampled_from([1, 1, 1, -1])),
+        ))
+    return votes
+
+
+@FAST
+@given(st.data())
+def test_the_result_does_not_depend_on_the_order_of_the_list(data):
+    votes = crowd(data)
+    shuffled = list(votes)
+    random.Random(data.draw(st.integers(0, 10_000))).shuffle(shuffled)
+    assert collusion_factors(shuffled) == collusion_factors(votes)
+
+
+@FAST
+@given(st.data())
+def test_factors_stay_within_zero_and_one(data):
+    for found in collusion_factors(crowd(data)).values():
+        assert 0.0 <= found.factor <= 1.0
+
+
+@FAST
+@given(st.data())
+def test_one_ideas_context_gives_the_same_factors_as_the_whole_challenge(data):
+    votes = crowd(data)
+    whole = collusion_factors(votes)
+    for idea in {v.idea_id for v in votes}:
+        bounded = collusion_factors(context_for(idea, votes), ideas={idea})
+        assert bounded == {v.vote_id: whole[v.vote_id] for v in votes if v.idea_id == idea}

@@ -167,6 +167,8 @@ def _row(record: list[str], columns: dict[str, int], line: int) -> _Row:
     name = " ".join(value["name"].split())
     if len(name) > NAME_MAX:
         raise OnboardingError(f"the name is longer than {NAME_MAX} characters.", line)
+    if any(c < " " or c == "\x7f" for c in name):
+        raise OnboardingError("the name contains control characters.", line)
     return _Row(
         line=line,
         name=name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import Form, IntegerField, RadioField, SearchField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ideas.accounts.models import ROLE_LABELS, Pool, Role
@@ -19,6 +19,11 @@ except ImportError:  # wtforms < 3.3 takes (value, label) pairs, and 3.3 warns a
 
 def choices(pairs) -> list:
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def printable(text: str | None) -> str:
+    """Without control characters: a search for them finds nothing, and PostgreSQL refuses NUL."""
+    return "".join(c for c in (text or "") if c >= " " and c != "\x7f").strip()
 
 
 POOL_LABELS = {Pool.EMPLOYEE.value: "Employee", Pool.EXTERNAL.value: "External"}
@@ -50,7 +55,7 @@ class PeopleFilterForm(Form):
                 field.raw_data = []
                 field.errors = []
             values[field.name] = field.data
-        values["q"] = (values["q"] or "").strip()
+        values["q"] = printable(values["q"])
         return values
 
 
@@ -68,7 +73,7 @@ class OutboxFilterForm(Form):
                 field.raw_data = []
                 field.errors = []
             values[field.name] = field.data
-        values["to"] = (values["to"] or "").strip()
+        values["to"] = printable(values["to"])
         return values
 
 
@@ -96,7 +101,11 @@ class RolesForm(FlaskForm):
 class DomainForm(FlaskForm):
     domain = StringField(
         "Employee domain",
-        [DataRequired("Enter a domain."), Length(max=253)],
+        [
+            DataRequired("Enter a domain."),
+            Length(max=253),
+            Regexp(r"^\s*@?[\w.-]+\s*$", message="Enter a domain such as staff.example."),
+        ],
         description="For example staff.example; its subdomains count too.",
     )
 

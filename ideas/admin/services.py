@@ -177,6 +177,8 @@ def stored_terms() -> str:
 def set_participation_terms(actor: User, text: str) -> None:
     """Empty text brings back the built-in terms."""
     text = text.replace("\r\n", "\n").strip()
+    # Invisible control characters (NUL above all, which PostgreSQL refuses) are dropped.
+    text = "".join(c for c in text if c >= " " or c in "\n\t")
     if len(text) > TERMS_MAX:
         raise AdminError(f"Keep the terms under {TERMS_MAX} characters.", field="terms")
     row = db.session.get(SiteSetting, TERMS_KEY)

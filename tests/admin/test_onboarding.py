@@ -130,6 +130,7 @@ OK_ROW = "Fine Person,fine@x.example,,\n"
         (HEADER + OK_ROW + "\nA,FINE@x.example,,\n", 4, "already on line 2"),
         (HEADER + OK_ROW + 'A,"a@x.example,,\n', 3, "not valid CSV"),
         (HEADER + OK_ROW + "A,a@x.example,,\x00\n", 3, "NUL"),
+        (HEADER + OK_ROW + "A\x1b[31m,a@x.example,,\n", 3, "control characters"),
     ],
 )
 def test_a_bad_row_names_its_line_and_nothing_is_written(app, text, line, words):

@@ -34,7 +34,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import ideas.models  # noqa: F401  (the metadata must know every table)
-    from ideas import mail
+    from ideas import mail, scheduler
     from ideas.database import init_database
     from ideas.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -45,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     mail.init_app(app)
+    scheduler.init_app(app)
 
     from ideas.accounts import auth
 
@@ -55,9 +56,11 @@ def register_blueprints(app: Flask) -> None:
     from ideas.accounts.routes import bp as accounts
     from ideas.admin.routes import bp as admin
     from ideas.api import bp as api
+    from ideas.challenges.routes import bp as challenges
+    from ideas.notifications.routes import bp as notifications
     from ideas.site.routes import bp as site
 
-    for blueprint in (site, accounts, admin, api):
+    for blueprint in (site, accounts, challenges, notifications, admin, api):
         app.register_blueprint(blueprint)
 
 

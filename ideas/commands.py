@@ -57,3 +57,12 @@ def demo() -> None:
     printed = load_demo()
     db.session.commit()
     click.echo(printed)
+
+
+@ideas_cli.command("tick")
+def tick() -> None:
+    """Run what is due: phase changes, deadlines, digests, mail, the search queue."""
+    from ideas import scheduler
+
+    for name, count in scheduler.run().items():
+        click.echo(f"{name}: {'failed (see the log)' if count < 0 else count}")

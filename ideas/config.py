@@ -98,6 +98,8 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         ),
         "IDEAS_TOKEN_HOURS_VERIFY": int(env.get("IDEAS_TOKEN_HOURS_VERIFY", "72")),
         "IDEAS_TOKEN_HOURS_RESET": int(env.get("IDEAS_TOKEN_HOURS_RESET", "2")),
+        # Requests run the scheduler at most this often per process (0: every request, -1: never).
+        "IDEAS_LAZY_TICK_SECONDS": int(env.get("IDEAS_LAZY_TICK_SECONDS", "0" if testing else "30")),
         "IDEAS_SEARCH_INDEX": env.get("IDEAS_SEARCH_INDEX") or str(instance / "search-index"),
         "IDEAS_UPLOADS": env.get("IDEAS_UPLOADS") or str(instance / "uploads"),
     }

@@ -1,3 +1,4 @@
 """Every domain's models, imported in one place so the metadata (and alembic) sees them all."""
 from ideas.accounts.models import *  # noqa: F401,F403
 from ideas.challenges.models import *  # noqa: F401,F403
+from ideas.voting.models import *  # noqa: F401,F403

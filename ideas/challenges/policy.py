@@ -1,0 +1,224 @@
+"""Pure rules of challenges: what each phase allows, who sees what, which dates make sense.
+
+No queries here: callers pass the objects (or plain values) and get answers, so the
+same rules serve pages, the API, search and notifications, and are tested without an app.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ideas.challenges.models import ChallengeRole, IdeaStatus, Phase, PoolMode
+
+PHASE_ORDER = (Phase.DRAFT, Phase.SUBMISSION, Phase.VOTING, Phase.REVIEW, Phase.CLOSED)
+
+# The date at which each phase begins.
+PHASE_DATE = {
+    Phase.SUBMISSION: "opens_at",
+    Phase.VOTING: "voting_at",
+    Phase.REVIEW: "review_at",
+    Phase.CLOSED: "closes_at",
+}
+
+
+class Action:
+    SUBMIT = "submit"  # create or publish an idea
+    EDIT = "edit"  # change an idea's text
+    WITHDRAW = "withdraw"
+    COMMENT = "comment"
+    VOTE = "vote"
+    FLAG = "flag"
+
+
+# What participants may do in each phase (managers act through their own tools).
+PHASE_ALLOWS: dict[Phase, frozenset[str]] = {
+    Phase.DRAFT: frozenset(),
+    Phase.SUBMISSION: frozenset({Action.SUBMIT, Action.EDIT, Action.WITHDRAW, Action.COMMENT, Action.FLAG}),
+    Phase.VOTING: frozenset({Action.VOTE, Action.WITHDRAW, Action.COMMENT, Action.FLAG}),
+    Phase.REVIEW: frozenset({Action.COMMENT, Action.FLAG}),
+    Phase.CLOSED: frozenset(),
+}
+
+
+def as_phase(value) -> Phase:
+    return Phase(value)
+
+
+def next_phase(phase) -> Phase | None:
+    index = PHASE_ORDER.index(Phase(phase))
+    return PHASE_ORDER[index + 1] if index + 1 < len(PHASE_ORDER) else None
+
+
+def allowed_actions(challenge, now: datetime) -> frozenset[str]:
+    """What participants may do now. Submission may overlap voting when the manager allows it."""
+    phase = Phase(challenge.phase)
+    actions = set(PHASE_ALLOWS[phase])
+    if (
+        phase == Phase.VOTING
+        and challenge.allow_overlap
+        and challenge.submission_ends_at is not None
+        and now < _aware(challenge.submission_ends_at)
+    ):
+        actions |= {Action.SUBMIT, Action.EDIT}
+    return frozenset(actions)
+
+
+def phase_allows(challenge, action: str, now: datetime) -> bool:
+    return action in allowed_actions(challenge, now)
+
+
+def due_steps(challenge, now: datetime) -> list[tuple[Phase, Phase, datetime]]:
+    """The phase steps whose dates have passed, in order: (from, to, when it was due).
+
+    Only published challenges move on their own; each step is returned separately so that
+    a challenge that slept through several dates is logged passing through each of them.
+    """
+    if challenge.published_at is None:
+        return []
+    steps = []
+    phase = Phase(challenge.phase)
+    while (target := next_phase(phase)) is not None:
+        due = getattr(challenge, PHASE_DATE[target])
+        if due is None or _aware(due) > now:
+            break
+        steps.append((phase, target, _aware(due)))
+        phase = target
+    return steps
+
+
+def manual_targets(phase) -> tuple[Phase, ...]:
+    """A manager may move a challenge one step forward, or reopen the step before."""
+    phase = Phase(phase)
+    targets = []
+    if (forward := next_phase(phase)) is not None:
+        targets.append(forward)
+    index = PHASE_ORDER.index(phase)
+    if index >= 2:  # voting → submission, review → voting, closed → review
+        targets.append(PHASE_ORDER[index - 1])
+    return tuple(targets)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    opens_at: datetime | None
+    submission_ends_at: datetime | None
+    voting_at: datetime | None
+    review_at: datetime | None
+    closes_at: datetime | None
+    allow_overlap: bool = False
+
+
+def schedule_problems(s: Schedule) -> dict[str, str]:
+    """Dates out of order, keyed by the field to show the message next to."""
+    problems: dict[str, str] = {}
+    order = [("opens_at", s.opens_at), ("voting_at", s.voting_at), ("review_at", s.review_at),
+             ("closes_at", s.closes_at)]
+    labels = {"opens_at": "submission opens", "voting_at": "voting opens", "review_at": "review starts",
+              "closes_at": "the challenge closes"}
+    previous = None
+    for name, value in order:
+        if value is None:
+            continue
+        if previous is not None and value <= previous[1]:
+            problems[name] = f"Must be after {labels[previous[0]]}."
+        previous = (name, value)
+    if s.submission_ends_at is not None:
+        if s.opens_at is not None and s.submission_ends_at <= s.opens_at:
+            problems["submission_ends_at"] = "Must be after submission opens."
+        elif s.voting_at is not None and s.submission_ends_at > s.voting_at and not s.allow_overlap:
+            problems["submission_ends_at"] = (
+                "Submission would still be open when voting starts: allow the overlap, or end it earlier."
+            )
+        elif s.review_at is not None and s.submission_ends_at > s.review_at:
+            problems["submission_ends_at"] = "Must end before review starts."
+    return problems
+
+
+# --- who sees what ------------------------------------------------------------
+
+def is_staff(user, challenge) -> bool:
+    """Administrators and the challenge's own managers and moderators."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_admin or user.id in challenge.staff_ids())
+
+
+def is_manager(user, challenge) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_admin or user.id in challenge.staff_ids(ChallengeRole.MANAGER))
+
+
+def is_moderator(user, challenge) -> bool:
+    return is_staff(user, challenge)
+
+
+def user_pool(user) -> str:
+    """Anonymous visitors read as outsiders."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return "external"
+    return user.pool
+
+
+def in_audience(user, challenge) -> bool:
+    """May this person take part in (and so see) a published challenge?"""
+    mode = PoolMode(challenge.pool_mode)
+    pool = user_pool(user)
+    if mode == PoolMode.EMPLOYEES_ONLY:
+        return pool == "employee"
+    if mode == PoolMode.EXTERNALS_ONLY:
+        return pool == "external"
+    return True
+
+
+def can_see_challenge(user, challenge) -> bool:
+    if is_staff(user, challenge):
+        return True
+    if challenge.published_at is None:
+        return False
+    return in_audience(user, challenge)
+
+
+def can_see_idea(user, idea) -> bool:
+    challenge = idea.challenge
+    if is_staff(user, challenge):
+        return True
+    if not can_see_challenge(user, challenge):
+        return False
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    own = authenticated and user.id in (idea.author_ids() | _invited_ids(idea))
+    if own:
+        return True
+    if idea.status == IdeaStatus.DRAFT or idea.hidden_at is not None:
+        return False
+    return pool_sees(user_pool(user), idea.pool, challenge)
+
+
+def pool_sees(viewer_pool: str, idea_pool: str, challenge) -> bool:
+    if PoolMode(challenge.pool_mode) == PoolMode.SEPARATE and not challenge.cross_visibility:
+        return viewer_pool == idea_pool
+    return True
+
+
+def visible_pools(user, challenge) -> tuple[str, ...]:
+    """Which pools' ideas this person may see in a published challenge (for queries)."""
+    if is_staff(user, challenge):
+        return ("employee", "external")
+    if PoolMode(challenge.pool_mode) == PoolMode.SEPARATE and not challenge.cross_visibility:
+        return (user_pool(user),)
+    return ("employee", "external")
+
+
+def _invited_ids(idea) -> set[int]:
+    return {c.user_id for c in idea.coauthors if c.user_id}
+
+
+def can_edit_idea(user, idea) -> bool:
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    return authenticated and user.id in idea.author_ids()
+
+
+def _aware(value: datetime) -> datetime:
+    from ideas.clock import as_utc
+
+    return as_utc(value)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ideas.accounts import services as accounts
 from ideas.accounts.forms import EmptyForm
 from ideas.accounts.models import Role
-from ideas.accounts.onboarding import OnboardingError, import_csv
+from ideas.accounts.onboarding import MAX_ROWS_PAGE, OnboardingError, import_csv
 from ideas.accounts.services import AccountError
 from ideas.admin import services
 from ideas.admin.forms import (
@@ -158,7 +158,7 @@ def import_users():
             field.errors = list(field.errors) + ["Choose a CSV file or paste its rows."]
         else:
             try:
-                result = import_csv(data, acting=current_user)
+                result = import_csv(data, acting=current_user, max_rows=MAX_ROWS_PAGE)
             except OnboardingError as error:
                 db.session.rollback()
                 field.errors = list(field.errors) + [str(error)]
@@ -169,7 +169,7 @@ def import_users():
         status = 422
     elif form.errors:
         status = 422
-    return render_template("admin/import.html", form=form), status
+    return render_template("admin/import.html", form=form, max_rows=MAX_ROWS_PAGE), status
 
 
 # --- employee domains ------------------------------------------------------------

@@ -251,3 +251,23 @@ def test_page_asks_for_a_file_or_rows(client, admin):
     response = post_import(client)
     assert response.status_code == 422
     assert "Choose a CSV file or paste its rows." in response.get_data(as_text=True)
+
+
+def test_a_file_over_the_row_limit_is_refused_whole(app):
+    text = HEADER + "".join(f"P {i},p{i}@x.example,,\n" for i in range(4))
+    with pytest.raises(OnboardingError, match=r"^line 5: a file may hold at most 3 people here; split it"):
+        import_csv(text, max_rows=3)
+    assert people_count() == 0
+    assert import_csv(text, max_rows=4).created == 4
+
+
+def test_page_import_is_bounded_and_points_to_the_command_line(client, admin, monkeypatch):
+    import ideas.admin.routes
+
+    monkeypatch.setattr(ideas.admin.routes, "MAX_ROWS_PAGE", 2)
+    text = HEADER + "".join(f"P {i},p{i}@x.example,,\n" for i in range(3))
+    response = post_import(client, text=text)
+    assert response.status_code == 422
+    assert "line 4: a file may hold at most 2 people here; split it or use the command line." in (
+        response.get_data(as_text=True)
+    )

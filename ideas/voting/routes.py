@@ -1,0 +1,254 @@
+"""Voting pages (blueprint `voting`): the vote on an idea, the voting list, pairs,
+rankings, the manager's breakdown and policy changes."""
+from __future__ import annotations
+
+import random
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from ideas import clock
+from ideas.challenges import policy as challenge_policy
+from ideas.challenges import services as challenges
+from ideas.challenges.models import Idea, IdeaStatus
+from ideas.challenges.services import ChallengeError, NotFound
+from ideas.extensions import db
+from ideas.voting import services, weighting
+from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
+from ideas.voting.services import Ballot
+
+bp = Blueprint("voting", __name__)
+LIST_SIZE = 30
+
+
+@bp.errorhandler(NotFound)
+def not_found(_error):
+    abort(404)
+
+
+def _ratings_from(form, challenge) -> dict[int, int]:
+    ratings = {}
+    for criterion in challenge.criteria:
+        value = getattr(form, f"rating_{criterion.id}").data
+        if value is not None:
+            ratings[criterion.id] = value
+    return ratings
+
+
+def idea_panel(idea: Idea, viewer) -> dict:
+    """The voting panel of the idea page; opening the page is the server-side view."""
+    if idea.status == IdeaStatus.PUBLISHED:
+        services.record_view(idea, viewer)
+    challenge = idea.challenge
+    vote = services.my_vote(idea, viewer)
+    form = None
+    if vote is not None or _may_vote(idea, viewer):
+        form = vote_form_class(challenge.criteria)(formdata=None)
+        if vote is not None:
+            form.reason.data = vote.reason
+            for rating in vote.ratings:
+                field = getattr(form, f"rating_{rating.criterion_id}", None)
+                if field is not None:
+                    field.data = rating.rating
+    return {
+        "template": "voting/_panel.html",
+        "vote": vote,
+        "vote_form": form,
+        "may_vote": _may_vote(idea, viewer),
+        "explanation": services.explain(vote) if vote is not None else None,
+        "scores": services.scores_of(idea) if services.counts_visible(idea, viewer) else None,
+        "is_manager": challenge_policy.is_staff(viewer, challenge),
+    }
+
+
+def _may_vote(idea: Idea, viewer) -> bool:
+    if not getattr(viewer, "is_authenticated", False) or idea.challenge.voting_policy == "pairwise":
+        return False
+    try:
+        services.check_can_vote(idea, viewer)
+    except (ChallengeError, NotFound):
+        return False
+    return True
+
+
+@bp.route("/ideas/<int:idea_id>/vote", methods=["POST"])
+@login_required
+def vote(idea_id: int):
+    idea = challenges.get_idea(idea_id, current_user)
+    form = vote_form_class(idea.challenge.criteria)()
+    if not form.validate_on_submit():
+        for name, messages in form.errors.items():
+            flash(f"{getattr(form, name).label.text}: {' '.join(messages)}" if hasattr(form, name) else
+                  " ".join(messages), "error")
+        return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
+    try:
+        value = int(form.value.data or 1)
+    except ValueError:
+        value = 0
+    try:
+        cast = services.cast_vote(idea, current_user, Ballot(value=value, reason=form.reason.data or "",
+                                                             ratings=_ratings_from(form, idea.challenge)),
+                                  network=services.network_hash(request.remote_addr))
+    except ChallengeError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Your vote is counted with weight {cast.weight:.2f}.", "success")
+    return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
+
+
+@bp.route("/ideas/<int:idea_id>/vote/withdraw", methods=["POST"])
+@login_required
+def withdraw(idea_id: int):
+    idea = challenges.get_idea(idea_id, current_user)
+    from ideas.accounts.forms import EmptyForm
+
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        removed = services.withdraw_vote(idea, current_user)
+    except ChallengeError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Your vote is withdrawn." if removed else "You had not voted on this idea.", "info")
+    return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
+
+
+@bp.route("/challenges/<int:challenge_id>/vote")
+def ballot(challenge_id: int):
+    """The voting list: ideas in an order of their own for each person, so early
+    popularity does not decide what gets read (and so voted)."""
+    challenge = challenges.get_challenge(challenge_id, current_user)
+    ids = list(db.session.scalars(
+        challenges.visible_ideas_query(current_user, challenge).where(Idea.status == IdeaStatus.PUBLISHED)
+        .with_only_columns(Idea.id).order_by(Idea.id).limit(5000)))
+    if challenge.randomise_order:
+        seed = f"{getattr(current_user, 'id', 0)}:{challenge.id}:{clock.now().date()}"
+        random.Random(seed).shuffle(ids)
+    page = max(1, request.args.get("page", 1, type=int))
+    chunk = ids[(page - 1) * LIST_SIZE: page * LIST_SIZE]
+    found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(chunk)))}
+    voted = set()
+    if current_user.is_authenticated and chunk:
+        from ideas.voting.models import Vote
+
+        voted = set(db.session.scalars(select(Vote.idea_id).where(Vote.voter_id == current_user.id,
+                                                                   Vote.idea_id.in_(chunk))))
+    return render_template("voting/ballot.html", challenge=challenge, ideas=[found[i] for i in chunk if i in found],
+                           voted=voted, page=page, more=len(ids) > page * LIST_SIZE,
+                           policy=services.active_policy(challenge))
+
+
+@bp.route("/challenges/<int:challenge_id>/pairs", methods=["GET", "POST"])
+@login_required
+def pairs(challenge_id: int):
+    challenge = challenges.get_challenge(challenge_id, current_user)
+    form = PairForm()
+    if form.validate_on_submit():
+        try:
+            services.answer_pair(challenge, current_user, int(form.pair.data), form.answer.data)
+        except (ChallengeError, ValueError) as error:
+            db.session.rollback()
+            flash(getattr(error, "message", "This pair was not shown to you."), "error")
+        else:
+            flash("Thank you. Here is the next pair.", "success")
+        return redirect(url_for("voting.pairs", challenge_id=challenge_id))
+    try:
+        pair = services.next_pair(challenge, current_user)
+    except ChallengeError as error:
+        db.session.rollback()
+        return render_template("voting/pairs.html", challenge=challenge, pair=None, message=error.message,
+                               form=form), error.status
+    left, right = db.session.get(Idea, pair.left_id), db.session.get(Idea, pair.right_id)
+    form.pair.data = str(pair.id)
+    return render_template("voting/pairs.html", challenge=challenge, pair=pair, left=left, right=right, form=form,
+                           message=None)
+
+
+def ranking_visible(challenge, viewer) -> bool:
+    return (challenge_policy.is_staff(viewer, challenge) or not challenge.hide_counts_until_voted
+            or challenge.phase in ("review", "closed"))
+
+
+@bp.route("/challenges/<int:challenge_id>/ranking")
+def ranking(challenge_id: int):
+    challenge = challenges.get_challenge(challenge_id, current_user)
+    if not ranking_visible(challenge, current_user):
+        abort(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
+    pool = request.args.get("pool", "blended")
+    if pool not in services.RANKING_POOLS:
+        pool = "blended"
+    page = max(1, min(request.args.get("page", 1, type=int), 1000))
+    lines = services.ranking_page(challenge, current_user, pool, limit=50, offset=(page - 1) * 50)
+    return render_template("voting/ranking.html", challenge=challenge, lines=lines, pool=pool, page=page,
+                           weights=services.pool_weights(challenge), policy=services.active_policy(challenge))
+
+
+@bp.route("/ideas/<int:idea_id>/votes")
+@login_required
+def breakdown(idea_id: int):
+    idea = challenges.get_idea(idea_id, current_user)
+    if not challenge_policy.is_staff(current_user, idea.challenge):
+        abort(403)
+    return render_template("voting/breakdown.html", idea=idea, breakdown=services.breakdown(idea),
+                           scores=services.scores_of(idea), policy=services.active_policy(idea.challenge))
+
+
+@bp.route("/challenges/<int:challenge_id>/voting-policy", methods=["GET", "POST"])
+@login_required
+def change_policy(challenge_id: int):
+    challenge = challenges.get_challenge(challenge_id, current_user)
+    if not challenge_policy.is_manager(current_user, challenge):
+        abort(403)
+    form = PolicyForm()
+    form.voting_policy.choices = [SelectChoice(name, name) for name in weighting.POLICIES
+                                  if name != challenge.voting_policy]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.change_policy(challenge, current_user, form.voting_policy.data, form.reason.data)
+        except ChallengeError as error:
+            db.session.rollback()
+            form.reason.errors = [*form.reason.errors, error.message]
+            status = error.status
+        else:
+            flash("The policy is changed, every weight recomputed, and the voters told.", "success")
+            return redirect(url_for("challenges.detail", challenge_id=challenge_id))
+    elif form.errors:
+        status = 422
+    from ideas.voting.models import PolicyChange
+
+    log = db.session.scalars(select(PolicyChange).where(PolicyChange.challenge_id == challenge.id)
+                             .order_by(PolicyChange.id)).all()
+    return render_template("voting/policy.html", challenge=challenge, form=form, log=log,
+                           locked=services.policy_locked(challenge)), status
+
+
+def _challenge_links(challenge, viewer):
+    if challenge.published_at is None:
+        return []
+    links = []
+    if challenge.voting_policy == "pairwise":
+        if challenge.phase == "voting" and getattr(viewer, "is_authenticated", False):
+            links.append({"label": "Compare ideas", "url": url_for("voting.pairs", challenge_id=challenge.id)})
+    elif challenge.phase == "voting":
+        links.append({"label": "Vote", "url": url_for("voting.ballot", challenge_id=challenge.id)})
+    if ranking_visible(challenge, viewer):
+        links.append({"label": "Ranking", "url": url_for("voting.ranking", challenge_id=challenge.id)})
+    if challenge_policy.is_manager(viewer, challenge):
+        links.append({"label": "Voting policy", "url": url_for("voting.change_policy", challenge_id=challenge.id)})
+    return links
+
+
+@bp.record_once
+def _register(state):
+    from ideas import scheduler
+
+    extensions = state.app.extensions
+    extensions.setdefault("ideas.idea_panels", []).append(idea_panel)
+    extensions.setdefault("ideas.challenge_actions", []).append(_challenge_links)
+    scheduler.add_job(state.app, "network purge", services.purge_networks)
+    scheduler.add_job(state.app, "pools disagree", services.refresh_flags)

@@ -1,0 +1,728 @@
+"""Voting use cases: views, casting and withdrawing votes, aggregates, rankings, policy changes.
+
+Concurrency: every change to an idea's votes first takes that idea's score row (an
+UPDATE, so a write lock in SQLite and a row lock in PostgreSQL), then reads and writes
+its votes. Votes on one idea are thus applied one after another, each seeing the
+others, and the stored aggregates always equal the sum of the stored weights; the
+unique (voter, idea) constraint makes a second vote impossible whatever the timing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ideas import clock, text
+from ideas.accounts.models import User
+from ideas.challenges import policy as challenge_policy
+from ideas.challenges.models import Challenge, Comment, CoAuthor, Criterion, Idea, IdeaStatus, PoolMode
+from ideas.challenges.policy import Action
+from ideas.challenges.services import ChallengeError, NotFound, require_participation
+from ideas.extensions import db
+from ideas.voting import collusion as collusion_rules
+from ideas.voting import ranking, weighting
+from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, Vote, VoteRating
+from ideas.voting.weighting import WEIGHTED, VoteSignals
+
+NETWORK_RETENTION = timedelta(days=90)
+SUBSTANTIVE_COMMENT_WORDS = 20
+REASON_LIMIT = 5000
+# How far around a vote the collusion rules look, bounded so a vote costs the same
+# in a challenge of ten votes and of a million.
+CONTEXT_LIMIT = 500
+
+
+class VoteError(ChallengeError):
+    """A vote the rules refuse."""
+
+
+def active_policy(challenge: Challenge) -> weighting.WeightingPolicy:
+    base = weighting.get_policy(challenge.voting_policy)
+    # The challenge's own settings: opposition and the budget.
+    return replace(base, allows_opposition=bool(challenge.allow_opposition),
+                             budget_k=challenge.budget_k if base.name == "budget" else base.budget_k)
+
+
+def pool_weights(challenge: Challenge) -> dict[str, float]:
+    mode = PoolMode(challenge.pool_mode)
+    if mode == PoolMode.EMPLOYEES_ONLY:
+        return {"employee": 1.0, "external": 0.0}
+    if mode == PoolMode.EXTERNALS_ONLY:
+        return {"employee": 0.0, "external": 1.0}
+    return {"employee": challenge.pool_weight_employee, "external": challenge.pool_weight_external}
+
+
+# --- views ---------------------------------------------------------------------
+
+def record_view(idea: Idea, user, now: datetime | None = None) -> None:
+    """Remember when this person opened the idea (the first time and the latest)."""
+    if not getattr(user, "is_authenticated", False):
+        return
+    now = now or clock.now()
+    row = db.session.get(IdeaView, (idea.id, user.id))
+    if row is not None:
+        if now - clock.as_utc(row.last_at) > timedelta(minutes=1):  # a write per minute at most
+            row.last_at = now
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(IdeaView(idea_id=idea.id, user_id=user.id, first_at=now, last_at=now))
+    except IntegrityError:
+        pass  # the same person opened it twice at once: the first view stands
+
+
+# --- signals -------------------------------------------------------------------
+
+def network_hash(address: str | None) -> str | None:
+    """A salted hash of the voter's network: comparable between votes, not reversible."""
+    if not address:
+        return None
+    salt = current_app.config["SECRET_KEY"]
+    return hashlib.sha256(f"{salt}|network|{address}".encode()).hexdigest()[:32]
+
+
+def identity_of(user: User) -> str:
+    if not user.is_verified:
+        return "unverified"
+    return "employee_verified" if user.is_employee else "external_verified"
+
+
+def contributions(user_id: int, now: datetime) -> int:
+    """Substantive contributions in the last 90 days: published ideas and real comments."""
+    since = now - timedelta(days=90)
+    ideas = db.session.scalar(select(func.count(Idea.id)).where(
+        Idea.author_id == user_id, Idea.status != IdeaStatus.DRAFT, Idea.published_at >= since,
+        Idea.published_at <= now)) or 0
+    comments = db.session.scalar(select(func.count(Comment.id)).where(
+        Comment.author_id == user_id, Comment.created_at >= since, Comment.created_at <= now,
+        func.length(Comment.body) >= SUBSTANTIVE_COMMENT_WORDS * 5)) or 0
+    return ideas + comments
+
+
+def _signals_for(vote: Vote, idea: Idea) -> VoteSignals:
+    return VoteSignals(
+        kind=vote.kind, value=vote.value, viewed_before=vote.viewed_before,
+        seconds_since_view=vote.seconds_since_view, idea_word_count=vote.idea_word_count,
+        reason_word_count=vote.reason_words, reason_is_near_copy=vote.reason_near_copy,
+        criteria_rated=vote.criteria_rated, has_criteria=bool(idea.challenge.criteria),
+        identity=vote.identity, account_age_seconds=vote.account_age_seconds,
+        contributions_90d=vote.contributions_90d, is_author_or_coauthor=vote.is_author,
+    )
+
+
+def _measure(vote: Vote, idea: Idea, voter: User, now: datetime, reason: str) -> None:
+    view = db.session.get(IdeaView, (idea.id, voter.id))
+    first = clock.as_utc(view.first_at) if view else None
+    vote.viewed_before = first is not None and first <= now
+    vote.seconds_since_view = (now - first).total_seconds() if vote.viewed_before else None
+    vote.idea_word_count = idea.word_count
+    vote.reason = reason
+    vote.reason_words = weighting.word_count(reason)
+    vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, _other_reasons(vote, idea, voter))
+    vote.identity = identity_of(voter)
+    vote.account_age_seconds = max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds())
+    vote.contributions_90d = contributions(voter.id, now)
+    vote.is_author = voter.id in idea.author_ids()
+    # Effort and standing first: the collusion rules need to know who is low-standing.
+    alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
+    vote.effort, vote.standing = alone.effort, alone.standing
+
+
+def _other_reasons(vote: Vote, idea: Idea, voter: User) -> list[str]:
+    """The voter's other reasons in the challenge and others' reasons on this idea (bounded)."""
+    mine = db.session.scalars(
+        select(Vote.reason).where(Vote.voter_id == voter.id, Vote.challenge_id == idea.challenge_id,
+                                  Vote.idea_id != idea.id, Vote.reason != "")
+        .order_by(Vote.id.desc()).limit(100))
+    theirs = db.session.scalars(
+        select(Vote.reason).where(Vote.idea_id == idea.id, Vote.voter_id != voter.id, Vote.reason != "")
+        .order_by(Vote.id.desc()).limit(CONTEXT_LIMIT))
+    return [*mine, *theirs]
+
+
+# --- casting -------------------------------------------------------------------
+
+@dataclass
+class Ballot:
+    value: int = 1
+    reason: str = ""
+    ratings: dict[int, int] | None = None  # criterion id → 1..5
+
+
+def check_can_vote(idea: Idea, voter) -> None:
+    challenge = idea.challenge
+    if idea.status != IdeaStatus.PUBLISHED or idea.hidden_at is not None:
+        if not challenge_policy.can_see_idea(voter, idea):
+            raise NotFound()
+        raise VoteError(f"This idea is {'hidden' if idea.hidden_at else idea.status}: it takes no votes.", status=409)
+    require_participation(voter, challenge, Action.VOTE)
+    if not challenge_policy.in_audience(voter, challenge):
+        raise VoteError("This challenge is not open to your pool.", status=403)
+    if voter.id in idea.author_ids() or _invited_coauthor(idea, voter):
+        raise VoteError("You cannot vote on your own or a co-authored idea.", status=403)
+
+
+def _invited_coauthor(idea: Idea, voter) -> bool:
+    return any(c.user_id == voter.id for c in idea.coauthors)
+
+
+def cast_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None = None,
+              now: datetime | None = None) -> Vote:
+    """Cast or change this person's vote on the idea, weigh it, and update the idea's scores."""
+    now = now or clock.now()
+    challenge = idea.challenge
+    policy = active_policy(challenge)
+    check_can_vote(idea, voter)
+    if policy.name == "pairwise":
+        raise VoteError("This challenge votes by comparing pairs of ideas.", status=409)
+    value, reason, ratings = _clean_ballot(challenge, policy, ballot)
+    _lock_scores(idea, now)
+    vote = db.session.scalar(select(Vote).where(Vote.voter_id == voter.id, Vote.idea_id == idea.id))
+    if value > 0 and policy.budget_k and (vote is None or vote.value < 0):
+        used = db.session.scalar(select(func.count(Vote.id)).where(
+            Vote.challenge_id == challenge.id, Vote.voter_id == voter.id, Vote.value > 0)) or 0
+        if used >= policy.budget_k:
+            raise VoteError(f"You have used your {policy.budget_k} supports in this challenge: "
+                            "withdraw one to support this idea.", status=409)
+    old = (vote.pool, vote.value, vote.weight) if vote is not None else None
+    if vote is None:
+        vote = Vote(challenge_id=challenge.id, idea_id=idea.id, voter_id=voter.id, created_at=now)
+        db.session.add(vote)
+    vote.pool = voter.pool
+    vote.value = value
+    vote.kind = "ratings" if ratings else ("reason" if reason.strip() else "support")
+    vote.updated_at = now
+    if network:
+        vote.network = network
+    vote.ratings[:] = [VoteRating(criterion_id=c, rating=r) for c, r in sorted(ratings.items())]
+    vote.criteria_rated = bool(challenge.criteria) and {c.id for c in challenge.criteria} <= set(ratings)
+    _measure(vote, idea, voter, now, reason)
+    vote.weight = 0.0
+    db.session.flush()
+    changes = _reweigh_idea_votes(idea, policy, now)
+    if old is not None:
+        changes.append((old[0], old[1], -old[2], -1))
+    changes.append((vote.pool, vote.value, 0.0, 1))  # its weight is in `changes` already
+    _apply_changes(idea, changes, policy)
+    return vote
+
+
+def _clean_ballot(challenge, policy, ballot: Ballot) -> tuple[int, str, dict[int, int]]:
+    if ballot.value not in (1, -1):
+        raise VoteError("A vote is for (1) or against (-1).", field="value")
+    if ballot.value < 0 and not policy.allows_opposition:
+        raise VoteError("This challenge counts support only.", field="value")
+    reason = (ballot.reason or "").strip()
+    if len(reason) > REASON_LIMIT:
+        raise VoteError(f"Keep the reason under {REASON_LIMIT:,} characters.", field="reason")
+    known = {c.id: c for c in challenge.criteria}
+    ratings: dict[int, int] = {}
+    for key, rating in (ballot.ratings or {}).items():
+        try:
+            criterion_id = int(key)
+        except (TypeError, ValueError):
+            criterion_id = next((c.id for c in challenge.criteria if c.name == key), None)
+        if criterion_id not in known:
+            raise VoteError(f"“{key}” is not one of this challenge's criteria.", field="ratings")
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise VoteError(f"Rate “{known[criterion_id].name}” from 1 to 5.", field="ratings")
+        ratings[criterion_id] = rating
+    return ballot.value, reason, ratings
+
+
+def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None) -> bool:
+    now = now or clock.now()
+    require_participation(voter, idea.challenge, Action.VOTE)
+    _lock_scores(idea, now)
+    vote = db.session.scalar(select(Vote).where(Vote.voter_id == voter.id, Vote.idea_id == idea.id))
+    if vote is None:
+        return False
+    changes = [(vote.pool, vote.value, -vote.weight, -1)]
+    db.session.delete(vote)
+    db.session.flush()
+    policy = active_policy(idea.challenge)
+    changes += _reweigh_idea_votes(idea, policy, now)
+    _apply_changes(idea, changes, policy)
+    return True
+
+
+def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
+    """Take the idea's score row first: votes on one idea are applied one at a time."""
+    result = db.session.execute(
+        update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(updated_at=now)
+    )
+    if result.rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=now))
+        except IntegrityError:
+            db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(updated_at=now))
+    return db.session.get(IdeaScore, idea.id, populate_existing=True)
+
+
+# --- weights -------------------------------------------------------------------
+
+def _facts(votes: list[Vote], authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
+    return [
+        collusion_rules.VoteFact(
+            vote_id=v.id, voter_id=v.voter_id, idea_id=v.idea_id, author_ids=authors.get(v.idea_id, frozenset()),
+            at=clock.as_utc(v.created_at), standing=v.standing,
+            effort=v.effort, network=v.network, value=v.value,
+        )
+        for v in votes
+    ]
+
+
+def _authors_of(idea_ids) -> dict[int, frozenset]:
+    idea_ids = set(idea_ids)
+    if not idea_ids:
+        return {}
+    found: dict[int, set] = defaultdict(set)
+    for idea_id, author_id in db.session.execute(select(Idea.id, Idea.author_id).where(Idea.id.in_(idea_ids))):
+        found[idea_id].add(author_id)
+    for idea_id, user_id in db.session.execute(
+        select(CoAuthor.idea_id, CoAuthor.user_id).where(CoAuthor.idea_id.in_(idea_ids),
+                                                         CoAuthor.accepted_at.is_not(None))):
+        found[idea_id].add(user_id)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _context(idea: Idea, now: datetime) -> tuple[list[Vote], list[Vote]]:
+    """The idea's votes near in time (what bursts, networks and lockstep look at), plus
+    the recent votes of those voters and of the idea's authors (reciprocity, lockstep).
+    Bounded by CONTEXT_LIMIT per look-up, whatever the size of the challenge."""
+    recent = list(db.session.scalars(
+        select(Vote).where(Vote.idea_id == idea.id, Vote.created_at >= now - timedelta(days=2))
+        .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT)))
+    networks = {v.network for v in recent if v.network}
+    shared = list(db.session.scalars(
+        select(Vote).where(Vote.idea_id == idea.id, Vote.network.in_(networks)).limit(CONTEXT_LIMIT)
+    )) if networks else []
+    on_idea = {v.id: v for v in [*recent, *shared]}
+    people = {v.voter_id for v in on_idea.values()} | idea.author_ids()
+    around = list(db.session.scalars(
+        select(Vote).where(Vote.challenge_id == idea.challenge_id, Vote.voter_id.in_(people),
+                           Vote.created_at >= now - timedelta(days=30))
+        .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT * 4))) if people else []
+    others = [v for v in around if v.id not in on_idea]
+    return list(on_idea.values()), others
+
+
+def _reweigh_idea_votes(idea: Idea, policy, now: datetime) -> list[tuple[str, int, float, int]]:
+    """Recompute the weights of the idea's votes that the new state can affect.
+
+    Returns the (pool, value, weight change, count change) list for the aggregates;
+    the vote being cast is weighed here too (its old weight was set to 0)."""
+    on_idea, others = _context(idea, now)
+    everything = [*on_idea, *others]
+    authors = _authors_of({v.idea_id for v in everything})
+    factors = collusion_rules.collusion_factors(_facts(everything, authors), WEIGHTED, ideas={idea.id})
+    changes = []
+    for vote in on_idea:
+        signals = _signals_for(vote, idea)
+        found = factors.get(vote.id, weighting.NO_COLLUSION)
+        factors_weight = weighting.weight_for(signals, WEIGHTED, found)
+        weight = weighting.weight_for(signals, policy, found)
+        before = vote.weight
+        vote.effort, vote.standing, vote.collusion = (factors_weight.effort, factors_weight.standing,
+                                                      factors_weight.collusion)
+        vote.weight = weight.value
+        vote.discounts = json.dumps([list(d) for d in weight.discounts])
+        vote.policy = policy.label
+        if not math.isclose(before, vote.weight):
+            changes.append((vote.pool, vote.value, vote.weight - before, 0))
+    db.session.flush()
+    return changes
+
+
+def _apply_changes(idea: Idea, changes, policy) -> None:
+    """Add the weight changes to the idea's aggregates and recompute its scores."""
+    delta: dict[str, float] = defaultdict(float)
+    for pool, value, weight_change, count_change in changes:
+        side = "support" if value > 0 else "oppose"
+        delta[f"{side}_{pool}"] += weight_change
+        delta[f"raw_{pool}"] += count_change
+    values = {name: getattr(IdeaScore, name) + amount for name, amount in delta.items() if amount}
+    if values:
+        db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(**values))
+    score = db.session.get(IdeaScore, idea.id, populate_existing=True)
+    _score(score, idea.challenge, policy)
+    db.session.flush()
+
+
+def _score(score: IdeaScore, challenge: Challenge, policy) -> None:
+    for pool in ("employee", "external"):
+        support = max(0.0, getattr(score, f"support_{pool}"))
+        oppose = max(0.0, getattr(score, f"oppose_{pool}"))
+        if support < 1e-9:
+            support = 0.0
+        agg = ranking.PoolAggregate(support, oppose, getattr(score, f"raw_{pool}"))
+        setattr(score, f"score_{pool}", ranking.pool_score(agg, policy))
+    score.score_blended = ranking.blended_score(
+        {"employee": score.score_employee, "external": score.score_external}, pool_weights(challenge))
+
+
+# --- rankings ------------------------------------------------------------------
+
+RANKING_POOLS = ("blended", "employee", "external")
+
+
+@dataclass
+class RankingLine:
+    position: int
+    idea: Idea
+    score: float
+    support: dict[str, float]
+    raw: dict[str, int]
+    disagree: bool
+
+
+def ranking_column(pool: str):
+    return {"blended": IdeaScore.score_blended, "employee": IdeaScore.score_employee,
+            "external": IdeaScore.score_external, "pairwise": IdeaScore.score_pairwise}[pool]
+
+
+def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: int = 50,
+                 offset: int = 0) -> list[RankingLine]:
+    """One page of a ranking: an indexed ORDER BY over stored scores, the same cost at
+    a thousand votes and at a million. Bounded paging (at most 100 a page)."""
+    if pool not in RANKING_POOLS:
+        raise VoteError("Choose the employee, external or blended ranking.", field="pool")
+    limit = max(1, min(limit, 100))
+    offset = max(0, min(offset, 100_000))
+    column = ranking_column("pairwise" if challenge.voting_policy == "pairwise" and pool == "blended" else pool)
+    visible = challenge_policy.visible_pools(viewer, challenge)
+    query = (
+        select(Idea, IdeaScore)
+        .join(IdeaScore, IdeaScore.idea_id == Idea.id)
+        .where(IdeaScore.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED,
+               Idea.pool.in_(visible))
+        .order_by(column.desc(), Idea.id)
+        .offset(offset).limit(limit)
+    )
+    if not challenge_policy.is_staff(viewer, challenge):
+        query = query.where(Idea.hidden_at.is_(None))
+    lines = []
+    for position, (idea, score) in enumerate(db.session.execute(query), start=offset + 1):
+        lines.append(RankingLine(
+            position=position, idea=idea,
+            score=getattr(score, column.key),
+            support={"employee": score.support_employee, "external": score.support_external},
+            raw={"employee": score.raw_employee, "external": score.raw_external},
+            disagree=score.disagree,
+        ))
+    return lines
+
+
+def scores_of(idea: Idea) -> IdeaScore | None:
+    return db.session.get(IdeaScore, idea.id)
+
+
+def refresh_disagreement(challenge: Challenge) -> int:
+    """Flag the ideas on which the pools sharply disagree (by their position in each
+    pool's ranking, so a small pool is not mistaken for a dissenting one)."""
+    policy = active_policy(challenge)
+    rows = db.session.scalars(select(IdeaScore).where(IdeaScore.challenge_id == challenge.id)).all()
+    if not rows:
+        return 0
+    placed = {pool: ranking.positions({r.idea_id: getattr(r, f"score_{pool}") for r in rows})
+              for pool in ("employee", "external")}
+    changed = 0
+    for row in rows:
+        flag = ranking.pools_disagree(
+            {pool: placed[pool][row.idea_id] for pool in placed}, policy,
+            {"employee": row.raw_employee, "external": row.raw_external})
+        if flag != row.disagree:
+            row.disagree = flag
+            changed += 1
+    db.session.flush()
+    return changed
+
+
+# --- explanations --------------------------------------------------------------
+
+@dataclass
+class Explanation:
+    vote: Vote
+    weight: float
+    discounts: list[tuple[str, str]]
+    suggestions: list[weighting.Suggestion]
+    policy: str
+
+
+def explain(vote: Vote) -> Explanation:
+    idea = db.session.get(Idea, vote.idea_id)
+    policy = active_policy(idea.challenge)
+    found = weighting.Collusion(vote.collusion, ())
+    suggestions = weighting.what_would_raise(_signals_for(vote, idea), policy, found)
+    return Explanation(vote=vote, weight=vote.weight, discounts=[tuple(d) for d in json.loads(vote.discounts)],
+                       suggestions=suggestions, policy=policy.label)
+
+
+def my_vote(idea: Idea, voter) -> Vote | None:
+    if not getattr(voter, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(Vote).where(Vote.voter_id == voter.id, Vote.idea_id == idea.id))
+
+
+def counts_visible(idea: Idea, viewer) -> bool:
+    """Counts are hidden until the person has voted (against herding), unless the
+    challenge shows them, voting is over, or the viewer runs the challenge."""
+    challenge = idea.challenge
+    if not challenge.hide_counts_until_voted or challenge_policy.is_staff(viewer, challenge):
+        return True
+    if challenge.phase in ("review", "closed"):
+        return True
+    return my_vote(idea, viewer) is not None or (
+        getattr(viewer, "is_authenticated", False) and viewer.id in idea.author_ids())
+
+
+def breakdown(idea: Idea) -> dict:
+    """For managers: counts and weights by kind and pool, and every discount with its cause."""
+    by_kind = defaultdict(lambda: {"count": 0, "weight": 0.0})
+    for kind, pool, count, weight in db.session.execute(
+        select(Vote.kind, Vote.pool, func.count(Vote.id), func.sum(Vote.weight))
+        .where(Vote.idea_id == idea.id).group_by(Vote.kind, Vote.pool)
+    ):
+        by_kind[(kind, pool)] = {"count": count, "weight": float(weight or 0)}
+    causes: dict[str, dict] = {}
+    for discounts, count in db.session.execute(
+        select(Vote.discounts, func.count(Vote.id)).where(Vote.idea_id == idea.id).group_by(Vote.discounts)
+    ):
+        for code, text_ in json.loads(discounts):
+            entry = causes.setdefault(code, {"count": 0, "examples": []})
+            entry["count"] += count
+            if len(entry["examples"]) < 3 and text_ not in entry["examples"]:
+                entry["examples"].append(text_)
+    return {"by_kind": dict(by_kind), "causes": dict(sorted(causes.items(), key=lambda kv: -kv[1]["count"]))}
+
+
+# --- policy changes ------------------------------------------------------------
+
+def change_policy(challenge: Challenge, actor: User, new_policy: str, reason: str) -> PolicyChange:
+    """Change the voting policy after votes exist: logged, every weight recomputed, participants told."""
+    if not challenge_policy.is_manager(actor, challenge):
+        raise VoteError("Only this challenge's managers may change its voting policy.", status=403)
+    if new_policy not in weighting.POLICIES:
+        raise VoteError("Choose a voting policy.", field="voting_policy")
+    reason = (reason or "").strip()
+    if not reason:
+        raise VoteError("Say why the policy changes: participants are told.", field="reason")
+    if new_policy == challenge.voting_policy:
+        raise VoteError("This is already the challenge's policy.", field="voting_policy")
+    before = active_policy(challenge).label
+    challenge.voting_policy = new_policy
+    challenge.voting_policy_version += 1
+    change = PolicyChange(challenge_id=challenge.id, actor_id=actor.id, from_policy=before,
+                          to_policy=active_policy(challenge).label, reason=reason[:2000])
+    db.session.add(change)
+    db.session.flush()
+    recompute_challenge(challenge)
+    from ideas.notifications import services as notifications
+
+    voters = db.session.scalars(select(Vote.voter_id).where(Vote.challenge_id == challenge.id).distinct())
+    from flask import url_for
+
+    notifications.notify(set(voters), "policy", f"The voting policy of “{challenge.title}” changed to "
+                         f"{new_policy}: {reason[:200]}", url_for("challenges.detail", challenge_id=challenge.id),
+                         challenge=challenge, actor_id=actor.id)
+    return change
+
+
+def policy_locked(challenge: Challenge) -> bool:
+    return db.session.scalar(select(Vote.id).where(Vote.challenge_id == challenge.id).limit(1)) is not None
+
+
+def recompute_challenge(challenge: Challenge) -> None:
+    """Set-based: every weight from its stored factors, then every aggregate and score.
+
+    Effort, standing and collusion are kept per vote as the weighted rules measure
+    them; a policy only decides how they combine, so one UPDATE re-weighs a million
+    votes, and one grouped INSERT rebuilds the aggregates."""
+    policy = active_policy(challenge)
+    votes = update(Vote).where(Vote.challenge_id == challenge.id)
+    if not (policy.weighs_effort or policy.weighs_standing or policy.weighs_collusion):
+        weight = db.case((Vote.is_author, 0.0), else_=1.0)
+    else:
+        product = Vote.effort * Vote.standing * Vote.collusion
+        weight = db.case((Vote.is_author, 0.0), (product > 1.0, 1.0), else_=product)
+    db.session.execute(votes.values(weight=weight, policy=policy.label),
+                       execution_options={"synchronize_session": False})
+    rebuild_scores(challenge)
+
+
+def rebuild_scores(challenge: Challenge) -> None:
+    """Aggregates from the votes (grouped, in the database), then scores per idea."""
+    policy = active_policy(challenge)
+    now = clock.now()
+    sums = {}
+    for idea_id, pool, value, count, total in db.session.execute(
+        select(Vote.idea_id, Vote.pool, Vote.value, func.count(Vote.id), func.sum(Vote.weight))
+        .where(Vote.challenge_id == challenge.id).group_by(Vote.idea_id, Vote.pool, Vote.value)
+    ):
+        entry = sums.setdefault(idea_id, defaultdict(float))
+        entry[f"{'support' if value > 0 else 'oppose'}_{pool}"] += float(total or 0)
+        entry[f"raw_{pool}"] += count
+    existing = {row.idea_id: row for row in db.session.scalars(
+        select(IdeaScore).where(IdeaScore.challenge_id == challenge.id))}
+    fields = ("support_employee", "oppose_employee", "raw_employee", "support_external", "oppose_external",
+              "raw_external")
+    for idea_id in set(existing) | set(sums):
+        row = existing.get(idea_id)
+        if row is None:
+            row = IdeaScore(idea_id=idea_id, challenge_id=challenge.id)
+            db.session.add(row)
+        entry = sums.get(idea_id, {})
+        for name in fields:
+            value = entry.get(name, 0)
+            setattr(row, name, int(value) if name.startswith("raw") else float(value))
+        row.updated_at = now
+        _score(row, challenge, policy)
+    db.session.flush()
+    refresh_disagreement(challenge)
+
+
+def rescore_blend(challenge: Challenge) -> None:
+    """Pool weights changed: the blended scores follow, set-based."""
+    weights = pool_weights(challenge)
+    db.session.execute(
+        update(IdeaScore).where(IdeaScore.challenge_id == challenge.id).values(
+            score_blended=IdeaScore.score_employee * weights["employee"]
+            + IdeaScore.score_external * weights["external"]),
+        execution_options={"synchronize_session": False})
+
+
+# --- scheduled -----------------------------------------------------------------
+
+def purge_networks(now: datetime) -> int:
+    """Network hashes are kept 90 days, then forgotten."""
+    result = db.session.execute(
+        update(Vote).where(Vote.network.is_not(None), Vote.created_at < now - NETWORK_RETENTION)
+        .values(network=None), execution_options={"synchronize_session": False})
+    return result.rowcount or 0
+
+
+def refresh_flags(now: datetime) -> int:
+    """Recompute the pools-disagree flags of challenges whose scores moved recently."""
+    recent = db.session.scalars(
+        select(IdeaScore.challenge_id).where(IdeaScore.updated_at >= now - timedelta(minutes=5)).distinct())
+    changed = 0
+    for challenge_id in list(recent):
+        challenge = db.session.get(Challenge, challenge_id)
+        if challenge is not None:
+            changed += refresh_disagreement(challenge)
+    return changed
+
+
+# --- pairwise ------------------------------------------------------------------
+
+def _pairable(challenge: Challenge, voter) -> list[int]:
+    pools = challenge_policy.visible_pools(voter, challenge)
+    return list(db.session.scalars(select(Idea.id).where(
+        Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED, Idea.hidden_at.is_(None),
+        Idea.pool.in_(pools))))
+
+
+def next_pair(challenge: Challenge, voter, rng=None):
+    """The pair to show this voter now (the one still unanswered, or a new one)."""
+    import random
+
+    from ideas.voting import pairwise
+    from ideas.voting.models import PairShown
+
+    require_participation(voter, challenge, Action.VOTE)
+    if challenge.voting_policy != "pairwise":
+        raise VoteError("This challenge does not vote by pairs.", status=409)
+    pending = db.session.scalar(select(PairShown).where(
+        PairShown.challenge_id == challenge.id, PairShown.voter_id == voter.id, PairShown.answered_at.is_(None))
+        .order_by(PairShown.id.desc()).limit(1))
+    if pending is not None:
+        return pending
+    ids = _pairable(challenge, voter)
+    own = set(db.session.scalars(select(Idea.id).where(Idea.id.in_(ids), Idea.author_id == voter.id)))
+    own |= set(db.session.scalars(select(CoAuthor.idea_id).where(CoAuthor.idea_id.in_(ids),
+                                                                 CoAuthor.user_id == voter.id)))
+    shown = {i: a for i, a in db.session.execute(
+        select(IdeaScore.idea_id, IdeaScore.pair_appearances).where(IdeaScore.challenge_id == challenge.id))}
+    appearances = {i: shown.get(i, 0) for i in ids}
+    seen = {frozenset((a, b)) for a, b in db.session.execute(
+        select(PairShown.left_id, PairShown.right_id).where(PairShown.challenge_id == challenge.id,
+                                                            PairShown.voter_id == voter.id))}
+    try:
+        left, right = pairwise.choose_pair(appearances, rng or random.Random(), exclude=own, avoid=seen)
+    except ValueError:
+        raise VoteError("There are not yet two ideas for you to compare.", status=409) from None
+    pair = PairShown(challenge_id=challenge.id, voter_id=voter.id, left_id=left, right_id=right,
+                     shown_at=clock.now(), pool=voter.pool)
+    db.session.add(pair)
+    db.session.flush()
+    return pair
+
+
+def answer_pair(challenge: Challenge, voter, pair_id: int, answer: str, now: datetime | None = None):
+    """Record the answer to a pair the site showed this voter."""
+    from ideas.voting.models import PairShown
+
+    now = now or clock.now()
+    require_participation(voter, challenge, Action.VOTE)
+    if answer not in ("left", "right", "none"):
+        raise VoteError("Pick the left idea, the right idea, or “can't decide”.", field="answer")
+    pair = db.session.get(PairShown, pair_id)
+    if pair is None or pair.voter_id != voter.id or pair.challenge_id != challenge.id:
+        raise VoteError("This pair was not shown to you.", status=409, field="pair")
+    if pair.answered_at is not None:
+        raise VoteError("You already answered this pair.", status=409, field="pair")
+    history = list(db.session.scalars(select(PairShown.answer).where(
+        PairShown.voter_id == voter.id, PairShown.challenge_id == challenge.id,
+        PairShown.answer.in_(("left", "right")))))
+    sides = history + ([answer] if answer != "none" else [])
+    same_side = (max(sides.count("left"), sides.count("right")) / len(sides)) if sides else 0.5
+    ideas_shown = db.session.scalars(select(Idea).where(Idea.id.in_((pair.left_id, pair.right_id)))).all()
+    words = sum(i.word_count for i in ideas_shown)
+    signals = VoteSignals(
+        kind="pairwise", seconds_since_view=(now - clock.as_utc(pair.shown_at)).total_seconds(),
+        idea_word_count=words, identity=identity_of(voter),
+        account_age_seconds=max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds()),
+        contributions_90d=contributions(voter.id, now), pair_same_side_ratio=same_side, pair_answers=len(sides),
+    )
+    pair.answer, pair.answered_at = answer, now
+    pair.weight = weighting.weight_for(signals, weighting.PAIRWISE).value
+    for idea_id in (pair.left_id, pair.right_id):
+        idea = db.session.get(Idea, idea_id)
+        _lock_scores(idea, now)
+        db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea_id)
+                           .values(pair_appearances=IdeaScore.pair_appearances + 1))
+    db.session.flush()
+    refit_pairwise(challenge)
+    return pair
+
+
+def refit_pairwise(challenge: Challenge) -> None:
+    """Bradley–Terry over the challenge's weighted answers; scores stored per idea."""
+    from ideas.voting import pairwise
+    from ideas.voting.models import PairShown
+
+    answers = []
+    for left, right, answer, weight in db.session.execute(
+        select(PairShown.left_id, PairShown.right_id, PairShown.answer, PairShown.weight).where(
+            PairShown.challenge_id == challenge.id, PairShown.answer.in_(("left", "right")))):
+        answers.append((left, right, weight) if answer == "left" else (right, left, weight))
+    ids = list(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
+                                                        Idea.status == IdeaStatus.PUBLISHED)))
+    scores = pairwise.bradley_terry(ids, [a for a in answers if a[0] in set(ids) and a[1] in set(ids)])
+    existing = {r.idea_id: r for r in db.session.scalars(
+        select(IdeaScore).where(IdeaScore.challenge_id == challenge.id))}
+    for idea_id, score in scores.items():
+        row = existing.get(idea_id)
+        if row is None:
+            row = IdeaScore(idea_id=idea_id, challenge_id=challenge.id)
+            db.session.add(row)
+        row.score_pairwise = score
+    db.session.flush()

@@ -1,0 +1,182 @@
+"""Casting, changing and withdrawing votes through the site, with weights explained."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from ideas import clock
+from ideas.challenges import services as challenges
+from ideas.challenges.services import ChallengeError
+from ideas.extensions import db
+from ideas.voting import services
+from ideas.voting.models import IdeaScore, Vote
+from ideas.voting.services import Ballot
+from tests.challenges.factories import idea_in, open_challenge
+
+REASON = ("Kiosks cut the queue at peak hours because most travellers only need a boarding pass "
+          "and a bag tag, which a machine prints faster than a desk agent can.")
+
+
+@pytest.fixture
+def voting_challenge(make_user):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", criteria=[
+        challenges.CriterionInput("impact", weight=2), challenges.CriterionInput("feasibility")])
+    author = make_user()
+    idea = idea_in(challenge, author)
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    return challenge, idea, author, manager
+
+
+def aggregates_match(idea) -> bool:
+    score = db.session.get(IdeaScore, idea.id, populate_existing=True)
+    rows = db.session.execute(select(Vote.pool, func.sum(Vote.weight), func.count(Vote.id))
+                              .where(Vote.idea_id == idea.id, Vote.value > 0).group_by(Vote.pool)).all()
+    totals = {pool: (float(w), n) for pool, w, n in rows}
+    for pool in ("employee", "external"):
+        weight, count = totals.get(pool, (0.0, 0))
+        if abs(getattr(score, f"support_{pool}") - weight) > 1e-9 or getattr(score, f"raw_{pool}") != count:
+            return False
+    return True
+
+
+def test_read_reasoned_rated_vote_counts_fully_and_quick_click_less(voting_challenge, make_user):
+    challenge, idea, _, _ = voting_challenge
+    old = clock.now() - timedelta(days=30)
+    engaged = make_user(created_at=old)
+    quick = make_user(created_at=old)
+    services.record_view(idea, engaged, now=clock.now() - timedelta(minutes=2))
+    ratings = {c.id: 4 for c in challenge.criteria}
+    full = services.cast_vote(idea, engaged, Ballot(reason=REASON, ratings=ratings))
+    click = services.cast_vote(idea, quick, Ballot())
+    db.session.commit()
+    assert full.kind == "ratings" and full.weight > click.weight
+    assert {code for code, _ in services.explain(click).discounts} >= {"not_read", "no_reason"}
+    assert any("×" in s.text for s in services.explain(click).suggestions)
+    assert aggregates_match(idea)
+
+
+def test_one_vote_per_person_changing_it_keeps_aggregates(voting_challenge, make_user):
+    _, idea, _, _ = voting_challenge
+    voter = make_user()
+    services.cast_vote(idea, voter, Ballot())
+    services.cast_vote(idea, voter, Ballot(reason=REASON))
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Vote.id))) == 1
+    assert aggregates_match(idea)
+    services.withdraw_vote(idea, voter)
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Vote.id))) == 0
+    assert aggregates_match(idea)
+
+
+def test_own_and_coauthored_ideas_refuse_votes(voting_challenge, make_user):
+    _, idea, author, _ = voting_challenge
+    with pytest.raises(ChallengeError, match="own"):
+        services.cast_vote(idea, author, Ballot())
+
+
+def test_votes_after_close_are_refused(voting_challenge, make_user):
+    challenge, idea, _, _ = voting_challenge
+    clock.set_now(clock.now() + timedelta(days=30))
+    challenges.tick()
+    db.session.commit()
+    with pytest.raises(ChallengeError) as refused:
+        services.cast_vote(idea, make_user(), Ballot())
+    assert refused.value.status == 409
+
+
+def test_ratings_outside_one_to_five_or_unknown_criteria(voting_challenge, make_user):
+    challenge, idea, _, _ = voting_challenge
+    voter = make_user()
+    with pytest.raises(ChallengeError, match="from 1 to 5"):
+        services.cast_vote(idea, voter, Ballot(ratings={challenge.criteria[0].id: 7}))
+    with pytest.raises(ChallengeError, match="not one of"):
+        services.cast_vote(idea, voter, Ballot(ratings={"beauty": 3}))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Vote.id))) == 0
+
+
+def test_opposition_only_where_allowed(voting_challenge, make_user):
+    challenge, idea, _, _ = voting_challenge
+    with pytest.raises(ChallengeError, match="support only"):
+        services.cast_vote(idea, make_user(), Ballot(value=-1))
+
+
+def test_budget_policy_limits_supports(make_user):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, voting_policy="budget", budget_k=2)
+    ideas = [idea_in(challenge, make_user(), title=f"Idea {n}") for n in range(3)]
+    challenges.change_phase(challenge, manager, "voting", "go")
+    voter = make_user()
+    services.cast_vote(ideas[0], voter, Ballot())
+    services.cast_vote(ideas[1], voter, Ballot())
+    with pytest.raises(ChallengeError, match="2 supports"):
+        services.cast_vote(ideas[2], voter, Ballot())
+    db.session.rollback()
+    services.withdraw_vote(ideas[0], voter)
+    services.cast_vote(ideas[2], voter, Ballot())
+
+
+def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge, make_user):
+    challenge, idea, _, manager = voting_challenge
+    voters = [make_user() for _ in range(3)]
+    for voter in voters:
+        services.cast_vote(idea, voter, Ballot())
+    db.session.commit()
+    assert services.policy_locked(challenge)
+    with pytest.raises(ChallengeError):
+        challenges.update_challenge(challenge, manager, voting_policy="simple")
+    db.session.rollback()
+    services.change_policy(challenge, manager, "simple", "Too few voters to weigh")
+    db.session.commit()
+    assert {v.weight for v in db.session.scalars(select(Vote))} == {1.0}
+    assert aggregates_match(idea)
+    from ideas.challenges.models import Notification
+
+    told = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "policy")))
+    assert told == {v.id for v in voters}
+    services.change_policy(challenge, manager, "weighted", "Back to weighing")
+    db.session.commit()
+    assert all(v.weight < 1.0 for v in db.session.scalars(select(Vote)))
+    assert aggregates_match(idea)
+
+
+def test_vote_page_flow_explains_the_weight(client, voting_challenge, make_user, login, post_form):
+    _, idea, _, _ = voting_challenge
+    voter = make_user()
+    login(voter)
+    page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert "Counts are shown once you have voted" in page
+    response = post_form(f"/ideas/{idea.id}", {"reason": "short one", "value": "1"},
+                         action=f"/ideas/{idea.id}/vote", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Your vote counts" in page and "What would raise it" in page and "×" in page
+    assert "Support so far" in page
+
+
+def test_ranking_orders_by_weighted_support_per_pool_and_blended(make_user):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, pool_mode="blended", pool_weight_employee=0.5, pool_weight_external=0.5)
+    liked_inside = idea_in(challenge, make_user(), title="Liked by staff")
+    liked_outside = idea_in(challenge, make_user(), title="Liked by customers")
+    challenges.change_phase(challenge, manager, "voting", "go")
+    old = clock.now() - timedelta(days=60)
+    for _ in range(6):
+        services.cast_vote(liked_inside, make_user(created_at=old), Ballot(reason=REASON))
+    for _ in range(3):
+        services.cast_vote(liked_outside, make_user(pool="external", created_at=old), Ballot(reason=REASON))
+    db.session.commit()
+    employee = services.ranking_page(challenge, manager, "employee")
+    external = services.ranking_page(challenge, manager, "external")
+    blended = services.ranking_page(challenge, manager, "blended")
+    assert employee[0].idea.id == liked_inside.id
+    assert external[0].idea.id == liked_outside.id
+    assert [line.position for line in blended] == [1, 2]
+    for line in blended:
+        assert line.score <= 0.5 + 1e-9  # each pool adds at most its weight
+    with pytest.raises(ChallengeError):
+        services.ranking_page(challenge, manager, "everyone")

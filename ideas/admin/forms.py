@@ -119,5 +119,9 @@ class TermsForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    csv_file = FileField("CSV file", description="UTF-8, with the header name,email,pool,roles.")
+    csv_file = FileField(
+        "CSV file",
+        description="UTF-8, with the header name,email,pool,roles.",
+        render_kw={"accept": ".csv,text/csv,text/plain"},
+    )
     text = TextAreaField("Or paste the rows", [Length(max=500_000)])

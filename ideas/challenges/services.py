@@ -503,6 +503,7 @@ def withdraw_idea(idea: Idea, actor: User, reason: str = "") -> None:
     require_participation(actor, idea.challenge, Action.WITHDRAW)
     idea.status = IdeaStatus.WITHDRAWN
     idea.withdrawn_at = idea.updated_at = clock.now()
+    idea.revision += 1
     _record_revision(idea, actor, f"withdrawn: {reason.strip()}" if reason.strip() else "withdrawn")
     _reindex(idea)
 

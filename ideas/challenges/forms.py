@@ -108,3 +108,8 @@ class WithdrawForm(FlaskForm):
 
 class AnswerInviteForm(FlaskForm):
     answer = HiddenField()
+
+
+class MergeForm(FlaskForm):
+    survivor = IntegerField("Merge into idea number", [InputRequired("Give the idea's number.")])
+    reason = StringField("Why (optional)", [Length(max=200)])

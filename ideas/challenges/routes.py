@@ -356,7 +356,7 @@ def idea(idea_id: int):
         can_edit=policy.can_edit_idea(current_user, item), is_staff=policy.is_staff(current_user, challenge),
         attachments=attachments.of_idea(item), coauthor_form=CoAuthorForm(formdata=None),
         withdraw_form=WithdrawForm(formdata=None), answer_form=AnswerInviteForm(formdata=None),
-        invited=_pending_invite(item), **context,
+        invited=_pending_invite(item), merge_form=_merge_form(item), **context,
     )
 
 
@@ -364,6 +364,14 @@ def _idea_panels():
     from flask import current_app
 
     return current_app.extensions.get("ideas.idea_panels", [])
+
+
+def _merge_form(item: Idea):
+    from ideas.challenges.forms import MergeForm
+
+    if item.status == IdeaStatus.PUBLISHED and policy.is_manager(current_user, item.challenge):
+        return MergeForm(formdata=None)
+    return None
 
 
 def _pending_invite(item: Idea):
@@ -515,6 +523,57 @@ def _send_attachment(row: Attachment):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@bp.route("/ideas/<int:idea_id>/merge", methods=["POST"])
+@login_required
+def merge(idea_id: int):
+    from ideas.challenges import merge as merging
+    from ideas.challenges.forms import MergeForm
+
+    item = services.get_idea(idea_id, current_user)
+    if not policy.is_manager(current_user, item.challenge):
+        abort(403)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        flash("Give the number of the idea to merge into.", "error")
+        return redirect(url_for("challenges.idea", idea_id=idea_id) + "#merge")
+    survivor = db.session.get(Idea, form.survivor.data)
+    if survivor is None or not policy.can_see_idea(current_user, survivor):
+        flash(f"There is no idea #{form.survivor.data} in this challenge.", "error")
+        return redirect(url_for("challenges.idea", idea_id=idea_id) + "#merge")
+    try:
+        asked = merging.merge_ideas(item, survivor, current_user, form.reason.data or "")
+    except ChallengeError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("challenges.idea", idea_id=idea_id) + "#merge")
+    flash(f"Merged. {asked} supporter{'' if asked == 1 else 's'} will be asked whether their vote moves.", "success")
+    return redirect(url_for("challenges.idea", idea_id=survivor.id))
+
+
+@bp.route("/my/vote-moves", methods=["GET", "POST"])
+@login_required
+def vote_moves():
+    from ideas.challenges import merge as merging
+
+    if request.method == "POST":
+        form = AnswerInviteForm()
+        if not form.validate_on_submit() or form.answer.data not in ("move", "keep"):
+            abort(400)
+        try:
+            merging.answer_move(request.form.get("request", type=int) or 0, current_user, form.answer.data == "move")
+        except ChallengeError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash("Your vote moved." if form.answer.data == "move" else "Your vote stays where it was.", "success")
+        return redirect(url_for("challenges.vote_moves"))
+    moves = merging.pending_moves(current_user)
+    ideas_by_id = {i.id: i for i in db.session.scalars(
+        select(Idea).where(Idea.id.in_({m.from_idea_id for m in moves} | {m.to_idea_id for m in moves})))}
+    return render_template("challenges/vote_moves.html", moves=moves, ideas=ideas_by_id,
+                           form=AnswerInviteForm(formdata=None))
 
 
 @bp.route("/my/ideas")

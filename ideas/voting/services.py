@@ -177,11 +177,17 @@ def cast_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None = 
               now: datetime | None = None) -> Vote:
     """Cast or change this person's vote on the idea, weigh it, and update the idea's scores."""
     now = now or clock.now()
+    check_can_vote(idea, voter)
+    if idea.challenge.voting_policy == "pairwise":
+        raise VoteError("This challenge votes by comparing pairs of ideas.", status=409)
+    return record_vote(idea, voter, ballot, network=network, now=now)
+
+
+def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None, now: datetime) -> Vote:
+    """Weigh and store a vote that is allowed (live, or replayed from an archive at its
+    own time): signals are measured against the history as it stood at `now`."""
     challenge = idea.challenge
     policy = active_policy(challenge)
-    check_can_vote(idea, voter)
-    if policy.name == "pairwise":
-        raise VoteError("This challenge votes by comparing pairs of ideas.", status=409)
     value, reason, ratings = _clean_ballot(challenge, policy, ballot)
     _lock_scores(idea, now)
     vote = db.session.scalar(select(Vote).where(Vote.voter_id == voter.id, Vote.idea_id == idea.id))
@@ -237,9 +243,11 @@ def _clean_ballot(challenge, policy, ballot: Ballot) -> tuple[int, str, dict[int
     return ballot.value, reason, ratings
 
 
-def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None) -> bool:
+def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None, *, force: bool = False) -> bool:
+    """Withdraw a vote while voting is open (`force`: a merge moving it with consent)."""
     now = now or clock.now()
-    require_participation(voter, idea.challenge, Action.VOTE)
+    if not force:
+        require_participation(voter, idea.challenge, Action.VOTE)
     _lock_scores(idea, now)
     vote = db.session.scalar(select(Vote).where(Vote.voter_id == voter.id, Vote.idea_id == idea.id))
     if vote is None:

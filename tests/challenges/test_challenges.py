@@ -28,7 +28,7 @@ def form_data(**overrides):
     return data
 
 
-def test_manager_creates_a_draft_only_managers_see(client, make_user, login, post_form):
+def test_manager_creates_a_draft_only_managers_see(app, client, make_user, login, post_form):
     manager = make_user(roles=("manager",))
     login(manager)
     data = form_data()
@@ -40,10 +40,10 @@ def test_manager_creates_a_draft_only_managers_see(client, make_user, login, pos
     assert challenge.tags == ["airport", "kiosk"] and challenge.pool_weight_employee == 0.6
     assert client.get(f"/challenges/{challenge.id}").status_code == 200
 
-    other = make_user()
-    login(other)
-    assert client.get(f"/challenges/{challenge.id}").status_code == 404
-    assert "Halve check-in time" not in client.get("/challenges").get_data(as_text=True)
+    other = app.test_client()
+    login(make_user(), target=other)
+    assert other.get(f"/challenges/{challenge.id}").status_code == 404
+    assert "Halve check-in time" not in other.get("/challenges").get_data(as_text=True)
 
 
 def test_dates_out_of_order_keep_what_was_typed(client, make_user, login, post_form):

@@ -1,16 +1,47 @@
-"""Who is told what. Every notification is checked against what its recipient may see."""
+"""Who is told what. Every notification is checked against what its recipient may see.
+
+Following: people follow challenges, ideas and tags; a follow names something that exists
+and that its follower may see. Notifications: one row per person per event, never to the
+person who acted, never about something the recipient cannot see. E-mail digests: one
+mail per person per period with what they have not read yet, sent once (`send_digests`).
+Nothing here commits: the request or the scheduler does."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from flask import url_for
-from sqlalchemy import select
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import func, select, update
 
+from ideas import clock, text
 from ideas.accounts.models import User
 from ideas.challenges import policy
-from ideas.challenges.models import Follow, Notification
+from ideas.challenges.models import Challenge, ChallengeTag, Follow, Idea, IdeaStatus, IdeaTag, Notification
+from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 
+FOLLOW_TYPES = ("challenge", "idea", "tag")
+DIGEST_CHOICES = ("none", "daily", "weekly")
+DIGEST_PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+DIGEST_MAX_ITEMS = 50  # listed in one mail; the rest are counted
+PAGE_SIZE = 30
+
+
+def path_for(endpoint: str, _anchor: str | None = None, **values) -> str:
+    """A path on this site, built in a request or without one (the scheduler has none)."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        adapter = current_app.url_map.bind(
+            current_app.config.get("SERVER_NAME") or "localhost",
+            script_name=current_app.config.get("APPLICATION_ROOT") or "/",
+        )
+        path = adapter.build(endpoint, values)
+    return f"{path}#{_anchor}" if _anchor else path
+
+
+# --- notifying -----------------------------------------------------------------
 
 def notify(user_ids: Iterable[int], kind: str, text: str, url: str = "", *, challenge=None, idea=None,
            actor_id: int | None = None) -> int:
@@ -28,7 +59,7 @@ def notify(user_ids: Iterable[int], kind: str, text: str, url: str = "", *, chal
         db.session.add(Notification(
             user_id=person.id, kind=kind, text=text[:500], url=url[:300],
             challenge_id=challenge.id if challenge is not None else (idea.challenge_id if idea else None),
-            idea_id=idea.id if idea is not None else None,
+            idea_id=idea.id if idea is not None else None, created_at=clock.now(),
         ))
         sent += 1
     db.session.flush()
@@ -46,17 +77,323 @@ def followers(target_type: str, keys: Iterable) -> set[int]:
 
 def on_new_idea(idea, actor) -> None:
     people = followers("challenge", [idea.challenge_id]) | followers("tag", idea.tags)
-    notify(people, "new_idea", f"New idea in “{idea.challenge.title}”: {idea.title}",
-           url_for("challenges.idea", idea_id=idea.id), idea=idea, actor_id=actor.id)
+    if people - {actor.id}:
+        notify(people, "new_idea", f"New idea in “{idea.challenge.title}”: {idea.title}",
+               path_for("challenges.idea", idea_id=idea.id), idea=idea, actor_id=actor.id)
 
 
 def on_phase_change(challenge, event) -> None:
     people = followers("challenge", [challenge.id])
-    notify(people, "phase", f"“{challenge.title}” is now in its {event.to_phase} phase.",
-           url_for("challenges.detail", challenge_id=challenge.id), challenge=challenge)
+    if people:
+        notify(people, "phase", f"“{challenge.title}” is now in its {event.to_phase} phase.",
+               path_for("challenges.detail", challenge_id=challenge.id), challenge=challenge)
 
 
 def on_coauthor_invite(idea, row, actor) -> None:
     if row.user_id:
         notify([row.user_id], "coauthor_invite", f"{actor.name} invites you to co-author “{idea.title}”.",
-               url_for("challenges.idea", idea_id=idea.id), challenge=idea.challenge, actor_id=actor.id)
+               path_for("challenges.idea", idea_id=idea.id), challenge=idea.challenge, actor_id=actor.id)
+
+
+def on_comment(comment, actor, *, replied_to: Iterable[int] = (), mentioned: Iterable[int] = ()) -> None:
+    """Each person is told once, in the most specific words: mentioned, replied to, author, follower.
+
+    `replied_to`: the authors of the comment answered and of its thread's first comment."""
+    idea = comment.idea
+    url = path_for("challenges.idea", idea_id=idea.id, _anchor=f"comment-{comment.id}")
+    excerpt = text.plain(comment.body, 140)
+    told = {actor.id}
+    groups = [
+        ("mention", set(mentioned), f"{actor.name} mentioned you on “{idea.title}”: {excerpt}"),
+        ("reply", set(replied_to),
+         f"{actor.name} replied to your comment on “{idea.title}”: {excerpt}"),
+        ("comment_on_your_idea", idea.author_ids(), f"{actor.name} commented on your idea “{idea.title}”: {excerpt}"),
+        ("comment", followers("idea", [idea.id]), f"{actor.name} commented on “{idea.title}”: {excerpt}"),
+    ]
+    for kind, people, message in groups:
+        people -= told
+        if people:
+            notify(people, kind, message, url, idea=idea, actor_id=actor.id)
+        told |= people
+
+
+def on_mention(comment, actor, mentioned: Iterable[int]) -> None:
+    """People newly mentioned in an edited comment."""
+    mentioned = set(mentioned) - {actor.id}
+    if mentioned:
+        idea = comment.idea
+        notify(mentioned, "mention", f"{actor.name} mentioned you on “{idea.title}”: {text.plain(comment.body, 140)}",
+               path_for("challenges.idea", idea_id=idea.id, _anchor=f"comment-{comment.id}"),
+               idea=idea, actor_id=actor.id)
+
+
+# --- following -----------------------------------------------------------------
+
+@dataclass
+class Followed:
+    follow: Follow
+    label: str
+    url: str | None
+
+
+def _target(user, target_type: str, target_key) -> tuple[str, object]:
+    """The normalised key and the object followed; NotFound unless it exists for this person."""
+    if target_type not in FOLLOW_TYPES:
+        raise NotFound()
+    raw = str(target_key if target_key is not None else "").strip()
+    if target_type == "tag":
+        from ideas.accounts.services import normalise_tags
+
+        tags = normalise_tags(raw)
+        if len(tags) != 1 or not tag_exists_for(user, tags[0]):
+            raise NotFound()
+        return tags[0], tags[0]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound()
+    if target_type == "challenge":
+        found = db.session.get(Challenge, int(raw))
+        if found is None or not policy.can_see_challenge(user, found):
+            raise NotFound()
+    else:
+        found = db.session.get(Idea, int(raw))
+        if found is None or found.status == IdeaStatus.DRAFT or not policy.can_see_idea(user, found):
+            raise NotFound()
+    return str(found.id), found
+
+
+def tag_exists_for(user, tag: str) -> bool:
+    """A tag exists for someone when a challenge or idea they may see carries it."""
+    challenges = db.session.scalars(
+        select(Challenge).join(ChallengeTag).where(ChallengeTag.tag == tag).limit(50)
+    )
+    if any(policy.can_see_challenge(user, c) for c in challenges):
+        return True
+    ideas = db.session.scalars(
+        select(Idea).join(IdeaTag).where(IdeaTag.tag == tag, Idea.status != IdeaStatus.DRAFT,
+                                         Idea.hidden_at.is_(None)).limit(50)
+    )
+    return any(policy.can_see_idea(user, i) for i in ideas)
+
+
+def follow(user, target_type: str, target_key) -> Follow:
+    """Follow a challenge, idea or tag. Following twice is following once."""
+    if not getattr(user, "is_authenticated", False):
+        raise ChallengeError("Sign in to follow.", status=401)
+    key, _ = _target(user, target_type, target_key)
+    row = _follow_row(user, target_type, key)
+    if row is None:
+        row = Follow(user_id=user.id, target_type=target_type, target_key=key, created_at=clock.now())
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def unfollow(user, target_type: str, target_key) -> bool:
+    """Stop following. What one follows can always be left, even if it is no longer visible."""
+    if not getattr(user, "is_authenticated", False):
+        raise ChallengeError("Sign in to follow.", status=401)
+    key = str(target_key if target_key is not None else "").strip()
+    if target_type == "tag":
+        key = key.lower()
+    row = _follow_row(user, target_type, key)
+    if row is None:
+        _target(user, target_type, target_key)  # 404 for what does not exist for this person
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    return True
+
+
+def _follow_row(user, target_type: str, key: str) -> Follow | None:
+    return db.session.scalar(select(Follow).where(
+        Follow.user_id == user.id, Follow.target_type == target_type, Follow.target_key == key
+    ))
+
+
+def is_following(user, target_type: str, target_key) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return _follow_row(user, target_type, str(target_key)) is not None
+
+
+def followed(user, limit: int = 200) -> list[Followed]:
+    """What this person follows and may still see, with a label and a link for each."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    rows = list(db.session.scalars(
+        select(Follow).where(Follow.user_id == user.id).order_by(Follow.target_type, Follow.id.desc()).limit(limit)
+    ))
+    ids = {t: [int(r.target_key) for r in rows if r.target_type == t and r.target_key.isdigit()]
+           for t in ("challenge", "idea")}
+    challenges = {c.id: c for c in db.session.scalars(select(Challenge).where(Challenge.id.in_(ids["challenge"])))} \
+        if ids["challenge"] else {}
+    ideas = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids["idea"])))} if ids["idea"] else {}
+    found = []
+    for row in rows:
+        if row.target_type == "tag":
+            found.append(Followed(row, row.target_key, _tag_url(row.target_key)))
+        elif row.target_type == "challenge":
+            c = challenges.get(int(row.target_key))
+            if c is not None and policy.can_see_challenge(user, c):
+                found.append(Followed(row, c.title, path_for("challenges.detail", challenge_id=c.id)))
+        else:
+            i = ideas.get(int(row.target_key))
+            if i is not None and policy.can_see_idea(user, i):
+                found.append(Followed(row, i.title, path_for("challenges.idea", idea_id=i.id)))
+    return found
+
+
+def _tag_url(tag: str) -> str | None:
+    if "challenges.search" in current_app.view_functions:
+        try:
+            return path_for("challenges.search", tag=tag)
+        except Exception:  # noqa: BLE001 - the search page's parameters are its own business
+            return None
+    return None
+
+
+# --- the notification list -------------------------------------------------------
+
+@dataclass
+class Item:
+    notification: Notification
+    visible: bool  # False: about something its recipient can no longer see (shown without its text)
+
+
+def unread_count(user) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def notifications_for(user, page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[Item], int]:
+    """One page of the person's notifications, newest first, and how many there are."""
+    page = max(1, page)
+    total = db.session.scalar(select(func.count(Notification.id)).where(Notification.user_id == user.id)) or 0
+    rows = list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id)
+        .order_by(Notification.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ))
+    return [Item(row, visible) for row, visible in zip(rows, _still_visible(user, rows), strict=True)], total
+
+
+def _still_visible(user, rows: list[Notification]) -> list[bool]:
+    """Content hidden or moved out of the person's sight since they were told stays unseen."""
+    idea_ids = {r.idea_id for r in rows if r.idea_id}
+    challenge_ids = {r.challenge_id for r in rows if r.challenge_id and not r.idea_id}
+    ideas = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(idea_ids)))} if idea_ids else {}
+    challenges = {c.id: c for c in db.session.scalars(select(Challenge).where(Challenge.id.in_(challenge_ids)))} \
+        if challenge_ids else {}
+    seen = []
+    for r in rows:
+        if r.idea_id:
+            seen.append(r.idea_id in ideas and policy.can_see_idea(user, ideas[r.idea_id]))
+        elif r.challenge_id:
+            seen.append(r.challenge_id in challenges and policy.can_see_challenge(user, challenges[r.challenge_id]))
+        else:
+            seen.append(True)
+    return seen
+
+
+def get_notification(user, notification_id: int) -> Notification:
+    row = db.session.get(Notification, notification_id)
+    if row is None or not getattr(user, "is_authenticated", False) or row.user_id != user.id:
+        raise NotFound()
+    return row
+
+
+def mark_read(user, notification_id: int) -> Notification:
+    row = get_notification(user, notification_id)
+    if row.read_at is None:
+        row.read_at = clock.now()
+        db.session.flush()
+    return row
+
+
+def mark_all_read(user) -> int:
+    result = db.session.execute(
+        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now()).execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return result.rowcount or 0
+
+
+def set_digest(user, digest: str) -> None:
+    if digest not in DIGEST_CHOICES:
+        raise ChallengeError("Choose never, daily or weekly.", field="digest")
+    user.digest = digest
+    db.session.flush()
+
+
+# --- e-mail digests --------------------------------------------------------------
+
+def send_digests(now: datetime | None = None) -> int:
+    """Mail each person who asked for a digest what they have not read nor been mailed yet.
+
+    One mail per person per period (daily or weekly, counted from their previous digest);
+    each notification is mailed at most once, so running this twice mails nobody twice.
+    Safe from several processes: each person's row is locked (on PostgreSQL) while their
+    digest is made. Returns the number of mails written; the caller commits."""
+    now = now or clock.now()
+    candidates = list(db.session.scalars(
+        select(Notification.user_id).join(User, User.id == Notification.user_id)
+        .where(Notification.read_at.is_(None), Notification.digested_at.is_(None), User.digest != "none",
+               User.active, User.email_verified_at.is_not(None))
+        .group_by(Notification.user_id).order_by(Notification.user_id)
+    ))
+    sent = 0
+    for user_id in candidates:
+        person = db.session.scalar(
+            select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+        )
+        if person is None or person.digest not in DIGEST_PERIOD:
+            continue
+        last = db.session.scalar(select(func.max(Notification.digested_at)).where(Notification.user_id == user_id))
+        if last is not None and now - clock.as_utc(last) < DIGEST_PERIOD[person.digest]:
+            continue
+        rows = list(db.session.scalars(
+            select(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None),
+                                       Notification.digested_at.is_(None))
+            .order_by(Notification.id).execution_options(populate_existing=True)
+        ))
+        if not rows:
+            continue
+        shown = [r for r, visible in zip(rows, _still_visible(person, rows), strict=True) if visible]
+        for row in rows:
+            row.digested_at = now
+        if shown:
+            _mail_digest(person, shown)
+            sent += 1
+    db.session.flush()
+    return sent
+
+
+def _mail_digest(person: User, rows: list[Notification]) -> None:
+    from ideas import mail
+
+    base = _base_url()
+    period = "today" if person.digest == "daily" else "this week"
+    lines = [f"Hello {person.name},", "", f"Here is what happened {period} on what you follow and on your ideas:", ""]
+    for row in rows[:DIGEST_MAX_ITEMS]:
+        lines.append(f"- {row.text}")
+        if row.url:
+            lines.append(f"  {base}{row.url}")
+    if len(rows) > DIGEST_MAX_ITEMS:
+        lines.append(f"… and {len(rows) - DIGEST_MAX_ITEMS} more.")
+    lines += ["", f"All your notifications: {base}{path_for('notifications.index')}",
+              "To change how often you get this e-mail, or stop it, use the same page."]
+    count = len(rows)
+    mail.send_mail(person.email, f"Ideas: {count} new notification{'s' if count != 1 else ''}", "\n".join(lines))
+
+
+def _base_url() -> str:
+    base = current_app.config.get("IDEAS_BASE_URL", "").rstrip("/")
+    if base:
+        return base
+    try:
+        return url_for("site.home", _external=True).rstrip("/")
+    except RuntimeError:  # no request and no SERVER_NAME: links stay relative
+        return ""

@@ -1,0 +1,360 @@
+"""Discussion of an idea: comments with one level of replies, a short edit window, @mentions.
+
+Plain values and the acting person in, objects out; refusals are ChallengeError (with the
+form field they concern and an HTTP-like status) or NotFound. Nothing here commits."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import g, has_app_context
+from markupsafe import Markup
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ideas import clock, search, text
+from ideas.accounts.models import User
+from ideas.challenges import policy
+from ideas.challenges.models import Comment, Flag, Follow, Idea, IdeaStatus
+from ideas.challenges.policy import Action
+from ideas.challenges.services import ChallengeError, NotFound, is_suspended, require_participation
+from ideas.extensions import db
+
+# A comment may be corrected for a short while; after that what people replied to stays put.
+EDIT_WINDOW = timedelta(minutes=15)
+MAX_COMMENT = 10_000  # characters of Markdown
+PAGE_SIZE = 200  # newest top-level comments shown on an idea page, each with all its replies
+MAX_REPLIES = 2_000  # replies loaded for those comments, at most
+MAX_MENTIONS = 20  # @names resolved per comment
+AMBIGUOUS = 5  # an @name matching more people than this notifies nobody
+
+
+# --- reading -------------------------------------------------------------------
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def can_see_comment(user, comment: Comment) -> bool:
+    """Who sees the idea sees its comments, except hidden ones: those only staff and their author."""
+    if not policy.can_see_idea(user, comment.idea):
+        return False
+    if comment.hidden_at is None:
+        return True
+    return policy.is_staff(user, comment.idea.challenge) or (_signed_in(user) and user.id == comment.author_id)
+
+
+def get_comment(comment_id: int, user) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not can_see_comment(user, comment):
+        raise NotFound()
+    return comment
+
+
+def within_window(comment: Comment, now: datetime | None = None) -> bool:
+    return (now or clock.now()) - clock.as_utc(comment.created_at) <= EDIT_WINDOW
+
+
+def edit_minutes() -> int:
+    return int(EDIT_WINDOW.total_seconds() // 60)
+
+
+# --- writing -------------------------------------------------------------------
+
+def clean_body(body: str | None) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ChallengeError("Write something before posting.", field="body")
+    if len(body) > MAX_COMMENT:
+        raise ChallengeError(
+            f"Keep a comment under {MAX_COMMENT:,} characters (this one has {len(body):,}).", field="body"
+        )
+    return body
+
+
+def _require_commenting(user, idea: Idea) -> None:
+    if not _signed_in(user):
+        raise ChallengeError("Sign in to comment.", status=401)
+    if not policy.can_see_idea(user, idea):
+        raise NotFound()
+    require_participation(user, idea.challenge, Action.COMMENT)
+    if idea.status != IdeaStatus.PUBLISHED:
+        messages = {
+            IdeaStatus.DRAFT: "Comments open once the idea is published.",
+            IdeaStatus.WITHDRAWN: "This idea was withdrawn: its discussion is closed.",
+            IdeaStatus.MERGED: "This idea was merged into another one: the discussion continues there.",
+        }
+        raise ChallengeError(messages.get(idea.status, "This idea takes no comments."), status=409)
+
+
+def post_comment(idea: Idea, author, body: str, parent_id: int | None = None) -> Comment:
+    """A new comment, or a reply when `parent_id` names a comment of the same idea.
+
+    Replies stay one level deep: a reply to a reply joins the thread of its top-level comment."""
+    _require_commenting(author, idea)
+    parent = None
+    replied_to: set[int] = set()
+    if parent_id is not None:
+        parent = db.session.get(Comment, parent_id)
+        if parent is None or parent.idea_id != idea.id or not can_see_comment(author, parent):
+            raise NotFound()
+        replied_to.add(parent.author_id)
+        if parent.parent_id is not None:
+            parent = db.session.get(Comment, parent.parent_id)
+            replied_to.add(parent.author_id)
+    body = clean_body(body)
+    comment = Comment(idea=idea, author=author, parent_id=parent.id if parent else None, body=body,
+                      created_at=clock.now())
+    db.session.add(comment)
+    idea.comment_count = (idea.comment_count or 0) + 1
+    db.session.flush()
+    search.enqueue(idea.id)  # comments are part of the idea's search document
+
+    from ideas.notifications import services as notifications
+
+    notifications.on_comment(comment, author, replied_to=replied_to, mentioned=mentioned_ids(body))
+    return comment
+
+
+def reply(parent: Comment, author, body: str) -> Comment:
+    return post_comment(parent.idea, author, body, parent_id=parent.id)
+
+
+def edit_comment(comment: Comment, editor, body: str, now: datetime | None = None) -> bool:
+    """Correct one's own comment within the edit window. False when nothing changed."""
+    if not _signed_in(editor) or editor.id != comment.author_id:
+        if not can_see_comment(editor, comment):
+            raise NotFound()
+        raise ChallengeError("Only its author may edit a comment.", status=403)
+    if not can_see_comment(editor, comment):
+        raise NotFound()
+    require_participation(editor, comment.idea.challenge, Action.COMMENT)
+    if comment.hidden_at is not None:
+        raise ChallengeError("This comment is hidden by moderation and can no longer be edited.",
+                             field="body", status=409)
+    now = now or clock.now()
+    if not within_window(comment, now):
+        raise ChallengeError(
+            f"A comment can be edited for {edit_minutes()} minutes after posting; this one can no longer "
+            "change. Post a new comment instead.", field="body", status=409)
+    body = clean_body(body)
+    if body == comment.body:
+        return False
+    before = mentioned_ids(comment.body)
+    comment.body = body
+    comment.edited_at = now
+    db.session.flush()
+    search.enqueue(comment.idea_id)
+
+    from ideas.notifications import services as notifications
+
+    notifications.on_mention(comment, editor, mentioned_ids(body) - before)
+    return True
+
+
+# --- @mentions -----------------------------------------------------------------
+
+# "@" not inside a word or an e-mail address, then up to four words: "@Ada Lovelace", "@ada.l".
+_MENTION = re.compile(r"(?<![\w@])@(\w[\w.+'’-]*(?:[ \t]\w[\w.+'’-]*){0,3})", re.UNICODE)
+_TRAILING = ".,;:!?'’-"
+
+
+def mention_candidates(body: str) -> list[list[str]]:
+    """For each @mention, the names it could be, longest first (names may have spaces)."""
+    found = []
+    for match in _MENTION.finditer(body or ""):
+        words = match.group(1).split()
+        options = []
+        for n in range(len(words), 0, -1):
+            option = " ".join(words[:n]).rstrip(_TRAILING)
+            if option and option.lower() not in options:
+                options.append(option.lower())
+        if options:
+            found.append(options)
+        if len(found) >= MAX_MENTIONS:
+            break
+    return found
+
+
+def mentioned_ids(body: str) -> set[int]:
+    """The people a comment mentions, by display name or by the part of their e-mail before @.
+
+    At each mention the longest matching name wins; a name shared by too many people is
+    ignored rather than notifying a crowd. Who may see the idea is checked when notifying."""
+    mentions = mention_candidates(body)
+    if not mentions:
+        return set()
+    names = {option for options in mentions for option in options}
+    singles = {options[-1] for options in mentions}  # one word: may be an e-mail local part
+    conditions = [func.lower(User.name).in_(names)]
+    conditions += [User.email.like(_like_escape(local) + "@%", escape="\\") for local in singles]
+    people = db.session.execute(
+        select(User.id, User.name, User.email).where(User.active, or_(*conditions)).limit(500)
+    ).all()
+    by_name: dict[str, set[int]] = {}
+    by_local: dict[str, set[int]] = {}
+    for person_id, name, email in people:
+        by_name.setdefault(name.lower(), set()).add(person_id)
+        by_local.setdefault(email.split("@", 1)[0].lower(), set()).add(person_id)
+    ids: set[int] = set()
+    for options in mentions:
+        match = next((by_name[o] for o in options if o in by_name), None) or by_local.get(options[-1])
+        if match and len(match) <= AMBIGUOUS:
+            ids |= match
+    return ids
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- the idea page's discussion ----------------------------------------------------
+
+@dataclass
+class CommentView:
+    """One comment as a given viewer sees it on the idea page."""
+
+    comment: Comment
+    html: Markup
+    by_author: bool  # written by one of the idea's authors
+    by_staff: bool  # written by a manager or moderator of the challenge
+    visible: bool  # False: a hidden comment kept only as a placeholder for its replies
+    can_edit: bool
+    can_flag: bool
+    flagged: bool  # the viewer already flagged it
+    replies: list[CommentView] = field(default_factory=list)
+
+
+@dataclass
+class Discussion:
+    idea: Idea
+    threads: list[CommentView]
+    total_threads: int
+    can_comment: bool
+    refusal: str | None  # why the viewer may not comment, when it is worth saying
+    can_flag_idea: bool
+    idea_flagged: bool
+    following: bool | None  # None for the anonymous
+    retry: dict | None  # a refused form, shown again with its message and what was typed
+    edit_minutes: int = field(default_factory=edit_minutes)
+    max_length: int = MAX_COMMENT
+
+    @property
+    def truncated(self) -> bool:
+        return self.total_threads > len(self.threads)
+
+    def retry_for(self, form: str, target=None) -> dict | None:
+        if self.retry and self.retry["form"] == form and self.retry.get("target") == target:
+            return self.retry
+        return None
+
+
+def page_context(idea: Idea, viewer) -> dict:
+    """What templates/challenges/_discussion.html needs, in a handful of queries whatever the size."""
+    now = clock.now()
+    challenge = idea.challenge
+    signed_in = _signed_in(viewer)
+    viewer_id = viewer.id if signed_in else None
+    staff = policy.is_staff(viewer, challenge)
+
+    top = list(db.session.scalars(
+        select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))
+        .order_by(Comment.id.desc()).limit(PAGE_SIZE)
+    ))
+    top.reverse()
+    total = len(top)
+    if total == PAGE_SIZE:
+        total = db.session.scalar(
+            select(func.count(Comment.id)).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))
+        ) or total
+    replies = list(db.session.scalars(
+        select(Comment).where(Comment.parent_id.in_([c.id for c in top])).order_by(Comment.id).limit(MAX_REPLIES)
+    )) if top else []
+
+    flagged: set[tuple[str, int]] = set()
+    if signed_in:
+        comment_ids = [c.id for c in top] + [r.id for r in replies]
+        flagged = {(target_type, target_id) for target_type, target_id in db.session.execute(
+            select(Flag.target_type, Flag.target_id).where(
+                Flag.reporter_id == viewer_id,
+                or_(and_(Flag.target_type == "idea", Flag.target_id == idea.id),
+                    and_(Flag.target_type == "comment", Flag.target_id.in_(comment_ids or [0]))),
+            )
+        )}
+
+    allowed = policy.allowed_actions(challenge, now)
+    suspended = signed_in and is_suspended(viewer, challenge)
+    taking_part = signed_in and not suspended and (policy.in_audience(viewer, challenge) or staff)
+    commenting = taking_part and Action.COMMENT in allowed and idea.status == IdeaStatus.PUBLISHED
+    flagging = taking_part and Action.FLAG in allowed
+    author_ids = idea.author_ids()
+    staff_ids = challenge.staff_ids()
+
+    def view(c: Comment) -> CommentView:
+        own = c.author_id == viewer_id
+        shown = c.hidden_at is None or staff or own
+        return CommentView(
+            comment=c, html=text.render(c.body) if shown else Markup(""),
+            by_author=c.author_id in author_ids, by_staff=c.author_id in staff_ids, visible=shown,
+            can_edit=own and commenting and c.hidden_at is None and within_window(c, now),
+            can_flag=flagging and shown and not own and ("comment", c.id) not in flagged,
+            flagged=("comment", c.id) in flagged,
+        )
+
+    by_parent: dict[int, list[CommentView]] = {}
+    for r in replies:
+        item = view(r)
+        if item.visible:
+            by_parent.setdefault(r.parent_id, []).append(item)
+    threads = []
+    for c in top:
+        item = view(c)
+        item.replies = by_parent.get(c.id, [])
+        if item.visible or item.replies:  # a hidden comment stays as a placeholder for its replies
+            threads.append(item)
+
+    refusal = None
+    if not signed_in:
+        refusal = None  # the template offers to sign in
+    elif suspended:
+        refusal = "You are suspended from this challenge: you may read, but not comment."
+    elif not taking_part:
+        refusal = "This challenge is not open to your pool."
+    elif idea.status == IdeaStatus.WITHDRAWN:
+        refusal = "This idea was withdrawn: its discussion is closed."
+    elif idea.status == IdeaStatus.MERGED:
+        refusal = "This idea was merged into another one: the discussion continues there."
+    elif Action.COMMENT not in allowed:
+        refusal = f"Comments are closed while the challenge is in its {challenge.phase} phase."
+
+    following = None
+    if signed_in:
+        following = db.session.scalar(select(Follow.id).where(
+            Follow.user_id == viewer_id, Follow.target_type == "idea", Follow.target_key == str(idea.id)
+        )) is not None
+
+    retry = g.get("discussion_retry") if has_app_context() else None
+    return {"discussion": Discussion(
+        idea=idea, threads=threads, total_threads=total, can_comment=commenting, refusal=refusal,
+        can_flag_idea=flagging and viewer_id not in author_ids and ("idea", idea.id) not in flagged,
+        idea_flagged=("idea", idea.id) in flagged, following=following, retry=retry,
+    )}
+
+
+# --- profile activity ----------------------------------------------------------------
+
+def public_activity(person, viewer) -> list[dict]:
+    """The person's visible comments on ideas the viewer may see, newest first."""
+    from ideas.notifications.services import path_for
+
+    rows = db.session.scalars(
+        select(Comment).options(joinedload(Comment.idea))
+        .where(Comment.author_id == person.id, Comment.hidden_at.is_(None))
+        .order_by(Comment.id.desc()).limit(50)
+    )
+    return [
+        {"title": f"Comment on “{c.idea.title}”", "kind": "comment", "at": c.created_at,
+         "url": path_for("challenges.idea", idea_id=c.idea_id, _anchor=f"comment-{c.id}")}
+        for c in rows if policy.can_see_idea(viewer, c.idea)
+    ]

@@ -1,0 +1,21 @@
+"""Forms of the notification pages. The services check the values; these carry them."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField
+
+DIGEST_LABELS = [
+    ("none", "Never: I read my notifications on the site"),
+    ("daily", "Once a day"),
+    ("weekly", "Once a week"),
+]
+
+
+class FollowForm(FlaskForm):
+    target_type = HiddenField()
+    target_key = HiddenField()
+    next = HiddenField()
+
+
+class DigestForm(FlaskForm):
+    digest = SelectField("E-mail digest of unread notifications", choices=DIGEST_LABELS, validate_choice=False)

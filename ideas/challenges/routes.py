@@ -25,18 +25,13 @@ from ideas.challenges.forms import (
     WithdrawForm,
 )
 from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus
-from ideas.challenges.services import ChallengeError, CriterionInput, NotFound
+from ideas.challenges.services import ChallengeError, CriterionInput
 from ideas.extensions import db
 from ideas.web import attach_error
 
 bp = Blueprint("challenges", __name__)
 
 PAGE_SIZE = 30
-
-
-@bp.errorhandler(NotFound)
-def not_found(_error):
-    abort(404)
 
 
 def _refuse(form, error: ChallengeError) -> int:

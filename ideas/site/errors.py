@@ -32,6 +32,13 @@ def register(app: Flask) -> None:
         message = "This form had expired or came from elsewhere. Please try again."
         return _render(400, message)
 
+    from ideas.challenges.services import NotFound
+
+    @app.errorhandler(NotFound)
+    def not_visible(_error: NotFound):
+        # Content outside a person's audience does not exist for them: a plain 404.
+        return _render(404, "There is nothing at this address, or it is not open to you.")
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         response = _render(error.code or 500, error.description)

@@ -23,11 +23,6 @@ bp = Blueprint("voting", __name__)
 LIST_SIZE = 30
 
 
-@bp.errorhandler(NotFound)
-def not_found(_error):
-    abort(404)
-
-
 def _ratings_from(form, challenge) -> dict[int, int]:
     ratings = {}
     for criterion in challenge.criteria:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ideas import clock, text
+from ideas import clock
 from ideas.accounts.models import User
 from ideas.challenges import policy as challenge_policy
-from ideas.challenges.models import Challenge, Comment, CoAuthor, Criterion, Idea, IdeaStatus, PoolMode
+from ideas.challenges.models import Challenge, Comment, CoAuthor, Idea, IdeaStatus, PoolMode
 from ideas.challenges.policy import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db

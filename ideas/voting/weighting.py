@@ -54,7 +54,10 @@ class WeightingPolicy:
     allows_opposition: bool = False
 
     # --- effort: min(1, base + read + reason + criteria) -------------------------
-    effort_base: float = 0.25
+    # The notes started the base (a one-click vote) at 0.25. In the crowd
+    # simulation 0.1 did as well in the default scenario and held up far better
+    # when drive-by herds or adversaries grow (docs/voting.md, calibration).
+    effort_base: float = 0.1
     effort_read: float = 0.25
     effort_reason: float = 0.5
     effort_criteria: float = 0.25

@@ -103,19 +103,20 @@ def test_a_lightly_edited_reason_is_still_a_near_copy_but_a_different_one_is_not
 
 
 def test_effort_adds_read_reason_and_criteria_to_the_base_and_caps_at_one():
-    assert effort(one_click()) == 0.25
-    assert effort(one_click(viewed_before=True, seconds_since_view=30.0)) == 0.5
-    assert effort(one_click(reason_word_count=20)) == 0.75
-    assert effort(one_click(criteria_rated=True)) == 0.5
-    assert effort(reasoned()) == 1.0
+    assert effort(one_click()) == pytest.approx(0.1)
+    assert effort(one_click(viewed_before=True, seconds_since_view=30.0)) == pytest.approx(0.35)
+    assert effort(one_click(reason_word_count=20)) == pytest.approx(0.6)
+    assert effort(one_click(criteria_rated=True)) == pytest.approx(0.35)
+    assert effort(reasoned()) == pytest.approx(0.85)
     assert effort(reasoned(criteria_rated=True)) == 1.0
+    assert effort(reasoned(has_criteria=False)) == pytest.approx(0.85)
 
 
 def test_a_view_counts_as_a_read_only_after_the_time_the_idea_takes_to_read():
     need = read_seconds_needed(200)
-    assert effort(one_click(viewed_before=True, seconds_since_view=need - 1)) == 0.25
-    assert effort(one_click(viewed_before=True, seconds_since_view=need)) == 0.5
-    assert effort(one_click(viewed_before=True, seconds_since_view=None)) == 0.25
+    assert effort(one_click(viewed_before=True, seconds_since_view=need - 1)) == pytest.approx(0.1)
+    assert effort(one_click(viewed_before=True, seconds_since_view=need)) == pytest.approx(0.35)
+    assert effort(one_click(viewed_before=True, seconds_since_view=None)) == pytest.approx(0.1)
 
 
 def test_a_short_reason_earns_no_reason_bonus():
@@ -174,8 +175,8 @@ def test_weight_multiplies_effort_standing_and_collusion_and_names_every_discoun
     signals = one_click(identity="external_verified", account_age_seconds=30 * 60, contributions_90d=0)
     burst = Collusion(0.1, (Discount("burst", "one of 20 votes within minutes"),))
     weight = weight_for(signals, WEIGHTED, burst)
-    assert weight.value == pytest.approx(0.25 * (0.7 * 0.25 * 0.6) * 0.1)
-    assert (weight.effort, weight.collusion) == (0.25, 0.1)
+    assert weight.value == pytest.approx(0.1 * (0.7 * 0.25 * 0.6) * 0.1)
+    assert (weight.effort, weight.collusion) == (pytest.approx(0.1), 0.1)
     assert [d.code for d in weight.discounts] == [
         "not_read", "no_reason", "criteria_not_rated",
         "identity_external_verified", "new_account", "few_contributions", "burst",
@@ -183,8 +184,9 @@ def test_weight_multiplies_effort_standing_and_collusion_and_names_every_discoun
 
 
 def test_a_full_effort_vote_lists_no_effort_discount():
-    assert weight_for(reasoned()).discounts == ()
-    assert weight_for(reasoned()).value == 1.0
+    assert weight_for(reasoned(criteria_rated=True)).discounts == ()
+    assert weight_for(reasoned(criteria_rated=True)).value == 1.0
+    assert [d.code for d in weight_for(reasoned()).discounts] == ["criteria_not_rated"]
 
 
 @FAST
@@ -274,17 +276,18 @@ def test_what_would_raise_gives_the_multiplier_the_weight_would_really_change_by
     before = weight_for(signals).value
     found = {s.code: s for s in what_would_raise(signals)}
     with_reason = weight_for(replace(signals, reason_word_count=20)).value
-    assert found["add_reason"].multiplier == pytest.approx(with_reason / before) == pytest.approx(3.0)
-    assert found["add_reason"].text == "add a reason of at least 20 words: this vote would count ×3"
+    assert found["add_reason"].multiplier == pytest.approx(with_reason / before) == pytest.approx(6.0)
+    assert found["add_reason"].text == "add a reason of at least 20 words: this vote would count ×6"
     read = weight_for(replace(signals, viewed_before=True, seconds_since_view=read_seconds_needed(200))).value
-    assert found["read_first"].multiplier == pytest.approx(read / before) == pytest.approx(2.0)
-    assert found["all_effort"].multiplier == pytest.approx(4.0)
-    assert found["all_effort"].text.endswith("×4")
+    assert found["read_first"].multiplier == pytest.approx(read / before) == pytest.approx(3.5)
+    assert found["read_first"].text.endswith("×3.5")
+    assert found["all_effort"].multiplier == pytest.approx(10.0)
+    assert found["all_effort"].text.endswith("×10")
     assert list(found) == ["all_effort", "add_reason", "rate_criteria", "read_first"]
 
 
 def test_what_would_raise_suggests_verifying_an_unverified_address():
-    signals = reasoned(identity="unverified")
+    signals = reasoned(identity="unverified", criteria_rated=True)
     (suggestion,) = what_would_raise(signals)
     assert suggestion.code == "verify_email"
     assert suggestion.multiplier == pytest.approx(0.7 / 0.3)
@@ -294,11 +297,11 @@ def test_what_would_raise_suggests_verifying_an_unverified_address():
 def test_what_would_raise_asks_for_a_reason_of_ones_own_when_it_was_copied():
     found = {s.code: s for s in what_would_raise(reasoned(reason_is_near_copy=True))}
     assert found["add_reason"].text.startswith("add a reason of at least 20 words in your own words")
-    assert found["add_reason"].multiplier == pytest.approx(2.0)
+    assert found["add_reason"].multiplier == pytest.approx(0.85 / 0.35)
 
 
 def test_nothing_to_suggest_for_a_full_weight_or_own_idea_vote():
-    assert what_would_raise(reasoned()) == []
+    assert what_would_raise(reasoned(criteria_rated=True)) == []
     assert what_would_raise(one_click(is_author_or_coauthor=True)) == []
 
 

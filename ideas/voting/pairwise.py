@@ -61,22 +61,31 @@ def choose_pair(
         raise ValueError("a pair needs at least two ideas this voter may judge")
     fewest = min(appearances[idea] for idea in eligible)
     tied = sorted(idea for idea in eligible if appearances[idea] == fewest)
-    rng.shuffle(tied)
+
+    def partners(first: IdeaId) -> list[IdeaId]:
+        seen = {other for pair in avoid if first in pair for other in pair}
+        return [idea for idea in eligible if idea != first and idea not in seen]
 
     def firsts() -> Iterable[IdeaId]:
-        yield from tied
+        rest = list(tied)
+        rng.shuffle(rest)
+        yield from rest
         yield from sorted((i for i in eligible if appearances[i] != fewest), key=lambda i: (appearances[i], i))
 
-    # The least shown idea that still has a partner this voter has not seen it with.
-    for first in firsts():
-        others = [idea for idea in eligible if idea != first and frozenset((first, idea)) not in avoid]
-        if others:
-            break
-    else:  # the voter has seen every pair: show one again
-        first = tied[0]
-        others = [idea for idea in eligible if idea != first]
+    first = rng.choice(tied)
+    others = partners(first)
+    if not others:
+        # The least shown idea that still has a partner this voter has not seen it with.
+        for first in firsts():
+            others = partners(first)
+            if others:
+                break
+        else:  # the voter has seen every pair: show one again
+            first = tied[0]
+            others = [idea for idea in eligible if idea != first]
     others.sort()
-    second = rng.choices(others, weights=[pair_weight(appearances[idea], policy) for idea in others])[0]
+    cap = policy.pair_weight_cap  # pair_weight, inlined: this runs for every idea on every pair shown
+    second = rng.choices(others, weights=[min(1.0 / (appearances[idea] + 1), cap) for idea in others])[0]
     return (first, second) if rng.random() < 0.5 else (second, first)
 
 

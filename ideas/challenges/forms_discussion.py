@@ -5,16 +5,8 @@ API refuse the same things with the same words; these forms only carry the value
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, TextAreaField
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Optional
-
-MODERATION_ACTIONS = [
-    ("hide", "Hide"),
-    ("restore", "Restore"),
-    ("warn", "Warn the author"),
-    ("suspend", "Suspend the author from this challenge"),
-    ("unsuspend", "Lift the suspension"),
-]
 
 
 class CommentForm(FlaskForm):
@@ -28,7 +20,7 @@ class FlagForm(FlaskForm):
 
 
 class ModerationForm(FlaskForm):
-    action = SelectField("Action", choices=MODERATION_ACTIONS, validate_choice=False)
+    action = StringField("Action")  # the queue offers the actions that fit each item
     target_type = HiddenField()
     target_id = IntegerField(validators=[Optional()])
     reason = TextAreaField("Reason (the author is told)")

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
+from wtforms import HiddenField, SelectChoice, SelectField
 
-DIGEST_LABELS = [
-    ("none", "Never: I read my notifications on the site"),
-    ("daily", "Once a day"),
-    ("weekly", "Once a week"),
+DIGEST_CHOICES = [
+    SelectChoice("none", "Never: I read my notifications on the site"),
+    SelectChoice("daily", "Once a day"),
+    SelectChoice("weekly", "Once a week"),
 ]
 
 
@@ -18,4 +18,5 @@ class FollowForm(FlaskForm):
 
 
 class DigestForm(FlaskForm):
-    digest = SelectField("E-mail digest of unread notifications", choices=DIGEST_LABELS, validate_choice=False)
+    digest = SelectField("E-mail digest of unread notifications", choices=DIGEST_CHOICES,
+                         validate_choice=False)  # the service names the wrong value

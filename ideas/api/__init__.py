@@ -6,3 +6,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from ideas.api import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from ideas.api import challenges, ideas, voting  # noqa: E402,F401

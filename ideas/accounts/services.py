@@ -97,7 +97,9 @@ def _digest(token: str) -> str:
 
 
 def _issue_token(user: User, purpose: TokenPurpose, hours: int, payload: str | None = None) -> str:
-    # A new link replaces the older ones of the same purpose.
+    # A new link replaces the older ones of the same purpose. The retired rows are not
+    # read again in this transaction, so the session is not synchronised: that would
+    # visit every object it holds, once per link, and make an import quadratic.
     db.session.execute(
         update(OneTimeToken)
         .where(
@@ -105,7 +107,8 @@ def _issue_token(user: User, purpose: TokenPurpose, hours: int, payload: str | N
             OneTimeToken.purpose == purpose,
             OneTimeToken.used_at.is_(None),
         )
-        .values(used_at=clock.now())
+        .values(used_at=clock.now()),
+        execution_options={"synchronize_session": False},
     )
     token = secrets.token_urlsafe(32)
     db.session.add(
@@ -464,7 +467,7 @@ def send_welcome(user: User) -> None:
     employee domain.
     """
     hours = current_app.config["IDEAS_TOKEN_HOURS_VERIFY"]
-    token = _issue_token_in_bulk(user, TokenPurpose.RESET, hours)
+    token = _issue_token(user, TokenPurpose.RESET, hours)
     mail.send_mail(
         user.email,
         "Welcome to Ideas: choose your password",
@@ -474,33 +477,3 @@ def send_welcome(user: User) -> None:
         f"{_link('accounts.reset_password', token=token)}\n\n"
         "After that, use “Forgot your password?” on the sign-in page to get a new link.\n",
     )
-
-
-def _issue_token_in_bulk(user: User, purpose: TokenPurpose, hours: int) -> str:
-    """_issue_token for callers that hold thousands of objects in the session (an import).
-
-    The same link, but the UPDATE that retires older links does not synchronise the
-    session: that synchronisation visits every object in it, once per link, which made
-    a large import quadratic. The retired rows are not read again in the same transaction.
-    """
-    db.session.execute(
-        update(OneTimeToken)
-        .where(
-            OneTimeToken.user_id == user.id,
-            OneTimeToken.purpose == purpose,
-            OneTimeToken.used_at.is_(None),
-        )
-        .values(used_at=clock.now()),
-        execution_options={"synchronize_session": False},
-    )
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        OneTimeToken(
-            user_id=user.id,
-            purpose=purpose,
-            token_hash=_digest(token),
-            expires_at=clock.now() + timedelta(hours=hours),
-        )
-    )
-    db.session.flush()
-    return token

@@ -82,6 +82,12 @@ def json_body(spec: dict[str, tuple[type | tuple[type, ...], bool]]) -> dict[str
         value = data[name]
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
             problems[name] = [f"Must be {' or '.join(_TYPES.get(k, k.__name__) for k in kinds)}."]
+        elif isinstance(value, str) and _has_control_characters(value):
+            problems[name] = ["Contains a control character that is not allowed."]
     if problems:
         raise ApiError(422, "Some fields are missing or of the wrong type.", problems)
     return {k: data.get(k) for k in spec}
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(ord(c) < 32 and c not in "\t\n\r" for c in value)

@@ -1,9 +1,11 @@
 """Per-request guards: security headers, terms for external participants."""
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, Request, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
 
 CSP = "; ".join(
     [
@@ -20,12 +22,36 @@ CSP = "; ".join(
     ]
 )
 
+_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n\r"}
+
+
+def _clean(values: MultiDict) -> ImmutableMultiDict:
+    return ImmutableMultiDict([(k.translate(_CONTROL), v.translate(_CONTROL)) for k, v in values.items(multi=True)])
+
+
+class CleanRequest(Request):
+    """Form fields and query values without control characters (NUL and the like).
+
+    Nobody types them, PostgreSQL cannot store NUL, and a terminal escape in a name
+    is an attack on whoever reads it: they are dropped at the edge, and everything
+    else a person typed is kept."""
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict:
+        return _clean(super().args)
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        self.__dict__["form"] = _clean(self.__dict__["form"])
+
+
 # Pages a signed-in external participant may reach before accepting the terms.
 TERMS_EXEMPT = {"accounts.terms", "accounts.logout", "accounts.verify", "static", "site.healthz",
                 "accounts.confirm_email_change"}
 
 
 def register(app: Flask) -> None:
+    app.request_class = CleanRequest
     if app.config["IDEAS_TRUST_PROXY"]:
         hops = app.config["IDEAS_TRUST_PROXY"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

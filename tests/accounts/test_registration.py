@@ -140,3 +140,11 @@ def test_safe_next_redirect(client, make_user):
         assert response.status_code == 302
         assert response.headers["Location"] == expected, target
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def test_control_characters_are_dropped_at_the_edge(client):
+    response = register(client, name="Grace\x00 Hop\x1b[31mper")
+    assert response.status_code == 302
+    assert services.find_by_email("grace@outside.example").name == "Grace Hop[31mper"
+    api = client.post("/api/v1/tokens", json={"email": "a\u0000@x.example", "password": "x"})
+    assert api.status_code == 422 and "email" in api.get_json()["error"]["fields"]

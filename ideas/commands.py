@@ -66,3 +66,64 @@ def tick() -> None:
 
     for name, count in scheduler.run().items():
         click.echo(f"{name}: {'failed (see the log)' if count < 0 else count}")
+
+
+@ideas_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--manager", "manager_email", default=None,
+              help="E-mail of the innovation manager who runs the challenge (default: the first administrator).")
+def import_challenge(path: str, manager_email: str | None) -> None:
+    """Import a challenge archive (ideas-archive/1), all or nothing; prints the new id last."""
+    from ideas.accounts.services import find_by_email
+    from ideas.archive import ArchiveError, import_with_result
+    from ideas.archive.importing import can_manage
+
+    manager = None
+    if manager_email:
+        manager = find_by_email(manager_email)
+        if not can_manage(manager):
+            raise click.ClickException(f"{manager_email} is not an active innovation manager or administrator.")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        result = import_with_result(data, manager)
+    except ArchiveError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{path}: nothing imported. {error}") from error
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    challenge = result.challenge
+    click.echo(f"Imported “{challenge.title}”: {result.people_created + result.people_matched} people "
+               f"({result.people_matched} already had an account), {result.ideas} ideas, {result.comments} comments, "
+               f"{result.views} views, {result.votes} votes.")
+    if result.decisions_not_imported:
+        click.echo(f"Decisions: {result.decisions_not_imported} in the archive were not imported; "
+                   "this site does not record review decisions yet.")
+    click.echo(challenge.id)
+
+
+@ideas_cli.command("export")
+@click.argument("challenge_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of the standard output.")
+def export_challenge(challenge_id: int, output: str | None) -> None:
+    """Write a challenge as an archive (ideas-archive/1): JSON on the standard output, or to -o FILE."""
+    import json
+
+    from ideas.archive import export_with_result
+    from ideas.challenges.models import Challenge
+
+    challenge = db.session.get(Challenge, challenge_id)
+    if challenge is None:
+        raise click.ClickException(f"No challenge with id {challenge_id}.")
+    result = export_with_result(challenge)
+    data = json.dumps(result.document, ensure_ascii=False, indent=2) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(data)
+    else:
+        click.echo(data, nl=False)
+    for kind, count in sorted(result.left_out.items()):
+        click.echo(f"Left out {count} {kind}: the archive format has no state for them.", err=True)

@@ -186,7 +186,7 @@ def can_see_idea(user, idea) -> bool:
     if not can_see_challenge(user, challenge):
         return False
     authenticated = user is not None and getattr(user, "is_authenticated", False)
-    own = authenticated and user.id in (idea.author_ids() | _invited_ids(idea))
+    own = authenticated and (user.id in idea.author_ids() or _invited(user, idea))
     if own:
         return True
     if idea.status == IdeaStatus.DRAFT or idea.hidden_at is not None:
@@ -209,8 +209,10 @@ def visible_pools(user, challenge) -> tuple[str, ...]:
     return ("employee", "external")
 
 
-def _invited_ids(idea) -> set[int]:
-    return {c.user_id for c in idea.coauthors if c.user_id}
+def _invited(user, idea) -> bool:
+    """Invited as a co-author: by account, or by a verified address the invitation was sent to."""
+    verified_email = user.email if getattr(user, "is_verified", False) else None
+    return any(c.user_id == user.id or (verified_email and c.email == verified_email) for c in idea.coauthors)
 
 
 def can_edit_idea(user, idea) -> bool:

@@ -574,14 +574,25 @@ def invite_coauthor(idea: Idea, actor: User, email: str) -> CoAuthor:
     row = CoAuthor(email=email, user_id=invited.id if invited else None)
     idea.coauthors.append(row)
     db.session.flush()
+    from flask import url_for
+
+    from ideas import mail
     from ideas.notifications import services as notifications
 
     notifications.on_coauthor_invite(idea, row, actor)
+    link = url_for("challenges.idea", idea_id=idea.id, _external=True)
+    mail.send_mail(
+        email, f"{actor.name} invites you to co-author an idea",
+        f"Hello,\n\n{actor.name} invites you to co-author the idea “{idea.title}” in the challenge "
+        f"“{idea.challenge.title}”.\n\nOpen it to accept or decline"
+        + (" (register with this address first)" if invited is None else "") + f":\n{link}\n",
+    )
     return row
 
 
 def answer_coauthor_invite(idea: Idea, user: User, accept: bool) -> None:
-    row = next((c for c in idea.coauthors if c.user_id == user.id or c.email == user.email), None)
+    row = next((c for c in idea.coauthors
+                if c.user_id == user.id or (user.is_verified and c.email == user.email)), None)
     if row is None:
         raise NotFound()
     if accept:

@@ -4,30 +4,15 @@ A refused comment is never lost: the idea page is shown again, with the message 
 the form and the text as it was typed (see `show_again`)."""
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import abort, flash, g, make_response, redirect, url_for
+from flask import flash, g, make_response, redirect, url_for
 from flask_login import current_user, login_required
 
 from ideas.challenges import comments
 from ideas.challenges import services as challenges
 from ideas.challenges.forms_discussion import CommentForm
 from ideas.challenges.routes import bp
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.challenges.services import ChallengeError
 from ideas.extensions import db
-
-
-def unseen_is_404(view):
-    """What does not exist for this person is a plain 404 page (never an error page of our own)."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except NotFound:
-            abort(404)
-
-    return wrapped
 
 
 def show_again(idea_id: int, error: ChallengeError, form: str, target=None, **values):
@@ -49,7 +34,6 @@ def show_again(idea_id: int, error: ChallengeError, form: str, target=None, **va
 
 @bp.route("/ideas/<int:idea_id>/comments", methods=["POST"])
 @login_required
-@unseen_is_404
 def post_comment(idea_id: int):
     idea = challenges.get_idea(idea_id, current_user)
     body = CommentForm().body.data or ""
@@ -63,7 +47,6 @@ def post_comment(idea_id: int):
 
 @bp.route("/comments/<int:comment_id>/replies", methods=["POST"])
 @login_required
-@unseen_is_404
 def reply_comment(comment_id: int):
     parent = comments.get_comment(comment_id, current_user)
     idea_id, thread_id = parent.idea_id, parent.parent_id or parent.id
@@ -78,7 +61,6 @@ def reply_comment(comment_id: int):
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["POST"])
 @login_required
-@unseen_is_404
 def edit_comment(comment_id: int):
     comment = comments.get_comment(comment_id, current_user)
     idea_id = comment.idea_id
@@ -92,7 +74,6 @@ def edit_comment(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>")
-@unseen_is_404
 def comment(comment_id: int):
     """A link to one comment: its place on the idea page (404 when it is hidden from you)."""
     found = comments.get_comment(comment_id, current_user)

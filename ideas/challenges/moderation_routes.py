@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from ideas.challenges import moderation as moderation_service
 from ideas.challenges import services as challenges
-from ideas.challenges.discussion_routes import show_again, unseen_is_404
+from ideas.challenges.discussion_routes import show_again
 from ideas.challenges.forms_discussion import FlagForm, ModerationForm
 from ideas.challenges.routes import bp
 from ideas.challenges.services import ChallengeError, NotFound
@@ -15,7 +15,6 @@ from ideas.extensions import db
 
 @bp.route("/flags", methods=["POST"])
 @login_required
-@unseen_is_404
 def flag():
     form = FlagForm()
     target_type, target_id, reason = form.target_type.data, form.target_id.data, form.reason.data or ""
@@ -41,7 +40,6 @@ def flag():
 
 @bp.route("/challenges/<int:challenge_id>/moderation")
 @login_required
-@unseen_is_404
 def moderation(challenge_id: int):
     challenge = _moderated_challenge(challenge_id)
     return _queue_page(challenge)
@@ -49,7 +47,6 @@ def moderation(challenge_id: int):
 
 @bp.route("/challenges/<int:challenge_id>/moderation", methods=["POST"])
 @login_required
-@unseen_is_404
 def moderate(challenge_id: int):
     challenge = _moderated_challenge(challenge_id)
     form = ModerationForm()

@@ -5,23 +5,16 @@ with the unread count, a "What you follow" section on the home page, and the
 `follow_state` template helper used by the follow buttons on other pages."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.challenges.services import ChallengeError
 from ideas.extensions import db
 from ideas.notifications import services
 from ideas.notifications.forms import DigestForm, FollowForm
 from ideas.web import safe_next
 
 bp = Blueprint("notifications", __name__)
-
-
-@bp.errorhandler(NotFound)
-def not_found(_error):
-    # Answered as the site answers any 404 (raising again from a handler would be a 500).
-    return current_app.handle_http_exception(HTTPNotFound())
 
 
 @bp.route("/notifications")

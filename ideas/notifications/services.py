@@ -194,7 +194,7 @@ def unfollow(user, target_type: str, target_key) -> bool:
         raise ChallengeError("Sign in to follow.", status=401)
     key = str(target_key if target_key is not None else "").strip()
     if target_type == "tag":
-        key = key.lower()
+        key = " ".join(key.lower().split())[:40]  # as accounts.services.normalise_tags writes tags
     row = _follow_row(user, target_type, key)
     if row is None:
         _target(user, target_type, target_key)  # 404 for what does not exist for this person

@@ -372,3 +372,4 @@ def test_services_refuse_plainly_for_the_api(world):
     assert refused.value.field == "body" and refused.value.status == 422
     with pytest.raises(NotFound):
         comments.get_comment(123456, world["other"])
+

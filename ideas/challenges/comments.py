@@ -18,7 +18,12 @@ from ideas.accounts.models import User
 from ideas.challenges import policy
 from ideas.challenges.models import Comment, Flag, Follow, Idea, IdeaStatus
 from ideas.challenges.policy import Action
-from ideas.challenges.services import ChallengeError, NotFound, is_suspended, require_participation
+from ideas.challenges.services import (
+    ChallengeError,
+    NotFound,
+    is_suspended,
+    require_participation,
+)
 from ideas.extensions import db
 
 # A comment may be corrected for a short while; after that what people replied to stays put.

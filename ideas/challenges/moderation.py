@@ -17,7 +17,14 @@ from sqlalchemy.orm import joinedload
 from ideas import clock, search, text
 from ideas.accounts.models import User
 from ideas.challenges import policy
-from ideas.challenges.models import Challenge, Comment, Flag, Idea, ModerationAction, Suspension
+from ideas.challenges.models import (
+    Challenge,
+    Comment,
+    Flag,
+    Idea,
+    ModerationAction,
+    Suspension,
+)
 from ideas.challenges.policy import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db
@@ -28,7 +35,6 @@ MAX_FLAG_REASON = 500
 MAX_REASON = 2_000
 QUEUE_SIZE = 200
 LOG_SIZE = 200
-WHAT = {"idea": "idea", "comment": "comment"}
 
 
 @dataclass
@@ -112,7 +118,7 @@ def flag(target_type: str, target_id, reporter, reason: str) -> Flag:
     target = load_target(target_type, target_id, lock=True)
     if not can_see_target(reporter, target):
         raise NotFound()
-    what = WHAT[target.type]
+    what = target.type
     if reporter.id in target.author_ids:
         raise ChallengeError(f"This is your own {what}: edit it or withdraw it rather than flag it.", status=403)
     require_participation(reporter, target.challenge, Action.FLAG)
@@ -162,7 +168,7 @@ def _hide_past_threshold(target: Target) -> None:
     from ideas.notifications import services as notifications
 
     notifications.notify(
-        _subjects(target), "moderation", f"Your {target.label} is hidden pending review: {reason}",
+        target.author_ids, "moderation", f"Your {target.label} is hidden pending review: {reason}",
         target.path(), idea=target.idea,
     )
     notifications.notify(
@@ -187,10 +193,6 @@ def _resolve_flags(target: Target) -> None:
         update(Flag).where(Flag.target_type == target.type, Flag.target_id == target.id, Flag.resolved_at.is_(None))
         .values(resolved_at=clock.now()).execution_options(synchronize_session=False)
     )
-
-
-def _subjects(target: Target) -> set[int]:
-    return target.author_ids
 
 
 # --- moderators' actions -----------------------------------------------------------
@@ -251,7 +253,7 @@ def hide(challenge: Challenge, actor, target_type: str, target_id, reason: str) 
     reason = _clean_reason(reason)
     was_hidden = target.hidden_at is not None
     if was_hidden and open_flag_count(target) == 0:
-        raise ChallengeError(f"This {WHAT[target.type]} is already hidden.", status=409)
+        raise ChallengeError(f"This {target.type} is already hidden.", status=409)
     if not was_hidden:
         _set_hidden(target, True)
     _resolve_flags(target)  # hidden by flags and now confirmed: the review is done
@@ -270,7 +272,7 @@ def restore(challenge: Challenge, actor, target_type: str, target_id, reason: st
     reason = _clean_reason(reason)
     was_hidden = target.hidden_at is not None
     if not was_hidden and open_flag_count(target) == 0:
-        raise ChallengeError(f"This {WHAT[target.type]} is visible and nobody flagged it: nothing to restore.",
+        raise ChallengeError(f"This {target.type} is visible and nobody flagged it: nothing to restore.",
                              status=409)
     _set_hidden(target, False)
     _resolve_flags(target)
@@ -345,7 +347,7 @@ def _log(challenge, target_type, target_id, subject_id, actor_id, action, reason
 def _tell(target: Target, actor, message: str) -> None:
     from ideas.notifications import services as notifications
 
-    notifications.notify(_subjects(target), "moderation", message, target.path(), idea=target.idea,
+    notifications.notify(target.author_ids, "moderation", message, target.path(), idea=target.idea,
                          actor_id=actor.id)
 
 

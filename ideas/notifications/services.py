@@ -17,7 +17,15 @@ from sqlalchemy import func, select, update
 from ideas import clock, text
 from ideas.accounts.models import User
 from ideas.challenges import policy
-from ideas.challenges.models import Challenge, ChallengeTag, Follow, Idea, IdeaStatus, IdeaTag, Notification
+from ideas.challenges.models import (
+    Challenge,
+    ChallengeTag,
+    Follow,
+    Idea,
+    IdeaStatus,
+    IdeaTag,
+    Notification,
+)
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 

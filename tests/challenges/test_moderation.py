@@ -5,7 +5,14 @@ import pytest
 from sqlalchemy import func, select
 
 from ideas.challenges import comments, moderation, services
-from ideas.challenges.models import ChallengeRole, ChallengeStaff, Comment, Flag, ModerationAction, Notification
+from ideas.challenges.models import (
+    ChallengeRole,
+    ChallengeStaff,
+    Comment,
+    Flag,
+    ModerationAction,
+    Notification,
+)
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge

@@ -58,10 +58,11 @@ def register_blueprints(app: Flask) -> None:
     from ideas.api import bp as api
     from ideas.challenges.routes import bp as challenges
     from ideas.notifications.routes import bp as notifications
+    from ideas.review.routes import bp as review
     from ideas.site.routes import bp as site
     from ideas.voting.routes import bp as voting
 
-    for blueprint in (site, accounts, challenges, voting, notifications, admin, api):
+    for blueprint in (site, accounts, challenges, voting, review, notifications, admin, api):
         app.register_blueprint(blueprint)
 
 

@@ -1,0 +1,124 @@
+"""Deadlines in working days, which escalations are due, and how long ideas wait.
+
+Pure (no Flask, no database), so the calendar and the escalation ladder are
+tested without an app and the scheduler only has to find rows and record them.
+Times are UTC, like every time the site stores; a working day is Monday to Friday.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+ACK_WORKING_DAYS = 5  # an owner's time to acknowledge a handoff
+ESCALATION_GRACE_WORKING_DAYS = 1  # after the reminder, before the managers are told
+REVIEW_WORKING_DAYS = 10  # a reviewer's time to send a scorecard
+
+REMINDER = "reminder"
+ESCALATION = "escalation"
+LEVELS = (REMINDER, ESCALATION)
+
+
+def is_working_day(moment: datetime) -> bool:
+    return moment.weekday() < 5
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`days` working days after `start`, at the same time of day.
+
+    Each step moves to the next weekday, so Friday + 1 is Monday and a handoff
+    made on a Saturday is due on the Friday after (5 working days: Mon–Fri)."""
+    if days < 0:
+        raise ValueError("count working days forwards")
+    moment = start
+    left = days
+    while left:
+        moment += timedelta(days=1)
+        if is_working_day(moment):
+            left -= 1
+    return moment
+
+
+def escalation_at(ack_due_at: datetime, grace: int = ESCALATION_GRACE_WORKING_DAYS) -> datetime:
+    """When a still-unanswered handoff goes to the managers."""
+    return add_working_days(ack_due_at, grace)
+
+
+def levels_due(ack_due_at: datetime, now: datetime, done: Iterable[str] = ()) -> list[str]:
+    """The escalation levels a pending handoff has reached by `now` and not yet had.
+
+    At the deadline itself the owner is reminded; one working day later the
+    managers are told.  A level once recorded is never due again."""
+    done = set(done)
+    due = []
+    if now >= ack_due_at:
+        due.append(REMINDER)
+    if now >= escalation_at(ack_due_at):
+        due.append(ESCALATION)
+    return [level for level in due if level not in done]
+
+
+# --- waiting times ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of a review's log, reduced to what the measure needs."""
+
+    review_id: int
+    to_state: str
+    at: datetime
+
+
+@dataclass
+class StageWait:
+    state: str
+    finished: int = 0  # stays that ended
+    finished_total: timedelta = timedelta(0)
+    longest_finished: timedelta = timedelta(0)
+    waiting: int = 0  # ideas in this state now
+    longest_waiting: timedelta = timedelta(0)
+
+    @property
+    def average(self) -> timedelta | None:
+        return self.finished_total / self.finished if self.finished else None
+
+
+def stage_waits(steps: Sequence[Step], now: datetime, states: Sequence[str],
+                terminal: Iterable[str] = ()) -> list[StageWait]:
+    """How long ideas stayed in each state (finished stays) and how long those there
+    now have waited.  Terminal states are where ideas end, not where they wait."""
+    terminal = set(terminal)
+    waits = {state: StageWait(state) for state in states}
+    by_review: dict[int, list[Step]] = {}
+    for step in steps:
+        by_review.setdefault(step.review_id, []).append(step)
+    for path in by_review.values():
+        path.sort(key=lambda s: s.at)
+        for current, following in zip(path, [*path[1:], None], strict=True):
+            wait = waits.get(current.to_state)
+            if wait is None:
+                continue
+            if following is not None:
+                spent = following.at - current.at
+                wait.finished += 1
+                wait.finished_total += spent
+                wait.longest_finished = max(wait.longest_finished, spent)
+            elif current.to_state not in terminal:
+                spent = now - current.at
+                wait.waiting += 1
+                wait.longest_waiting = max(wait.longest_waiting, spent)
+    return [waits[state] for state in states if state not in terminal]
+
+
+def describe(delta: timedelta | None) -> str:
+    """“3 days”, “5 hours”, “under an hour”: waiting times for people, not machines."""
+    if delta is None:
+        return "—"
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return "under an hour"
+    if hours < 48:
+        n = int(hours)
+        return f"{n} hour{'s' if n != 1 else ''}"
+    days = int(hours // 24)
+    return f"{days} days"

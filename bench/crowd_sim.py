@@ -2,7 +2,7 @@
 
     python bench/crowd_sim.py [--seeds N] [--ideas N] [--voters N]
                               [--drive-by SHARE] [--adversarial SHARE]
-                              [--herding EXPONENT] [--noise SD]
+                              [--herding EXPONENT] [--noise SD] [--jobs N]
 
 Ideas get a hidden true quality. A crowd votes on them over a challenge of two
 weeks, and every policy ranks the ideas from the same crowd's behaviour:
@@ -33,10 +33,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import sys
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ideas.voting import collusion, pairwise, ranking  # noqa: E402
 from ideas.voting.weighting import (  # noqa: E402
     DAY,
-    HOUR,
     POLICIES,
     VoteSignals,
     WeightingPolicy,
@@ -490,6 +491,8 @@ def run_seed(sc: Scenario, seed: int) -> dict[str, tuple[float, float]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="seeds run in parallel processes (results do not depend on it)")
     parser.add_argument("--ideas", type=int, default=Scenario.ideas)
     parser.add_argument("--voters", type=int, default=Scenario.voters)
     parser.add_argument("--drive-by", type=float, default=Scenario.drive_by_share)
@@ -517,8 +520,14 @@ def main(argv: list[str] | None = None) -> int:
     print("policies: " + ", ".join(f"{p.label}" for p in POLICIES.values())
           + f"; budget K = {POLICIES['budget'].budget_k}")
     results: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for seed in range(1, args.seeds + 1):
-        for method, figures in run_seed(sc, seed).items():
+    seeds = range(1, args.seeds + 1)
+    if args.jobs > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            per_seed = list(pool.map(run_seed, [sc] * len(seeds), seeds))
+    else:
+        per_seed = [run_seed(sc, seed) for seed in seeds]
+    for figures_by_method in per_seed:
+        for method, figures in figures_by_method.items():
             results[method].append(figures)
     print()
     print(f"{'method':<10} {'top-10 precision':>22} {'Kendall tau':>22}")

@@ -46,6 +46,10 @@ from ideas.voting.weighting import WEIGHTED, Collusion, Discount, WeightingPolic
 
 __all__ = ["Collusion", "VoteFact", "collusion_factors", "context_for"]
 
+# vote id -> (factor, cause) for every rule that caught the vote
+Marks = dict[Hashable, list[tuple[float, Discount]]]
+ByIdea = dict[Hashable, list["VoteFact"]]
+
 
 @dataclass(frozen=True, kw_only=True)
 class VoteFact:
@@ -116,11 +120,11 @@ def collusion_factors(
             raise ValueError(f"vote {vote.vote_id!r} appears twice")
         seen.add(vote.vote_id)
     counted = [v for v in ordered if not v.on_own_idea]
-    by_idea: dict[Hashable, list[VoteFact]] = defaultdict(list)
+    by_idea: ByIdea = defaultdict(list)
     for vote in counted:
         by_idea[vote.idea_id].append(vote)
 
-    marks: dict[Hashable, list[tuple[float, Discount]]] = defaultdict(list)
+    marks: Marks = defaultdict(list)
     _bursts(by_idea, policy, marks)
     _shared_networks(by_idea, policy, marks)
     _lockstep(by_idea, policy, marks)
@@ -163,8 +167,7 @@ def _share(policy: WeightingPolicy) -> str:
     return f"{policy.cluster_rest_share:g}"
 
 
-def _cluster(cluster: Sequence[VoteFact], discount: Discount, policy: WeightingPolicy,
-             marks: dict[Hashable, list[tuple[float, Discount]]]) -> None:
+def _cluster(cluster: Sequence[VoteFact], discount: Discount, policy: WeightingPolicy, marks: Marks) -> None:
     """The largest vote keeps its weight; every other one counts the rest share."""
     largest = min(cluster, key=lambda v: (-(v.standing * v.effort), v.at, v.vote_id))
     for vote in cluster:
@@ -190,7 +193,7 @@ def _windows(run: Sequence[VoteFact], window: float, minimum: int) -> Iterable[S
             i += 1
 
 
-def _bursts(by_idea, policy, marks) -> None:
+def _bursts(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
     minutes = policy.burst_window_seconds / 60
     for idea_votes in by_idea.values():
         low = [v for v in idea_votes if v.standing < policy.burst_standing_ceiling]
@@ -202,7 +205,7 @@ def _bursts(by_idea, policy, marks) -> None:
             ), policy, marks)
 
 
-def _shared_networks(by_idea, policy, marks) -> None:
+def _shared_networks(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
     for idea_votes in by_idea.values():
         groups: dict[str, list[VoteFact]] = defaultdict(list)
         for vote in idea_votes:
@@ -228,7 +231,7 @@ def _close_pairs(idea_votes: Sequence[VoteFact], window: float) -> Iterable[tupl
                 yield i, j
 
 
-def _lockstep(by_idea, policy, marks) -> None:
+def _lockstep(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
     window = policy.lockstep_window_seconds
     together: dict[frozenset, set[Hashable]] = defaultdict(set)
     for idea, idea_votes in by_idea.items():
@@ -264,7 +267,7 @@ def _lockstep(by_idea, policy, marks) -> None:
                 ), policy, marks)
 
 
-def _reciprocal(counted, policy, marks) -> None:
+def _reciprocal(counted: Sequence[VoteFact], policy: WeightingPolicy, marks: Marks) -> None:
     supports = [v for v in counted if v.value > 0]
     gave: dict[Hashable, Counter] = defaultdict(Counter)  # voter -> author -> supports
     total: Counter = Counter()
@@ -293,7 +296,7 @@ def _reciprocal(counted, policy, marks) -> None:
             )))
 
 
-def _voter_bursts(counted, policy, marks) -> None:
+def _voter_bursts(counted: Sequence[VoteFact], policy: WeightingPolicy, marks: Marks) -> None:
     by_voter: dict[Hashable, list[VoteFact]] = defaultdict(list)
     for vote in counted:
         by_voter[vote.voter_id].append(vote)

@@ -95,12 +95,14 @@ def import_challenge(path: str, manager_email: str | None) -> None:
         raise
     db.session.commit()
     challenge = result.challenge
-    click.echo(f"Imported “{challenge.title}”: {result.people_created + result.people_matched} people "
-               f"({result.people_matched} already had an account), {result.ideas} ideas, {result.comments} comments, "
-               f"{result.views} views, {result.votes} votes.")
+    counts = ", ".join(_count(n, word) for n, word in (
+        (result.ideas, "idea"), (result.comments, "comment"), (result.views, "view"), (result.votes, "vote"),
+        (result.decisions, "decision")))
+    click.echo(f"Imported “{challenge.title}”: {_count(result.people_created + result.people_matched, 'person')} "
+               f"({result.people_matched} already had an account), {counts}.")
     if result.decisions_not_imported:
-        click.echo(f"Decisions: {result.decisions_not_imported} in the archive were not imported; "
-                   "this site does not record review decisions yet.")
+        click.echo(f"Decisions: {_count(result.decisions_not_imported, 'decision')} in the archive not imported; "
+                   "this site has no review module to keep them.")
     click.echo(challenge.id)
 
 
@@ -127,3 +129,8 @@ def export_challenge(challenge_id: int, output: str | None) -> None:
         click.echo(data, nl=False)
     for kind, count in sorted(result.left_out.items()):
         click.echo(f"Left out {count} {kind}: the archive format has no state for them.", err=True)
+
+
+def _count(n: int, word: str) -> str:
+    plural = "people" if word == "person" else f"{word}s"
+    return f"{n:,} {word if n == 1 else plural}"

@@ -17,8 +17,9 @@ written by export, because the weights or the schedule depend on them:
     challenge.criteria[].description
     users[].verified (true)               false for people whose address was never confirmed
 
-Decisions are read and checked but not imported yet: the review module has no
-decision records to put them in.
+Decisions (each with the reason the author reads) become the idea's review in the
+review module, with the log the site would have written (ideas/archive/decisions.py);
+where that module is absent they are checked but not imported, and the command says so.
 """
 from ideas.archive.document import FORMAT, ArchiveError
 from ideas.archive.exporting import export_challenge, export_with_result

@@ -285,6 +285,7 @@ def read(document: dict | str | bytes,
     votes = _votes(_list(doc, "votes", "votes", required=True), challenge, users, ideas, pools)
     decisions = [_decision(_object(item, f"decisions[{i}]"), f"decisions[{i}]", ideas)
                  for i, item in enumerate(_list(doc, "decisions", "decisions", required=False))]
+    _check_decisions(decisions)
     archive = Archive(challenge=challenge, users=list(users.values()), ideas=list(ideas.values()),
                       comments=comments, views=views, votes=votes, decisions=decisions)
     # Dates that cannot be put in order are refused here, before anything is written.
@@ -500,8 +501,21 @@ def _check_budget(votes: list[VoteEntry], budget: int) -> None:
 def _decision(item: dict, path: str, ideas) -> DecisionEntry:
     idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
     decision = _choice(item, "decision", f"{path}.decision", DECISIONS)
-    reason = _text(item, "reason", f"{path}.reason", max_len=MAX_BODY)
+    # A decision is owed a reason the author can read (principle 1), as on the site.
+    reason = _text(item, "reason", f"{path}.reason", required=True, max_len=MAX_BODY).strip()
     return DecisionEntry(idea=idea, decision=decision, reason=reason, at=parse_time(item.get("at"), f"{path}.at"))
+
+
+def _check_decisions(decisions: list[DecisionEntry]) -> None:
+    """Per idea, in time order, every decision but the last is `parked`: only a parked
+    idea goes back into review and is decided again."""
+    last: dict[str, tuple[int, DecisionEntry]] = {}
+    for index, entry in sorted(enumerate(decisions), key=lambda pair: (pair[1].at, pair[0])):
+        if entry.idea in last and last[entry.idea][1].decision != "parked":
+            before, earlier = last[entry.idea]
+            raise ArchiveError(f"decisions[{index}]", f"idea {_show(entry.idea)} was already {earlier.decision} "
+                                                      f"(decisions[{before}]); only a parked idea is decided again")
+        last[entry.idea] = (index, entry)
 
 
 # --- the schedule ------------------------------------------------------------------

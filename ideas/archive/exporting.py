@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ideas.accounts.models import User
+from ideas.archive import decisions
 from ideas.archive.document import CHARTER_TEXTS, FORMAT, format_time
 from ideas.challenges.models import Challenge, CoAuthor, Comment, Idea, IdeaStatus
 from ideas.extensions import db
@@ -122,6 +123,9 @@ def export_with_result(challenge: Challenge) -> ExportResult:
         "views": [entry for *_, entry in sorted(views, key=lambda t: t[:3])],
         "votes": [entry for *_, entry in sorted(votes, key=lambda t: t[:2])],
     }
+    if decisions.available():
+        document["decisions"], beyond = decisions.read(keys)
+        left_out.update(beyond)
     return ExportResult(document=document, left_out=left_out)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from ideas import clock, search, text
 from ideas.accounts.models import PoolSource, Role, User, UserRole
 from ideas.accounts.policy import normalise_email
+from ideas.archive import decisions
 from ideas.archive.document import Archive, ArchiveError, read
 from ideas.challenges.models import (
     Challenge,
@@ -56,7 +57,8 @@ class ImportResult:
     comments: int
     views: int
     votes: int
-    decisions_not_imported: int
+    decisions: int
+    decisions_not_imported: int  # where the site has no review module to keep them
 
 
 def default_manager() -> User | None:
@@ -90,12 +92,14 @@ def import_with_result(document: dict | str | bytes, manager: User | None = None
     db.session.flush()
     _replay_votes(archive, challenge, ideas, users)
     voting.rebuild_scores(challenge)  # the stored aggregates, scores and pools-disagree flags
+    decided = decisions.write(archive, challenge, ideas, manager) if decisions.available() else 0
     for idea in ideas.values():
         search.enqueue(idea.id)
     db.session.flush()
     return ImportResult(challenge=challenge, people_created=created, people_matched=len(users) - created,
                         ideas=len(ideas), comments=len(archive.comments), views=len(archive.views),
-                        votes=len(archive.votes), decisions_not_imported=len(archive.decisions))
+                        votes=len(archive.votes), decisions=decided,
+                        decisions_not_imported=len(archive.decisions) - decided)
 
 
 def _existing(emails: list[str]) -> dict[str, User]:

@@ -13,6 +13,7 @@ from ideas.accounts.models import MailMessage, User
 from ideas.archive import (
     FORMAT,
     ArchiveError,
+    decisions,
     export_challenge,
     export_with_result,
     import_archive,
@@ -381,6 +382,16 @@ REFUSALS = {
     "duplicate address": (_set(["users", 1, "email"], "E0@staff.example"), "users[1].email", "already users[0]"),
     "control character in a title": (_set(["ideas", 0, "title"], "Kiosks\x00"), "ideas[0].title",
                                       "control characters"),
+    "decision without a reason": (lambda d: d.update(decisions=[{"idea": "i1", "decision": "declined",
+                                                                 "at": "2026-07-02T00:00:00Z"}]),
+                                  "decisions[0].reason", "missing"),
+    "unknown decision": (lambda d: d.update(decisions=[{"idea": "i1", "decision": "maybe", "reason": "Why not",
+                                                        "at": "2026-07-02T00:00:00Z"}]),
+                         "decisions[0].decision", 'unknown value "maybe"'),
+    "decided again after acceptance": (lambda d: d.update(decisions=[
+        {"idea": "i1", "decision": "declined", "reason": "Too costly", "at": "2026-07-03T00:00:00Z"},
+        {"idea": "i1", "decision": "accepted", "reason": "Worth a pilot", "at": "2026-07-02T00:00:00Z"}]),
+        "decisions[0]", 'idea "i1" was already accepted (decisions[1])'),
     "closes before it opens": (_set(["challenge", "closes_at"], "2026-05-01T00:00:00Z"), "challenge.closes_at",
                                "after opens_at"),
 }
@@ -439,7 +450,11 @@ def test_cli_import_prints_the_new_id_on_its_last_line(app, admin, tmp_path):
     lines = result.output.strip().splitlines()
     challenge = db.session.get(Challenge, int(lines[-1]))
     assert challenge is not None and challenge.external_ref == "c-2026-checkin"
-    assert "1 in the archive were not imported" in result.output  # the decision, said plainly
+    assert "2 people (0 already had an account), 1 idea, 1 comment, 1 view, 1 vote" in result.output
+    if decisions.available():
+        assert "1 decision." in result.output
+    else:  # said plainly, never pretended
+        assert "1 decision in the archive not imported" in result.output
 
 
 def test_cli_import_with_a_named_manager(app, admin, make_user, tmp_path):
@@ -594,3 +609,40 @@ def test_export_leaves_out_what_the_format_cannot_carry(admin, make_user):
     # The stored salted hash goes out as the opaque network string, the address never does.
     networks = [v["network"] for v in result.document["votes"] if "network" in v]
     assert networks == [voting.network_hash("203.0.113.7")] * 4
+
+
+# --- decisions ------------------------------------------------------------------------
+
+DECISIONS = [
+    {"idea": "i0", "decision": "parked", "reason": "Good, but not before the new terminal opens.",
+     "at": "2026-07-02T10:00:00Z"},
+    {"idea": "i2", "decision": "declined", "reason": "The airline owns the desks; we cannot change them.",
+     "at": "2026-07-02T11:00:00Z"},
+    {"idea": "i0", "decision": "accepted", "reason": "The terminal opens sooner: let us pilot it.",
+     "at": "2026-07-20T09:00:00Z"},
+]
+
+
+def test_decisions_become_reviews_with_their_log_and_export_again(admin):
+    pytest.importorskip("ideas.review.models")
+    from ideas.review.models import IdeaReview, ReviewTransition
+
+    document = rich_archive()
+    document["decisions"] = copy.deepcopy(DECISIONS)
+    challenge = import_archive(document)
+    db.session.commit()
+    reviews = {r.idea.external_ref: r for r in db.session.scalars(
+        select(IdeaReview).where(IdeaReview.challenge_id == challenge.id))}
+    assert set(reviews) == {"i0", "i2"}
+    accepted = reviews["i0"]
+    assert (accepted.state, accepted.decision, accepted.decision_reason) == (
+        "accepted", "accepted", "The terminal opens sooner: let us pilot it.")
+    assert clock.as_utc(accepted.decided_at) == datetime(2026, 7, 20, 9, tzinfo=UTC)
+    log = db.session.execute(select(ReviewTransition.from_state, ReviewTransition.to_state)
+                             .where(ReviewTransition.review_id == accepted.id).order_by(ReviewTransition.id)).all()
+    assert [tuple(step) for step in log] == [(None, "shortlisted"), ("shortlisted", "in_review"),
+                                             ("in_review", "parked"), ("parked", "in_review"),
+                                             ("in_review", "accepted")]
+    assert reviews["i2"].state == "declined"
+    assert db.session.scalar(select(func.count(Notification.id))) == 0
+    assert export_challenge(challenge)["decisions"] == DECISIONS

@@ -113,11 +113,13 @@ def cast_vote(idea_id: int):
     user = current_api_user()
     idea = challenges.get_idea(idea_id, user)
     data = body({"value": (int, False), "reason": (str, False), "ratings": (dict, False)})
-    existed = services.my_vote(idea, user) is not None
     ballot = Ballot(value=1 if data["value"] is None else data["value"], reason=data["reason"] or "",
                     ratings=data["ratings"] or {})
     vote = services.cast_vote(idea, user, ballot, network=services.network_hash(request.remote_addr))
-    return jsonify(vote_json(vote, idea)), 200 if existed else 201
+    # Read after the vote is applied (under the idea's lock), so that of simultaneous
+    # requests by one person exactly the one that created the vote says so.
+    created = vote.created_at == vote.updated_at
+    return jsonify(vote_json(vote, idea)), 201 if created else 200
 
 
 @bp.get("/ideas/<int:idea_id>/vote")

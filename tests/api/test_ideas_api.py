@@ -59,7 +59,7 @@ def test_submit_read_edit_and_withdraw(api, make_user, submission):
 
 
 def test_the_list_has_the_challenge_pages_filters(api, make_user, submission):
-    challenge, manager = submission
+    challenge, _ = submission
     employee, external = make_user(), make_user(pool="external")
     kiosk = idea_in(challenge, employee, tags="kiosk")
     app_idea = idea_in(challenge, external, title="An app", tags="mobile")
@@ -141,7 +141,7 @@ def test_externals_accept_the_challenge_terms_before_submitting(api, make_user):
 
 
 def test_drafts_are_their_authors_alone_until_published(api, make_user, submission):
-    challenge, manager = submission
+    challenge, _ = submission
     author = make_user()
     draft = api("POST", f"/challenges/{challenge.id}/ideas", author,
                 json={"title": "Half an idea", "draft": True}).get_json()
@@ -221,7 +221,7 @@ def test_vote_counts_stay_hidden_until_you_have_voted(api, make_user, voting_ide
 
 
 def test_comments_replies_edits_and_refusals(api, make_user, submission):
-    challenge, manager = submission
+    challenge, _ = submission
     author, commenter = make_user(), make_user(pool="external")
     idea = idea_in(challenge, author)
     path = f"/ideas/{idea.id}/comments"
@@ -282,7 +282,7 @@ def test_flags_hide_content_past_the_threshold(api, make_user):
 
 
 def test_follow_list_and_unfollow(api, make_user, submission):
-    challenge, manager = submission
+    challenge, _ = submission
     person = make_user()
     idea = idea_in(challenge, make_user(), tags="kiosk")
     first = api("POST", "/follows", person, json={"target_type": "challenge", "target_key": challenge.id})

@@ -1,0 +1,117 @@
+"""Real-browser fixtures: the site served on a free localhost port, Debian's chromium driven by Playwright.
+
+    def test_journey(live_server, page):
+        page.goto(live_server.url + "/register")
+        ...
+        link = live_server.mail_link("grace@outside.example", "/verify/")
+
+The server serves the test's own `app` (a fresh database per test, SQLite or the
+PostgreSQL of IDEAS_TEST_DATABASE_URL), so a test can prepare rows with the
+factories (make_user, …) and read what the site wrote. Without /usr/bin/chromium
+every test here is skipped, and the summary says why.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from ideas.extensions import db
+
+CHROMIUM = os.environ.get("IDEAS_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+def pytest_collection_modifyitems(items):
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here):
+            item.add_marker(pytest.mark.browser)
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+    def mail(self, to: str) -> list:
+        """What the site mailed to `to`, oldest first (read fresh: the server commits in its own threads)."""
+        from ideas.accounts.models import MailMessage
+
+        db.session.rollback()
+        return list(db.session.scalars(
+            select(MailMessage).where(MailMessage.to_address == to).order_by(MailMessage.id)
+        ))
+
+    def mail_link(self, to: str, path_prefix: str) -> str:
+        """The newest link starting with `path_prefix` mailed to `to`, as a full URL on this server."""
+        for message in reversed(self.mail(to)):
+            match = re.search(rf"https?://[^\s/]+({re.escape(path_prefix)}\S+)", message.body)
+            if match:
+                return self.url + match.group(1)
+        raise AssertionError(f"no {path_prefix} link was mailed to {to}")
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[LiveServer]:
+    # One access-log line per request would bury a failure's own output.
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}"
+    # Links in mail and redirects name this server, not the test client's ideas.test.
+    app.config.update(SERVER_NAME=f"{host}:{port}", IDEAS_BASE_URL=url)
+    db.session.commit()  # rows the test prepared must be visible to the server's threads
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app=app, url=url)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        access_log.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) "
+                    "to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser tab (no cookies) whose relative URLs go to the live server."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()

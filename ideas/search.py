@@ -27,7 +27,8 @@ Who drains, and why results are fresh
 * At the start of each search, when jobs are queued (one cheap query when they are
   not), waiting a moment for a busy drainer: this also catches jobs whose worker
   was killed before it could drain, and jobs committed by command-line scripts.
-* The scheduler (`flask ideas tick`) may call `drain()` too, for quiet sites.
+* On every scheduler tick (`flask ideas tick`, and the lazy tick on requests): the
+  job "search" drains what a killed worker left behind even if nobody searches.
 A search whose own transaction has unflushed or uncommitted writes skips the drain
 (on SQLite the drain's separate connection would wait for that very transaction).
 
@@ -193,8 +194,11 @@ def _listen() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Drain after each request that committed an index job."""
+    """Drain after each request that committed an index job, and on every scheduler tick."""
+    from ideas import scheduler
+
     _listen()
+    scheduler.add_job(app, "search", lambda now: drain())
 
     @app.teardown_request
     def _drain_after_request(error=None):
@@ -700,26 +704,26 @@ def search_ideas(
         sort = "newest"  # nothing to be relevant to
 
     challenges = _searchable_challenges(user, challenge_id=_int(challenge_id), phase=phase)
-    visibility = _visibility(user, challenges)
-    if visibility is None:
+    scope = _visibility(user, challenges)
+    if scope is None:
         return SearchPage([], 0, 1, 0, error=" ".join(notices) or None, sort=sort, notices=notices)
-    restrictions = [visibility]
+    restrictions = [scope.allow]
     if pool in ("employee", "external"):
         restrictions.append(Term("pool", pool))
     if status in INDEXED_STATUSES:
         restrictions.append(Term("status", str(status)))
     if tag and (tag_text := " ".join(str(tag).strip().lower().split())[:40]):
         restrictions.append(Term("tags", tag_text))
-    restriction = And(restrictions) if len(restrictions) > 1 else restrictions[0]
+    scope = _Scope(_combine(And, restrictions), scope.mask)
 
     if not _caller_has_writes() and pending():
         drain(wait=SEARCH_DRAIN_WAIT)
 
     try:
-        ids, total, notes = _run_search(text, restriction, sort, page, per_page, rank_key)
+        ids, total, notes = _run_search(text, scope, sort, page, per_page, rank_key)
         if not ids and total and page > 1:  # past the last page: show the last one
             page = math.ceil(total / per_page)
-            ids, total, notes = _run_search(text, restriction, sort, page, per_page, rank_key)
+            ids, total, notes = _run_search(text, scope, sort, page, per_page, rank_key)
     except SearchUnavailable as problem:
         notices.append(str(problem))
         return SearchPage([], 0, 1, 0, error=" ".join(notices), sort=sort, notices=notices)
@@ -792,21 +796,24 @@ def _parse(text: str) -> tuple[Query, list[str]]:
     return parsed, []
 
 
-def _run_search(text: str, restriction: Query, sort: str, page: int, per_page: int,
+def _run_search(text: str, scope: _Scope, sort: str, page: int, per_page: int,
                 rank_key: RankKey | None) -> tuple[list[int], int, list[str]]:
     parsed, notes = _parse(text)
+    start = (page - 1) * per_page
 
     def run(searcher, query):
+        within = {"filter": scope.allow, "mask": scope.mask}
         if sort == "rank":
-            hits = searcher.search(query, filter=restriction, limit=RANK_WINDOW)
+            hits = searcher.search(query, limit=RANK_WINDOW, **within)
             return [int(hit["id"]) for hit in hits], -1  # ordered below, outside the index lock
-        options = {}
         if sort == "newest":
-            options["sortedby"] = [FieldFacet("published", reverse=True), FieldFacet("num", reverse=True)]
-        hits = searcher.search(query, filter=restriction, limit=page * per_page, **options)
-        total = len(hits)
-        start = (page - 1) * per_page
-        return [int(hit["id"]) for hit in hits[start:start + per_page]], total
+            hits = searcher.search(query, limit=page * per_page, **within,
+                                   sortedby=[FieldFacet("published", reverse=True), FieldFacet("num", reverse=True)])
+        else:
+            # Scoring every match in one pass costs less than the top page plus a second
+            # pass to count them (measured: bench/search_bench.py).
+            hits = searcher.search(query, limit=None, **within)
+        return [int(hit["id"]) for hit in hits[start:start + per_page]], len(hits)
 
     try:
         ids, total = _with_searcher(lambda searcher: run(searcher, parsed))
@@ -828,7 +835,6 @@ def _run_search(text: str, restriction: Query, sort: str, page: int, per_page: i
                              "votes) follow the ranked ones, by relevance."]
         position = {idea_id: n for n, idea_id in enumerate(ids)}
         ids.sort(key=lambda i: (-scores.get(i, float("-inf")), position[i]))
-        start = (page - 1) * per_page
         return ids[start:start + per_page], len(ids), notes
     return ids, total, notes
 
@@ -914,27 +920,57 @@ def _searchable_challenges(user, *, challenge_id: int | None = None, phase: str 
     return challenges
 
 
-def _visibility(user, challenges: Iterable[Challenge]) -> Query | None:
-    """Only these challenges, and within each only what this person may see there."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+@dataclass
+class _Scope:
+    """What one person may find: documents in `allow` (None: in every challenge) but not in `mask`."""
+
+    allow: Query | None
+    mask: Query | None
+
+
+def _visibility(user, challenges: Iterable[Challenge]) -> _Scope | None:
+    """Only these challenges, within each only the pools this person may see there, and
+    no hidden idea outside the challenges they moderate. None when nothing is visible.
+
+    Whoosh turns a filter into the set of documents it allows, so the cheap form is
+    chosen: no filter when every challenge is visible in full, and hidden ideas (few)
+    as a mask rather than the visible ones (many) as a filter."""
+    groups: dict[tuple[str, ...], list[int]] = {}
     for challenge in challenges:
         if not policy.can_see_challenge(user, challenge):
             continue
         key = ("staff",) if policy.is_staff(user, challenge) else tuple(sorted(policy.visible_pools(user, challenge)))
-        groups.setdefault(key, []).append(str(challenge.id))
+        groups.setdefault(key, []).append(challenge.id)
+    if not groups:
+        return None
     clauses: list[Query] = []
     for key, ids in groups.items():
-        in_challenges = Or([Term("challenge_id", i) for i in ids])
-        if key == ("staff",):
+        in_challenges = _any("challenge_id", ids)
+        if key == ("staff",) or set(key) == {"employee", "external"}:
             clauses.append(in_challenges)
-            continue
-        parts = [in_challenges, Term("hidden", "n")]
-        if set(key) != {"employee", "external"}:
-            parts.append(Or([Term("pool", p) for p in key]))
-        clauses.append(And(parts))
-    if not clauses:
+        else:
+            clauses.append(And([in_challenges, _any("pool", key)]))
+    visible = {i for ids in groups.values() for i in ids}
+    whole = all(key == ("staff",) or set(key) == {"employee", "external"} for key in groups)
+    if whole and visible >= set(db.session.scalars(select(Challenge.id))):
+        allow = None
+    else:
+        allow = clauses[0] if len(clauses) == 1 else Or(clauses)
+    moderated_elsewhere = [i for key, ids in groups.items() if key != ("staff",) for i in ids]
+    mask = And([Term("hidden", "y"), _any("challenge_id", moderated_elsewhere)]) if moderated_elsewhere else None
+    return _Scope(allow, mask)
+
+
+def _any(fieldname: str, values: Iterable) -> Query:
+    terms = [Term(fieldname, str(v)) for v in values]
+    return terms[0] if len(terms) == 1 else Or(terms)
+
+
+def _combine(kind, queries: Iterable[Query | None]) -> Query | None:
+    present = [q for q in queries if q is not None]
+    if not present:
         return None
-    return clauses[0] if len(clauses) == 1 else Or(clauses)
+    return present[0] if len(present) == 1 else kind(present)
 
 
 def _visible_ideas(user, ids: list[int]) -> list[Idea]:
@@ -959,9 +995,11 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
     text = f"{title or ''}\n{summary or ''}"[:4000].strip()
     if not text or challenge is None or limit == 0 or not policy.can_see_challenge(user, challenge):
         return []
-    visibility = _visibility(user, [challenge])
-    if visibility is None:
+    scope = _visibility(user, [challenge])
+    if scope is None:
         return []
+    within = _combine(And, [Term("challenge_id", str(challenge.id)), scope.allow])
+    mask = _combine(Or, [scope.mask, Term("id", str(exclude_id)) if exclude_id is not None else None])
     if not _caller_has_writes() and pending():
         drain()
 
@@ -972,8 +1010,7 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
                 terms.append(Term(fieldname, word, boost=boost * weight))
         if not terms:
             return []
-        mask = Term("id", str(exclude_id)) if exclude_id is not None else None
-        hits = searcher.search(Or(terms), filter=visibility, mask=mask, limit=limit + 5)
+        hits = searcher.search(Or(terms), filter=within, mask=mask, limit=limit + 5)
         return [int(hit["id"]) for hit in hits]
 
     try:

@@ -131,3 +131,16 @@ def test_a_search_with_its_own_unflushed_writes_does_not_drain(make_challenge, s
     assert queued() == 1
     assert search.drain() == 1
     assert queued() == 0
+
+
+def test_the_scheduler_drains_what_a_killed_worker_left(app, make_challenge, employee):
+    from ideas import scheduler
+
+    challenge = make_challenge()
+    services.submit_idea(challenge, employee, title="Left behind", summary="Its worker died after commit.")
+    db.session.commit()
+    assert queued() == 1
+
+    assert scheduler.run()["search"] == 1
+    assert queued() == 0
+    assert search.ensure_index().doc_count() == 1

@@ -247,9 +247,12 @@ PAIR = schema("Pair", {
     },
 })
 PAIR_ANSWER_INPUT = schema("PairAnswerInput", {
-    "type": "object", "required": ["answer"], "additionalProperties": False,
-    "properties": {"answer": {"type": "string", "enum": ["left", "right", "none"],
-                              "description": "The better idea, or none for “can't decide”."}},
+    "type": "object", "required": ["pair", "answer"], "additionalProperties": False,
+    "properties": {
+        "pair": {"type": "integer", "description": "The id of the pair you were shown."},
+        "answer": {"type": "string", "enum": ["left", "right", "none"],
+                   "description": "The better idea, or none for “can't decide”."},
+    },
 })
 PAIR_ANSWER = schema("PairAnswer", {
     "type": "object", "required": ["id", "answer", "answered_at", "weight"],
@@ -284,20 +287,20 @@ def next_pair(challenge_id: int):
     return jsonify(id=pair.id, challenge_id=challenge.id, shown_at=iso(pair.shown_at), left=shown[0], right=shown[1])
 
 
-@bp.post("/challenges/<int:challenge_id>/pairs/<int:pair_id>/answer")
+@bp.post("/challenges/<int:challenge_id>/pair")
 @token_required
 @documented("POST", Operation(
-    summary="Answer a pair the site showed you",
-    parameters=[path_param("challenge_id"), path_param("pair_id")],
+    summary="Answer the pair the site showed you",
+    parameters=[path_param("challenge_id")],
     request=PAIR_ANSWER_INPUT,
     responses={200: ("Your answer and its weight", PAIR_ANSWER), 404: ("No such challenge for you", ERROR),
                409: ("A pair not shown to you, already answered, or voting is not open", ERROR),
                422: ("An answer other than left, right or none", ERROR)},
     tags=["voting"],
 ))
-def answer_pair(challenge_id: int, pair_id: int):
+def answer_pair(challenge_id: int):
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
-    data = body({"answer": (str, True)})
-    pair = services.answer_pair(challenge, user, pair_id, data["answer"])
+    data = body({"pair": (int, True), "answer": (str, True)})
+    pair = services.answer_pair(challenge, user, data["pair"], data["answer"])
     return jsonify(id=pair.id, answer=pair.answer, answered_at=iso(pair.answered_at), weight=pair.weight)

@@ -200,20 +200,19 @@ def test_pairs_are_shown_answered_and_only_shown_pairs_count(api, make_user):
     assert pair["left"]["id"] != pair["right"]["id"]
     assert api("GET", path, voter).get_json()["id"] == pair["id"]  # the same pair until answered
 
-    answer = f"/challenges/{challenge.id}/pairs/{pair['id']}/answer"
-    theirs = api("POST", answer, other, json={"answer": "left"})
+    theirs = api("POST", path, other, json={"pair": pair["id"], "answer": "left"})
     assert theirs.status_code == 409 and "not shown to you" in theirs.get_json()["error"]["message"]
     assert fields_of(theirs) == {"pair": ["This pair was not shown to you."]}
-    never = api("POST", f"/challenges/{challenge.id}/pairs/999999/answer", voter, json={"answer": "left"})
+    never = api("POST", path, voter, json={"pair": 999_999, "answer": "left"})
     assert never.status_code == 409 and "pair" in fields_of(never)
-    bad = api("POST", answer, voter, json={"answer": "both"})
+    bad = api("POST", path, voter, json={"pair": pair["id"], "answer": "both"})
     assert bad.status_code == 422 and "answer" in fields_of(bad)
 
     clock.set_now(clock.now() + timedelta(minutes=2))
-    answered = api("POST", answer, voter, json={"answer": "left"})
+    answered = api("POST", path, voter, json={"pair": pair["id"], "answer": "left"})
     assert answered.status_code == 200, answered.get_json()
     assert answered.get_json()["answer"] == "left" and 0 < answered.get_json()["weight"] <= 1
-    again = api("POST", answer, voter, json={"answer": "right"})
+    again = api("POST", path, voter, json={"pair": pair["id"], "answer": "right"})
     assert again.status_code == 409 and "already answered" in again.get_json()["error"]["message"]
     assert api("GET", path, voter).get_json()["id"] != pair["id"]
     assert db.session.scalar(select(func.count(PairShown.id)).where(PairShown.answer.is_not(None))) == 1

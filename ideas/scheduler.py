@@ -42,8 +42,10 @@ def add_job(app: Flask, name: str, job) -> None:
 def init_app(app: Flask) -> None:
     from ideas import mail
     from ideas.challenges import services as challenges
+    from ideas.notifications import services as notifications
 
     add_job(app, "phases", challenges.tick)
+    add_job(app, "digests", notifications.send_digests)
     add_job(app, "mail", lambda now: mail.deliver_pending())
 
     @app.before_request

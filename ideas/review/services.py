@@ -37,7 +37,6 @@ from datetime import datetime
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from ideas import clock
 from ideas.accounts.models import Role, User, UserRole
@@ -459,9 +458,14 @@ def conflicts(idea: Idea, user_ids: Iterable[int]) -> dict[int, list[str]]:
         return {}
     if idea.author_id in ids:
         found[idea.author_id].append("wrote it")
-    for user_id in db.session.scalars(select(CoAuthor.user_id).where(
-            CoAuthor.idea_id == idea.id, CoAuthor.user_id.in_(ids))):
-        found[user_id].append("co-wrote it")
+    # Invited co-authors count too, accepted or not, by account or by the address invited.
+    emails = dict(db.session.execute(select(User.email, User.id).where(User.id.in_(ids))).all())
+    invited = db.session.execute(select(CoAuthor.user_id, CoAuthor.email).where(
+        CoAuthor.idea_id == idea.id, or_(CoAuthor.user_id.in_(ids), CoAuthor.email.in_(list(emails)))))
+    for user_id, email in invited:
+        person = user_id if user_id in ids else emails.get(email)
+        if person is not None and "co-wrote it" not in found[person]:
+            found[person].append("co-wrote it")
     for user_id in db.session.scalars(select(Vote.voter_id).where(Vote.idea_id == idea.id, Vote.voter_id.in_(ids))):
         found[user_id].append("voted on it")
     compared = select(PairShown.voter_id).where(
@@ -969,16 +973,23 @@ def close(review: IdeaReview, owner: User, outcome: str, reason: str, *,
 
 def _record_escalation(handoff: Handoff, level: str, now: datetime) -> ReviewEscalation | None:
     """Write the escalation row first; only the process whose row the database keeps
-    sends the notices, so the same miss is never announced twice."""
+    sends the notices, so the same miss is never announced twice.
+
+    INSERT … ON CONFLICT DO NOTHING rather than a savepoint: a second tick running at
+    the same moment waits on the unique index (PostgreSQL) and then inserts nothing,
+    and the row stays in the job's one transaction with the notices it announces."""
     review = handoff.review
-    row = ReviewEscalation(review_id=review.id, handoff_id=handoff.id, challenge_id=review.challenge_id,
-                           level=level, at=now, due_at=handoff.ack_due_at)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
+    insert = _insert_for(db.session.get_bind().dialect.name)
+    row_id = db.session.scalar(
+        insert(ReviewEscalation)
+        .values(review_id=review.id, handoff_id=handoff.id, challenge_id=review.challenge_id, level=level,
+                at=now, due_at=clock.as_utc(handoff.ack_due_at), notified=0)
+        .on_conflict_do_nothing(index_elements=["handoff_id", "level"])
+        .returning(ReviewEscalation.id)
+    )
+    if row_id is None:
         return None
+    row = db.session.get(ReviewEscalation, row_id)
     idea, owner = review.idea, handoff.owner
     if level == timing.REMINDER:
         sent = _notify([handoff.owner_id], "handoff_reminder",
@@ -1000,6 +1011,14 @@ def _record_escalation(handoff: Handoff, level: str, now: datetime) -> ReviewEsc
                                      "owner_id": handoff.owner_id, "handoff_number": handoff.number,
                                      "ack_due_at": clock.as_utc(handoff.ack_due_at).isoformat()})
     return row
+
+
+def _insert_for(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def due_handoffs(now: datetime) -> list[Handoff]:

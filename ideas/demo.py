@@ -93,6 +93,12 @@ def _describe(user: User) -> str:
     return ", ".join(labels) + f" ({pool} pool)" if labels else f"{pool.capitalize()} participant"
 
 
+def _challenge_steps() -> list[DemoStep]:
+    from ideas.challenges import demo as challenges
+
+    return [challenges.add_crowd, challenges.add_challenges]
+
+
 # Later domains append here, in the order their content depends on each other.
 DEMO_STEPS: list[DemoStep] = [add_accounts]
 
@@ -102,7 +108,7 @@ def load_demo() -> str:
     if services.count_users():
         return ALREADY_LOADED
     context = DemoContext()
-    for step in DEMO_STEPS:
+    for step in [*DEMO_STEPS, *_challenge_steps()]:
         step(context)
     db.session.flush()
     return _report(context)

@@ -409,12 +409,16 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
             "short_reason",
             f"the reason has {signals.reason_word_count} words; {policy.reason_min_words} count as a reason",
         ))
+    attainable = policy.effort_base + policy.effort_read + policy.effort_reason
     if signals.has_criteria:
+        attainable += policy.effort_criteria
         if signals.criteria_rated:
             value += policy.effort_criteria
         else:
             missing.append(Discount("criteria_not_rated", "the challenge's criteria were not all rated"))
-    value = min(1.0, value)
+    # Measured against the most a vote can show in this challenge: where there are no
+    # criteria to rate, a read and reasoned vote has done everything and counts fully.
+    value = min(1.0, value / min(1.0, attainable))
     # A missing part is only a discount if the vote counts less for it.
     return value, (missing if value < 1.0 else [])
 

@@ -109,7 +109,10 @@ def test_effort_adds_read_reason_and_criteria_to_the_base_and_caps_at_one():
     assert effort(one_click(criteria_rated=True)) == pytest.approx(0.35)
     assert effort(reasoned()) == pytest.approx(0.85)
     assert effort(reasoned(criteria_rated=True)) == 1.0
-    assert effort(reasoned(has_criteria=False)) == pytest.approx(0.85)
+    # Without criteria to rate, reading and reasoning is all a vote can do: it counts fully,
+    # and the other parts keep their proportions.
+    assert effort(reasoned(has_criteria=False)) == 1.0
+    assert effort(one_click(has_criteria=False)) == pytest.approx(0.1 / 0.85)
 
 
 def test_a_view_counts_as_a_read_only_after_the_time_the_idea_takes_to_read():

@@ -440,7 +440,11 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = 100) -> li
 
 
 def start_review(review: IdeaReview, manager: User, *, now: datetime | None = None) -> ReviewTransition:
+    """A shortlisted idea goes into review (a parked one comes back through `revisit`)."""
     review = _lock(review)
+    check(review, S.IN_REVIEW, manager)
+    if review.state != S.SHORTLISTED:
+        raise ReviewError("Only a shortlisted idea starts its review; a parked one is revisited.", status=409)
     return transition(review, S.IN_REVIEW, manager, now=now)
 
 
@@ -756,6 +760,9 @@ def decide(review: IdeaReview, manager: User, decision: str, reason: str, note: 
 def revisit(review: IdeaReview, manager: User, *, now: datetime | None = None) -> ReviewTransition:
     """A parked idea goes back into review; its earlier decision stays in the log."""
     review = _lock(review)
+    check(review, S.IN_REVIEW, manager)
+    if review.state != S.PARKED:
+        raise ReviewError("Only a parked idea is revisited; a shortlisted one starts its review.", status=409)
     return transition(review, S.IN_REVIEW, manager, now=now,
                       changes={"decision": None, "decision_reason": "", "decided_at": None})
 

@@ -232,3 +232,16 @@ def test_owner_queue_lists_due_and_overdue_acknowledgements_and_work_in_hand(wor
     assert [i.review.id for i in queue["active"]] == [on_time.id]
     assert services.owner_loads([world.owner.id])[world.owner.id] == {"wip": 2, "pending": 1, "overdue": 1,
                                                                        "limit": 5}
+
+
+def test_starting_and_revisiting_are_not_interchangeable(world):
+    parked = walk(world, world.idea, "parked")
+    with pytest.raises(ReviewError) as excinfo:
+        services.start_review(parked, world.manager)
+    assert excinfo.value.status == 409
+    shortlisted = walk(world, world.ideas[1], "shortlisted")
+    with pytest.raises(ReviewError) as excinfo:
+        services.revisit(shortlisted, world.manager)
+    assert excinfo.value.status == 409
+    db.session.rollback()
+    assert (parked.state, shortlisted.state) == ("parked", "shortlisted")

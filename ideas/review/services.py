@@ -1130,6 +1130,7 @@ class Dashboard:
     overdue_handoffs: list[IdeaReview]
     escalations: list[ReviewEscalation]
     scores: dict[int, float | None] = field(default_factory=dict)
+    pool_positions: dict[int, dict[str, int]] = field(default_factory=dict)  # idea → pool → rank
 
 
 def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -> Dashboard:
@@ -1144,6 +1145,13 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     taken = {r.idea_id for r in reviews}
     ranking = ranking_page(challenge, viewer, "blended", limit=50)
     ranked = {line.idea.id for line in ranking}
+    # Where each idea stands in each pool's own ranking: the blend can hide a pool's view.
+    pool_positions: dict[int, dict[str, int]] = defaultdict(dict)
+    if challenge.pool_mode in ("blended", "separate"):
+        for pool in ("employee", "external"):
+            for line in ranking_page(challenge, viewer, pool, limit=100):
+                if line.idea.id in ranked and line.raw[pool]:
+                    pool_positions[line.idea.id][pool] = line.position
     unranked = [i for i in db.session.scalars(
         select(Idea).where(Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED,
                            Idea.hidden_at.is_(None)).order_by(Idea.id).limit(200))
@@ -1181,6 +1189,7 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
         shortlisted=len(reviews), ranking=ranking, unranked=unranked,
         suggestions=suggested_shortlist(challenge, viewer), reviewer_rows=reviewer_rows, owner_rows=owner_rows,
         waits=waits, overdue_handoffs=overdue, escalations=escalations, scores=scores,
+        pool_positions=dict(pool_positions),
     )
 
 

@@ -349,3 +349,24 @@ def test_followers_read_progress_updates_and_the_end(world, make_user):
     assert any("Prototype at gate 4" in t for t in texts)
     assert any("Delivered" in t for t in texts)
     assert not any("Accepted" in t for t in texts)
+
+
+def test_dashboard_ranks_each_idea_in_each_pool(world, client, login, make_user):
+    from datetime import timedelta
+
+    from ideas import clock
+    from ideas.challenges import services as challenges
+    from ideas.voting.services import Ballot, cast_vote
+
+    clock.set_now(clock.now() + timedelta(minutes=1))
+    challenges.change_phase(world.challenge, world.manager, "voting", "A few more votes")
+    old = clock.now() - timedelta(days=90)
+    cast_vote(world.ideas[0], make_user(created_at=old), Ballot(reason="Queues are the worst part"))
+    cast_vote(world.ideas[0], make_user(pool="external", created_at=old), Ballot(reason="I'd use it"))
+    clock.set_now(clock.now() + timedelta(minutes=1))
+    challenges.change_phase(world.challenge, world.manager, "review", "Done")
+    db.session.commit()
+    login(world.manager)
+    html = page(client, f"/challenges/{world.challenge.id}/review")
+    row = re.search(r"<tr>\s*<td><input[^>]*value=\"%d\".*?</tr>" % world.ideas[0].id, html, re.S).group(0)
+    assert "<td>1 / 1</td>" in row and "suggested" in row

@@ -30,14 +30,14 @@ from ideas.extensions import UTCDateTime, db
 from ideas.review.workflow import DECISIONS, ReviewState, check_constraint_sql
 
 __all__ = [
+    "Handoff",
     "IdeaReview",
+    "OwnerSettings",
+    "ProgressUpdate",
+    "ReviewEscalation",
     "ReviewTransition",
     "ReviewerAssignment",
     "ScorecardEntry",
-    "Handoff",
-    "ReviewEscalation",
-    "ProgressUpdate",
-    "OwnerSettings",
 ]
 
 OWNED_STATES = (ReviewState.HANDED_OFF, ReviewState.ACKNOWLEDGED, ReviewState.IN_PROGRESS)

@@ -368,5 +368,5 @@ def test_dashboard_ranks_each_idea_in_each_pool(world, client, login, make_user)
     db.session.commit()
     login(world.manager)
     html = page(client, f"/challenges/{world.challenge.id}/review")
-    row = re.search(r"<tr>\s*<td><input[^>]*value=\"%d\".*?</tr>" % world.ideas[0].id, html, re.S).group(0)
+    row = re.search(rf'<tr>\s*<td><input[^>]*value="{world.ideas[0].id}".*?</tr>', html, re.DOTALL).group(0)
     assert "<td>1 / 1</td>" in row and "suggested" in row

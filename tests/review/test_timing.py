@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ideas.review import timing
-from ideas.review.timing import ESCALATION, REMINDER, Step, add_working_days, levels_due, stage_waits
+from ideas.review.timing import (
+    ESCALATION,
+    REMINDER,
+    Step,
+    add_working_days,
+    levels_due,
+    stage_waits,
+)
 
 MON = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
 FRI = MON + timedelta(days=4)

@@ -24,7 +24,7 @@ from ideas import clock
 from ideas.accounts.models import User, _in
 from ideas.extensions import UTCDateTime, db
 
-__all__ = ["WebhookEndpoint", "WebhookSubscription", "WebhookDelivery", "WebhookAttempt"]
+__all__ = ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookSubscription"]
 
 # What an administrator ticks for an endpoint (the five steps R&D tools care about).
 EVENT_KINDS = ("decision", "handoff", "acknowledgement", "update", "close")

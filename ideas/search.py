@@ -41,22 +41,27 @@ read from the database on every search, so a phase change or an audience change
 needs no reindexing: search looks only into the challenges `visible_challenges`
 returns, and within each only into the pools `visible_pools` allows; hidden ideas
 are left out for everyone but the challenge's staff. Every idea found is checked
-once more with `policy.can_see_idea` before it is returned.
+once more with `policy.can_see_idea` before it is returned. Browsing without words,
+newest first, is answered by the database under the same rules: nothing to score,
+and an index on the ideas does the sorting.
 
 Keeping the index readable
 --------------------------
 The live index's name is written in a small file `CURRENT` in the index folder.
 `ensure_index` opens it, checks it can be read, and rebuilds it from the database
 when it is missing or unreadable (no folder, no `CURRENT`, a garbled table of
-contents or segment, an older schema). A rebuild writes a complete new index under a
-new name beside the old one and then switches `CURRENT` atomically, so searches in
-other processes keep reading the old index until the new one is whole.
-`flask --app wsgi ideas reindex` does the same on demand.
+contents or segment, an older schema). A writer merging segments in another process
+can make an open fail once, so an index is only judged damaged when it also fails
+while this process holds the writer lock. A rebuild writes a complete new index under
+a new name beside the old one and then switches `CURRENT` atomically, so searches in
+other processes keep reading the old index until the new one is whole; above
+`INLINE_REBUILD_LIMIT` ideas it runs in a background thread and search says so
+meanwhile. `flask --app wsgi ideas reindex` rebuilds on demand.
 
-Each process keeps its open index and searcher and refreshes the searcher (~1 ms)
-when another process has committed. Writers use separate segment files
-(`compound=False`): measured on 100,000 ideas, an update costs ~3 ms instead of
-~100 ms and opening a searcher ~1 ms instead of ~100 ms.
+Each process keeps its open index and searcher, and opens a new searcher when another
+process has committed. Writers use separate segment files (`compound=False`):
+measured on 100,000 ideas, an update costs ~3 ms instead of ~100 ms and opening a
+searcher ~1 ms instead of ~100 ms.
 """
 from __future__ import annotations
 
@@ -79,7 +84,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import and_, delete, event, func, or_, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
@@ -92,7 +97,15 @@ from whoosh.support.charset import accent_map
 from whoosh.util.filelock import FileLock
 
 from ideas.challenges import policy
-from ideas.challenges.models import Challenge, Comment, Idea, IdeaStatus, IdeaTag, IndexJob, Phase
+from ideas.challenges.models import (
+    Challenge,
+    Comment,
+    Idea,
+    IdeaStatus,
+    IdeaTag,
+    IndexJob,
+    Phase,
+)
 from ideas.extensions import db
 
 log = logging.getLogger("ideas.search")
@@ -181,8 +194,12 @@ def _after_commit(session) -> None:
 
 
 def _after_transaction_end(session, transaction) -> None:
+    # A savepoint rolled back may have taken a job with it: queue again rather than skip.
+    # (A flush runs in an inner transaction too, which is neither nested nor outermost.)
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_QUEUED, None)
     if transaction.parent is None:  # the outermost transaction, committed or not
-        for key in (_QUEUED, _ENQUEUED, _WROTE):
+        for key in (_ENQUEUED, _WROTE):
             session.info.pop(key, None)
 
 
@@ -237,7 +254,7 @@ class _Handle:
         if self.searcher is not None:
             try:
                 self.searcher.close()
-            except Exception:  # noqa: BLE001 — closing a broken reader must not stop a repair
+            except Exception:  # closing a broken reader must not stop a repair
                 log.debug("closing a searcher failed", exc_info=True)
             self.searcher = None
 
@@ -402,7 +419,7 @@ def _rebuild_in_background(path: Path) -> None:
                         _build(path).close()
                 finally:
                     lock.release()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("rebuilding the search index failed")
         finally:
             _background.discard(path)
@@ -503,7 +520,7 @@ def drain(limit: int = DRAIN_BATCH, *, wait: float = 0.0) -> int:
     with _closing_abandoned_files():
         try:
             return _drain(limit, wait)
-        except Exception:  # noqa: BLE001 — the jobs stay queued; the next drain retries
+        except Exception:  # the jobs stay queued; the next drain retries
             log.exception("draining the search queue failed; the jobs stay queued")
     with _state:
         _forget()  # reopen (and check) the index next time
@@ -695,7 +712,7 @@ def search_ideas(
     notices: list[str] = []
     text, notes = _tidy(query)
     notices += notes
-    page = max(1, _int(page) or 1)
+    page = max(1, min(_int(page) or 1, 10_000))
     per_page = max(1, min(_int(per_page) or 20, 100))
     sort = sort if sort in SORTS else "relevance"
     if sort == "rank" and rank_key is None:
@@ -707,23 +724,29 @@ def search_ideas(
     scope = _visibility(user, challenges)
     if scope is None:
         return SearchPage([], 0, 1, 0, error=" ".join(notices) or None, sort=sort, notices=notices)
-    restrictions = [scope.allow]
-    if pool in ("employee", "external"):
-        restrictions.append(Term("pool", pool))
-    if status in INDEXED_STATUSES:
-        restrictions.append(Term("status", str(status)))
-    if tag and (tag_text := " ".join(str(tag).strip().lower().split())[:40]):
-        restrictions.append(Term("tags", tag_text))
+    pool = pool if pool in BOTH_POOLS else None
+    status = str(status) if status in INDEXED_STATUSES else None
+    tag = " ".join(str(tag or "").strip().lower().split())[:40] or None
+    restrictions = [scope.allow, Term("pool", pool) if pool else None, Term("status", status) if status else None,
+                    Term("tags", tag) if tag else None]
     scope = _Scope(_combine(And, restrictions), scope.mask)
 
-    if not _caller_has_writes() and pending():
+    browsing = not text and sort == "newest"
+
+    def run(page: int) -> tuple[list[int], int, list[str]]:
+        if browsing:
+            groups = _groups(user, challenges)
+            return (*_browse(groups, pool=pool, status=status, tag=tag, page=page, per_page=per_page), [])
+        return _run_search(text, scope, sort, page, per_page, rank_key)
+
+    if not browsing and not _caller_has_writes() and pending():
         drain(wait=SEARCH_DRAIN_WAIT)
 
     try:
-        ids, total, notes = _run_search(text, scope, sort, page, per_page, rank_key)
+        ids, total, notes = run(page)
         if not ids and total and page > 1:  # past the last page: show the last one
             page = math.ceil(total / per_page)
-            ids, total, notes = _run_search(text, scope, sort, page, per_page, rank_key)
+            ids, total, notes = run(page)
     except SearchUnavailable as problem:
         notices.append(str(problem))
         return SearchPage([], 0, 1, 0, error=" ".join(notices), sort=sort, notices=notices)
@@ -831,8 +854,8 @@ def _run_search(text: str, scope: _Scope, sort: str, page: int, per_page: int,
     if sort == "rank":
         scores = rank_key(ids) or {}
         if len(scores) < len(ids):
-            notes = [*notes, "Ideas without a ranking you may see yet (voting still hides it, or no "
-                             "votes) follow the ranked ones, by relevance."]
+            notes = [*notes, ("Ideas without a ranking you may see yet (voting still hides it, or no "
+                              "votes) follow the ranked ones, by relevance.")]
         position = {idea_id: n for n, idea_id in enumerate(ids)}
         ids.sort(key=lambda i: (-scores.get(i, float("-inf")), position[i]))
         return ids[start:start + per_page], len(ids), notes
@@ -848,7 +871,9 @@ def stored_rank(user) -> RankKey:
 
     def key(ids: list[int]) -> dict[int, float]:
         from ideas.voting.models import IdeaScore
-        from ideas.voting.routes import ranking_visible  # the voting pages' rule, not a copy
+        from ideas.voting.routes import (
+            ranking_visible,  # the voting pages' rule, not a copy
+        )
 
         scores: dict[int, float] = {}
         shown: dict[int, bool] = {}
@@ -897,7 +922,7 @@ def _with_searcher(work: Callable, *, wait: float = OPEN_WAIT):
                     return work(handle.fresh_searcher())
                 except SearchUnavailable:
                     raise
-                except Exception:  # noqa: BLE001
+                except Exception:
                     failed = True
                     if attempt == 2:
                         log.warning("searching failed on a fresh searcher too", exc_info=True)
@@ -935,30 +960,67 @@ def _visibility(user, challenges: Iterable[Challenge]) -> _Scope | None:
     Whoosh turns a filter into the set of documents it allows, so the cheap form is
     chosen: no filter when every challenge is visible in full, and hidden ideas (few)
     as a mask rather than the visible ones (many) as a filter."""
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for challenge in challenges:
-        if not policy.can_see_challenge(user, challenge):
-            continue
-        key = ("staff",) if policy.is_staff(user, challenge) else tuple(sorted(policy.visible_pools(user, challenge)))
-        groups.setdefault(key, []).append(challenge.id)
+    groups = _groups(user, challenges)
     if not groups:
         return None
     clauses: list[Query] = []
     for key, ids in groups.items():
         in_challenges = _any("challenge_id", ids)
-        if key == ("staff",) or set(key) == {"employee", "external"}:
+        if key in (STAFF, BOTH_POOLS):
             clauses.append(in_challenges)
         else:
             clauses.append(And([in_challenges, _any("pool", key)]))
     visible = {i for ids in groups.values() for i in ids}
-    whole = all(key == ("staff",) or set(key) == {"employee", "external"} for key in groups)
+    whole = all(key in (STAFF, BOTH_POOLS) for key in groups)
     if whole and visible >= set(db.session.scalars(select(Challenge.id))):
         allow = None
     else:
         allow = clauses[0] if len(clauses) == 1 else Or(clauses)
-    moderated_elsewhere = [i for key, ids in groups.items() if key != ("staff",) for i in ids]
+    moderated_elsewhere = [i for key, ids in groups.items() if key != STAFF for i in ids]
     mask = And([Term("hidden", "y"), _any("challenge_id", moderated_elsewhere)]) if moderated_elsewhere else None
     return _Scope(allow, mask)
+
+
+STAFF = ("staff",)
+BOTH_POOLS = ("employee", "external")
+
+
+def _groups(user, challenges: Iterable[Challenge]) -> dict[tuple[str, ...], list[int]]:
+    """Visible challenge ids by what this person sees in them: everything (STAFF), or
+    the unhidden ideas of these pools."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for challenge in challenges:
+        if not policy.can_see_challenge(user, challenge):
+            continue
+        key = STAFF if policy.is_staff(user, challenge) else tuple(sorted(policy.visible_pools(user, challenge)))
+        groups.setdefault(key, []).append(challenge.id)
+    return groups
+
+
+def _browse(groups: dict[tuple[str, ...], list[int]], *, pool: str | None, status: str | None,
+            tag: str | None, page: int, per_page: int) -> tuple[list[int], int]:
+    """Newest first without words: the same rules as a database query, which needs no
+    scoring and no sort over every document (an index on the ideas does the work)."""
+    clauses = []
+    for key, ids in groups.items():
+        parts = [Idea.challenge_id.in_(ids)]
+        if key != STAFF:
+            parts.append(Idea.hidden_at.is_(None))
+            if key != BOTH_POOLS:
+                parts.append(Idea.pool.in_(key))
+        clauses.append(and_(*parts))
+    query = select(Idea.id).where(or_(*clauses), Idea.status.in_(INDEXED_STATUSES))
+    if pool:
+        query = query.where(Idea.pool == pool)
+    if status:
+        query = query.where(Idea.status == status)
+    if tag:
+        query = query.where(Idea.id.in_(select(IdeaTag.idea_id).where(IdeaTag.tag == tag)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ids = list(db.session.scalars(
+        query.order_by(Idea.published_at.desc(), Idea.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ))
+    return ids, total
 
 
 def _any(fieldname: str, values: Iterable) -> Query:
@@ -984,7 +1046,14 @@ def _visible_ideas(user, ids: list[int]) -> list[Idea]:
 
 # --- similar ideas ----------------------------------------------------------------
 
-SIMILAR_FIELDS = {"title": 3.0, "summary": 2.0, "body": 1.0}
+# Duplicates show in the title and the summary; the long description would multiply the
+# postings read (×3 measured on 5,000 ideas) for little. Eight key terms per field.
+SIMILAR_FIELDS = {"title": 3.0, "summary": 2.0}
+SIMILAR_TERMS = 8
+# In a large index, a word found in more than this share of ideas is left out of "more
+# like this": it tells little and its postings are the longest to read.
+SIMILAR_COMMON_SHARE = 0.1
+SIMILAR_COMMON_FROM = 1000  # documents
 
 
 def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
@@ -1005,9 +1074,17 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
 
     def more_like(searcher):
         terms: list[Query] = []
+        documents = searcher.doc_count()
+        common = documents * SIMILAR_COMMON_SHARE if documents >= SIMILAR_COMMON_FROM else None
         for fieldname, boost in SIMILAR_FIELDS.items():
-            for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=12):
+            kept = 0
+            for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=SIMILAR_TERMS * 2):
+                if common is not None and searcher.doc_frequency(fieldname, word) > common:
+                    continue  # says little about this idea, and costs the most to read
                 terms.append(Term(fieldname, word, boost=boost * weight))
+                kept += 1
+                if kept == SIMILAR_TERMS:
+                    break
         if not terms:
             return []
         hits = searcher.search(Or(terms), filter=within, mask=mask, limit=limit + 5)

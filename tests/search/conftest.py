@@ -29,9 +29,9 @@ def external(make_user):
 
 # Dates that put a freshly published challenge in each phase.
 PHASE_DATES = {
-    "submission": dict(opens_at=-1, voting_at=10, review_at=20, closes_at=30),
-    "voting": dict(opens_at=-10, voting_at=-1, review_at=20, closes_at=30),
-    "review": dict(opens_at=-20, voting_at=-10, review_at=-1, closes_at=30),
+    "submission": {"opens_at": -1, "voting_at": 10, "review_at": 20, "closes_at": 30},
+    "voting": {"opens_at": -10, "voting_at": -1, "review_at": 20, "closes_at": 30},
+    "review": {"opens_at": -20, "voting_at": -10, "review_at": -1, "closes_at": 30},
 }
 
 

@@ -50,7 +50,7 @@ def test_two_submitters_and_a_searcher(app, tmp_path, make_challenge, make_user)
         stop.touch()
         out, err = searcher.communicate(timeout=60)
         outputs.append((searcher.returncode, out, err))
-    for code, out, err in outputs:
+    for code, _, err in outputs:
         assert code == 0, err[-3000:]
         assert "Traceback" not in err and "LockError" not in err, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for _, out, _ in outputs]

@@ -62,7 +62,7 @@ def test_an_unreadable_index_is_rebuilt(app, indexed, employee, found, damage):
                 p.write_bytes(b"\x80\x04not a table of contents" + os.urandom(64))
     elif damage == "truncate_segments":
         for p in files:
-            if p.name != "CURRENT" and not p.suffix == ".toc":
+            if p.name != "CURRENT" and p.suffix != ".toc":
                 p.write_bytes(b"")
     elif damage == "empty_current":
         (path / "CURRENT").write_text("")

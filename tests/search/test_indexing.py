@@ -144,3 +144,17 @@ def test_the_scheduler_drains_what_a_killed_worker_left(app, make_challenge, emp
     assert scheduler.run()["search"] == 1
     assert queued() == 0
     assert search.ensure_index().doc_count() == 1
+
+
+def test_a_job_rolled_back_with_a_savepoint_is_queued_again(make_challenge, submit, employee, found):
+    challenge = make_challenge()
+    idea = submit(challenge, employee, "Savepoint", summary="First words.")
+    search.drain()
+    with db.session.begin_nested() as savepoint:
+        search.enqueue(idea.id)
+        savepoint.rollback()
+    idea.summary = "Second words about tapirs."
+    search.enqueue(idea.id)
+    db.session.commit()
+    assert queued() == 1
+    assert found(employee, "tapirs") == ["Savepoint"]

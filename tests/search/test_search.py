@@ -30,7 +30,7 @@ def two_challenges(make_challenge, move_to_phase, submit, employee, external):
 
 
 def test_filters(two_challenges, employee, found):
-    kiosks, lounges = two_challenges
+    _, lounges = two_challenges
     assert len(found(employee, "kiosk")) == 4
     assert set(found(employee, "kiosk", challenge_id=lounges.id)) == {"Lounge kiosk with coffee"}
     assert set(found(employee, "kiosk", pool="external")) == {
@@ -77,7 +77,6 @@ def test_field_syntax_phrases_and_operators(two_challenges, employee, found):
 
 
 def test_rank_order_comes_from_the_rank_key(two_challenges, employee):
-    kiosks, _ = two_challenges
     ideas = {i.title: i.id for i in search_ideas(employee, "kiosk").items}
     wanted = ["Quiet corner near the kiosk", "Airport kiosk for bags", "Lounge kiosk with coffee"]
     scores = {ideas[title]: 10.0 - n for n, title in enumerate(wanted)}
@@ -93,7 +92,7 @@ def test_rank_uses_stored_scores_only_where_the_ranking_is_shown(two_challenges,
     from ideas.extensions import db
     from ideas.voting.models import IdeaScore
 
-    kiosks, lounges = two_challenges
+    kiosks, _ = two_challenges
     items = {i.title: i for i in search_ideas(manager, "kiosk").items}
     for title, score in [("Quiet corner near the kiosk", 0.9), ("Airport kiosk for bags", 0.5),
                          ("Kiosk that prints boarding passes", 0.1), ("Lounge kiosk with coffee", 0.99)]:
@@ -202,7 +201,7 @@ def test_filter_fields_cannot_be_searched_by_syntax(make_challenge, submit, empl
     hidden.hidden_at = clock.now()
     search.enqueue(hidden.id)
     db.session.commit()
-    for query in ("hidden:y", "pool:employee", "challenge_id:%d" % challenge.id, "walkway OR hidden:y"):
+    for query in ("hidden:y", "pool:employee", f"challenge_id:{challenge.id}", "walkway OR hidden:y"):
         assert search_ideas(external, query).items == [], query
     assert search_ideas(manager, "walkway").total == 1
 

@@ -43,7 +43,7 @@ def test_the_idea_being_edited_is_left_out(crowded, employee):
 
 
 def test_only_the_same_challenge(crowded, make_challenge, submit, employee):
-    challenge, duplicate = crowded
+    challenge, _ = crowded
     elsewhere = make_challenge("Elsewhere")
     twin = submit(elsewhere, employee, "Self-service check-in kiosks", "Exactly the same kiosks, elsewhere.")
     found = similar_ideas(employee, challenge, "Self-service check-in kiosks", "Kiosks to check in.")
@@ -102,7 +102,7 @@ def test_fragment_of_an_invisible_challenge_is_404(client, login, make_challenge
 
 
 def test_idea_form_shows_similar_ideas_without_javascript(client, login, post_form, crowded, external):
-    challenge, duplicate = crowded
+    challenge, _ = crowded
     login(external)
     page = f"/challenges/{challenge.id}/ideas/new"
     response = post_form(page, {"title": "Check-in kiosks", "summary": "Print bag tags at a kiosk.",

@@ -54,9 +54,11 @@ def test_externals_only_challenge_is_invisible_to_employees(pools_ideas, employe
 def test_pools_see_what_the_challenge_allows(pools_ideas, employee, external, manager, found,
                                              pool_mode, cross, employee_sees, external_sees):
     pools_ideas(pool_mode, cross)
-    assert set(found(employee, "zeppelin")) == employee_sees
-    assert set(found(external, "zeppelin")) == external_sees
-    assert set(found(manager, "zeppelin")) == {"Employee zeppelin idea", "External zeppelin idea"}
+    for words in ("zeppelin", ""):  # through the index, and browsing newest first
+        assert set(found(employee, words)) == employee_sees
+        assert set(found(external, words)) == external_sees
+        assert set(found(manager, words)) == {"Employee zeppelin idea", "External zeppelin idea"}
+        assert set(found(external, words, sort="rank")) == external_sees
     # The pool filter cannot widen what a pool sees.
     if not cross and pool_mode == "separate":
         assert found(employee, "zeppelin", pool="external") == []
@@ -70,8 +72,10 @@ def test_hidden_idea_is_found_by_staff_only(make_challenge, submit, employee, ex
     db.session.commit()
 
     assert found(external, "gondola") == []
+    assert found(external, "") == []
     assert found(make_user(pool="employee"), "gondola") == []
     assert found(manager, "gondola") == ["Gondola to the gates"]
+    assert found(manager, "") == ["Gondola to the gates"]
     admin = make_user(roles=("admin",))
     assert found(admin, "gondola") == ["Gondola to the gates"]
 

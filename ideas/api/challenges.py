@@ -44,6 +44,15 @@ def not_found(_error: NotFound):
     return error_response(404, "There is nothing here, or it is not visible to you.")
 
 
+MAX_ID = 2**63 - 1  # beyond this SQLite cannot even compare: no row has such an id
+
+
+@bp.url_value_preprocessor
+def ids_in_range(_endpoint, values):
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        raise ApiError(404, "There is nothing here, or it is not visible to you.")
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC, with its zone."""
     return clock.as_utc(value).isoformat() if value is not None else None
@@ -106,7 +115,7 @@ def arg_choice(name: str, choices, default: str | None = None) -> str | None:
 
 def paging_args() -> tuple[int, int | None, int | None]:
     limit = arg_int("limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-    before, after = arg_int("before", low=1), arg_int("after", low=0)
+    before, after = arg_int("before", low=1, high=MAX_ID), arg_int("after", low=0, high=MAX_ID)
     if before is not None and after is not None:
         raise ApiError(422, "Page with before or after, not both.", {"after": ["Use before or after, not both."]})
     return limit, before, after
@@ -178,6 +187,9 @@ TEXT_FIELDS = ("brief", "goal", "scope_in", "scope_out", "rules", "prize", "term
 BOOL_SETTINGS = ("cross_visibility", "hide_counts_until_voted", "randomise_order", "allow_opposition",
                  "blind_review", "allow_overlap")
 INT_SETTINGS = ("budget_k", "review_capacity", "reviewers_per_idea", "flag_threshold")
+# How the challenge is run inside: shown to its staff only (the flag threshold, for one,
+# would tell a coordinated group exactly how many flags hide an idea).
+STAFF_SETTINGS = ("review_capacity", "reviewers_per_idea", "blind_review", "flag_threshold")
 
 CRITERION = schema("Criterion", {
     "type": "object", "required": ["name"],
@@ -211,6 +223,8 @@ CHALLENGE = schema("Challenge", {
         **{name: {"type": "string", "description": "Markdown" if name == "brief" else ""} for name in TEXT_FIELDS},
         **{name: {"type": "boolean"} for name in BOOL_SETTINGS},
         **{name: {"type": "integer"} for name in INT_SETTINGS},
+        **{name: {**({"type": "boolean"} if name in BOOL_SETTINGS else {"type": "integer"}),
+                  "description": "Only for the challenge's staff."} for name in STAFF_SETTINGS},
         "pool_weight_employee": {"type": "number"},
         "pool_weight_external": {"type": "number"},
         "voting_policy_version": {"type": "integer"},
@@ -279,11 +293,16 @@ def challenge_summary(challenge: Challenge) -> dict:
 
 def challenge_json(challenge: Challenge, viewer) -> dict:
     staff = sorted(challenge.staff, key=lambda s: s.user_id)
+    settings = {
+        **{name: bool(getattr(challenge, name)) for name in BOOL_SETTINGS},
+        **{name: getattr(challenge, name) for name in INT_SETTINGS},
+    }
+    if not policy.is_staff(viewer, challenge):
+        settings = {name: value for name, value in settings.items() if name not in STAFF_SETTINGS}
     return {
         **challenge_summary(challenge),
         **{name: getattr(challenge, name) for name in TEXT_FIELDS},
-        **{name: bool(getattr(challenge, name)) for name in BOOL_SETTINGS},
-        **{name: getattr(challenge, name) for name in INT_SETTINGS},
+        **settings,
         "pool_weight_employee": challenge.pool_weight_employee,
         "pool_weight_external": challenge.pool_weight_external,
         "voting_policy_version": challenge.voting_policy_version,

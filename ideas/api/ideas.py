@@ -12,6 +12,7 @@ from ideas import search as search_index
 from ideas import text
 from ideas.api import bp
 from ideas.api.challenges import (
+    MAX_ID,
     MAX_LIMIT,
     MAX_OFFSET,
     PAGING,
@@ -648,7 +649,7 @@ def search():
     per_page = arg_int("per_page", 20, low=1, high=MAX_LIMIT)
     page = arg_int("page", 1, low=1, high=MAX_OFFSET // per_page + 1)
     result = search_index.search_ideas(
-        user, request.args.get("q", ""), challenge_id=arg_int("challenge", low=1),
+        user, request.args.get("q", ""), challenge_id=arg_int("challenge", low=1, high=MAX_ID),
         pool=arg_choice("pool", ("employee", "external")),
         phase=arg_choice("phase", [str(p) for p in Phase if p != Phase.DRAFT]),
         status=arg_choice("status", [str(s) for s in search_index.INDEXED_STATUSES]),
@@ -678,7 +679,7 @@ def similar_ideas(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, user)
     title = request.args.get("title", "")[:160].strip()
     summary = request.args.get("summary", "")[:1000].strip()
-    exclude = arg_int("exclude", low=1)
+    exclude = arg_int("exclude", low=1, high=MAX_ID)
     found = search_index.similar_ideas(user, challenge, title, summary, exclude_id=exclude) \
         if title and summary else []
     return jsonify(items=summaries(found, user))

@@ -50,6 +50,7 @@ def test_a_manager_creates_publishes_and_participants_read(api, make_user):
     assert [(c["name"], c["weight"]) for c in challenge["criteria"]] == [("impact", 2), ("feasibility", 1)]
     assert challenge["managers"] == [{"id": manager.id, "name": manager.name}]
     assert challenge["you"]["manager"] is True
+    assert (challenge["flag_threshold"], challenge["review_capacity"]) == (3, 10)  # how it is run: staff only
     # times are ISO 8601 in UTC, with their zone
     assert datetime.fromisoformat(challenge["opens_at"]).utcoffset() == timedelta(0)
     assert challenge["opens_at"].endswith("+00:00")
@@ -69,6 +70,7 @@ def test_a_manager_creates_publishes_and_participants_read(api, make_user):
         assert body["goal"] == "Shorter queues" and body["you"] == {
             "manager": False, "staff": False, "in_audience": True, "terms_accepted": True}
         assert "submit" in body["actions"]
+        assert body["budget_k"] == 5 and "flag_threshold" not in body and "review_capacity" not in body
     again = api("POST", f"{path}/publish", manager)
     assert again.status_code == 422 and "already published" in again.get_json()["error"]["message"]
 
@@ -201,4 +203,6 @@ def test_an_audience_outside_yours_does_not_exist_even_by_id(api, make_user):
         assert response.status_code == 404, (method, path, response.status_code)
         assert response.get_json()["error"]["code"] == "not_found"
     assert api("GET", "/challenges/999999", external).status_code == 404
+    assert api("GET", f"/challenges/{2**64}", external).status_code == 404  # not a 500 from the database
+    assert api("GET", f"/challenges?before={2**64}", external).status_code == 422
     assert api("GET", "/challenges", None).status_code == 401

@@ -6,6 +6,13 @@ import pytest
 from ideas.review import events
 
 
+@pytest.fixture(autouse=True)
+def own_registry(app, monkeypatch):
+    """These tests are about the registry itself: other code's subscribers (webhooks)
+    are set aside while they run."""
+    monkeypatch.setitem(app.extensions, "ideas.review.events", {})
+
+
 def test_subscribers_hear_their_event_and_wildcards_hear_all(app) -> None:
     heard = []
     events.subscribe(app, "review.decided", lambda name, payload: heard.append(("one", name, payload)))
@@ -55,6 +62,7 @@ def test_subscribers_belong_to_one_app(app, tmp_path) -> None:
     from tests.conftest import _base_overrides
 
     other = create_app(_base_overrides(tmp_path, f"sqlite:///{tmp_path / 'other.db'}"))
+    other.extensions["ideas.review.events"] = {}
     heard = []
     events.subscribe(other, "review.started", lambda name, payload: heard.append(name))
     assert events.emit("review.started", {}) == 0

@@ -232,6 +232,32 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("GET", "/review/queue"): only(("reviewer", "admin"), 200),
     ("GET", "/review/handoffs"): only(("owner", "admin"), 200),
     ("POST", "/review/handoffs/wip"): only(("owner", "admin"), 422),  # no limit given
+    # integrations: webhooks (the sample endpoint is paused, its delivery failed) and CSV exports
+    ("GET", "/admin/webhooks"): only(ADMIN, 200),
+    ("POST", "/admin/webhooks"): only(ADMIN, 422),  # no URL
+    ("GET", "/admin/webhooks/<int:endpoint_id>"): only(ADMIN, 200),
+    ("POST", "/admin/webhooks/<int:endpoint_id>"): only(ADMIN, 422),  # no URL
+    ("POST", "/admin/webhooks/<int:endpoint_id>/secret"): only(ADMIN, 200),  # the new secret, shown once
+    ("POST", "/admin/webhooks/<int:endpoint_id>/ping"): only(ADMIN, 302),
+    ("POST", "/admin/webhooks/<int:endpoint_id>/delete"): only(ADMIN, 302),
+    ("GET", "/admin/webhooks/deliveries/<int:delivery_id>"): only(ADMIN, 200),
+    ("POST", "/admin/webhooks/deliveries/<int:delivery_id>/redeliver"): only(ADMIN, 302),
+    ("GET", "/challenges/<int:challenge_id>/review/shortlist.csv"): only(MANAGERS, 200),
+    ("GET", "/review/handoffs.csv"): only(MANAGERS, 200),
+    # JSON API: review and handoffs (the sample review as above)
+    ("GET", "/api/v1/handoffs"): row(401, 403, 403, 200, 403, 200, 200),  # R&D staff, never outsiders
+    ("GET", "/api/v1/reviews/<int:review_id>"): api(200),  # the steps, for whoever sees the idea
+    ("GET", "/api/v1/ideas/<int:idea_id>/review"): api(200),
+    ("POST", "/api/v1/challenges/<int:challenge_id>/shortlist"): only(MANAGERS, 415, anonymous=401),
+    ("POST", "/api/v1/reviews/<int:review_id>/start"): only(MANAGERS, 200, anonymous=401),  # no body needed
+    ("POST", "/api/v1/reviews/<int:review_id>/reviewers"): only(MANAGERS, 200, anonymous=401),  # automatic
+    ("POST", "/api/v1/reviews/<int:review_id>/decide"): only(MANAGERS, 415, anonymous=401),
+    ("POST", "/api/v1/reviews/<int:review_id>/handoff"): only(MANAGERS, 415, anonymous=401),
+    ("POST", "/api/v1/reviews/<int:review_id>/scorecard"): api(403),  # only its reviewers
+    ("POST", "/api/v1/reviews/<int:review_id>/acknowledge"): api(403),  # only its owner
+    ("POST", "/api/v1/reviews/<int:review_id>/decline-handoff"): api(403),
+    ("POST", "/api/v1/reviews/<int:review_id>/progress"): api(403),
+    ("POST", "/api/v1/reviews/<int:review_id>/close"): api(403),
 }
 
 # URL parameter -> the value to put in it, from the objects of the `world` fixture.
@@ -247,6 +273,8 @@ SAMPLES = {
     "comment_id": lambda world: world["comment"].id,
     "notification_id": lambda world: world["notification"].id,
     "review_id": lambda world: world["review"].id,
+    "endpoint_id": lambda world: world["webhook"].id,
+    "delivery_id": lambda world: world["delivery"].id,
     "target_type": lambda world: "challenge",  # DELETE /api/v1/follows/<target_type>/<target_key>
     "target_key": lambda world: world["challenge"].id,
 }
@@ -319,11 +347,21 @@ def build_world(make_user) -> dict:
 
     review = IdeaReview(idea=idea, challenge_id=challenge.id, state="shortlisted")
     db.session.add(review)
+    from ideas.integrations.models import (
+        WebhookDelivery,
+        WebhookEndpoint,
+        WebhookSubscription,
+    )
+
+    webhook = WebhookEndpoint(url="https://93.184.215.14/hook", secret="whsec_" + "s" * 40, active=False,
+                              subscriptions=[WebhookSubscription(event="decision")])
+    delivery = WebhookDelivery(endpoint=webhook, event="decision", payload="{}", status="failed", attempts=6)
+    db.session.add_all([webhook, delivery])
     db.session.commit()
     return {
         "people": people, "person": person, "api_token": api_token, "domain": domain, "message": message,
         "challenge": challenge, "idea": idea, "attachment": attachment, "comment": comment,
-        "notification": notification, "review": review,
+        "notification": notification, "review": review, "webhook": webhook, "delivery": delivery,
     }
 
 

@@ -7,3 +7,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from ideas.api import routes  # noqa: E402,F401  (routes attach themselves to bp)
 from ideas.api import challenges, ideas, voting  # noqa: E402,F401
+from ideas.api import review  # noqa: E402,F401

@@ -1,5 +1,6 @@
-"""A receiver on 127.0.0.1 that records what webhooks send, and the review world of
-tests/review (a challenge in review, reviewers, owners) to make events happen."""
+"""A receiver on 127.0.0.1 that records what webhooks send, the review world of
+tests/review (a challenge in review, reviewers, owners) to make events happen, and the
+API caller of tests/api."""
 from __future__ import annotations
 
 import threading
@@ -10,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.api.conftest import api  # noqa: F401  (the API caller, for the review API's tests)
 from tests.review.conftest import world  # noqa: F401  (the fixture, for these tests too)
 
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from ideas import config as config_module
+
+
+class BoundedIntConverter(IntegerConverter):
+    """Ids in URLs fit a database integer: a larger number is simply not found (404),
+    instead of overflowing inside the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -18,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder="../static",
     )
     app.config.update(settings)
+    app.url_map.converters["int"] = BoundedIntConverter
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)

@@ -112,6 +112,12 @@ def update_challenge(
     for name in ("brief", "goal", "scope_in", "scope_out", "rules", "prize", "terms"):
         if len(values.get(name) or "") > MAX_BODY:
             raise ChallengeError(f"Keep this under {MAX_BODY:,} characters.", field=name)
+    if values.get("escalation_contact_id") is not None:
+        contact = db.session.get(User, values["escalation_contact_id"])
+        if contact is None or not contact.active:
+            raise ChallengeError("The escalation contact must be an active person.", field="escalation_contact")
+    scoring = ("pool_mode", "pool_weight_employee", "pool_weight_external", "allow_opposition", "voting_policy")
+    before = {name: getattr(challenge, name) for name in scoring}
     for name, value in values.items():
         if isinstance(value, str):
             value = value.strip()
@@ -126,6 +132,16 @@ def update_challenge(
     if managers is not None or moderators is not None:
         _replace_staff(challenge, actor, managers, moderators)
     db.session.flush()
+    changed = {n for n in scoring if getattr(challenge, n) != before[n]}
+    if challenge.id is not None and changed:
+        # Stored scores follow the settings they depend on: a new blend is one UPDATE;
+        # opposition or another policy changes every pool score.
+        from ideas.voting import services as voting
+
+        if changed <= {"pool_mode", "pool_weight_employee", "pool_weight_external"}:
+            voting.rescore_blend(challenge)
+        else:
+            voting.rebuild_scores(challenge)
     return challenge
 
 
@@ -452,6 +468,12 @@ def submit_idea(
     return idea
 
 
+def _on_published(idea: Idea) -> None:
+    from ideas.voting import services as voting  # voting builds on challenges, not the reverse
+
+    voting.ensure_score(idea)
+
+
 def publish_draft(idea: Idea, actor: User) -> None:
     if idea.status != IdeaStatus.DRAFT:
         raise ChallengeError("This idea is already published.")
@@ -531,6 +553,7 @@ def _reindex(idea: Idea) -> None:
 def _announce_new_idea(idea: Idea, actor: User) -> None:
     from ideas.notifications import services as notifications
 
+    _on_published(idea)
     notifications.on_new_idea(idea, actor)
 
 

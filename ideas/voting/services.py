@@ -261,6 +261,16 @@ def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None, *, force
     return True
 
 
+def ensure_score(idea: Idea) -> None:
+    """Every published idea has a score row, so it appears in the rankings from the start."""
+    if db.session.get(IdeaScore, idea.id) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=clock.now()))
+        except IntegrityError:
+            pass
+
+
 def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
     """Take the idea's score row first: votes on one idea are applied one at a time."""
     result = db.session.execute(
@@ -582,7 +592,9 @@ def rebuild_scores(challenge: Challenge) -> None:
         select(IdeaScore).where(IdeaScore.challenge_id == challenge.id))}
     fields = ("support_employee", "oppose_employee", "raw_employee", "support_external", "oppose_external",
               "raw_external")
-    for idea_id in set(existing) | set(sums):
+    published = set(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
+                                                             Idea.status == IdeaStatus.PUBLISHED)))
+    for idea_id in set(existing) | set(sums) | published:
         row = existing.get(idea_id)
         if row is None:
             row = IdeaScore(idea_id=idea_id, challenge_id=challenge.id)

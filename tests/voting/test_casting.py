@@ -180,3 +180,27 @@ def test_ranking_orders_by_weighted_support_per_pool_and_blended(make_user):
         assert line.score <= 0.5 + 1e-9  # each pool adds at most its weight
     with pytest.raises(ChallengeError):
         services.ranking_page(challenge, manager, "everyone")
+
+
+def test_every_published_idea_is_ranked_and_the_blend_follows_new_weights(make_user):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, pool_weight_employee=0.5, pool_weight_external=0.5)
+    voted = idea_in(challenge, make_user(), title="Voted")
+    idea_in(challenge, make_user(), title="Not yet voted")
+    challenges.change_phase(challenge, manager, "voting", "go")
+    old = clock.now() - timedelta(days=60)
+    for _ in range(3):
+        services.cast_vote(voted, make_user(created_at=old), Ballot(reason=REASON))
+    db.session.commit()
+    lines = services.ranking_page(challenge, manager, "blended")
+    assert [line.idea.title for line in lines] == ["Voted", "Not yet voted"]
+    before = lines[0].score
+    challenges.update_challenge(challenge, manager, pool_weight_employee=1.0, pool_weight_external=0.0)
+    db.session.commit()
+    after = services.ranking_page(challenge, manager, "blended")[0].score
+    assert after == pytest.approx(before * 2)
+
+
+def test_an_id_too_large_for_the_database_is_not_found(client):
+    assert client.get("/ideas/99999999999999999999999").status_code == 404
+    assert client.get("/api/v1/ideas/99999999999999999999999").status_code in (401, 404)

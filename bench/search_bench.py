@@ -1,12 +1,13 @@
 """Search benchmark: how long indexing, draining, searching and "similar ideas" take.
 
-    python bench/search_bench.py [--ideas 20000] [--batch 200] [--updates 1000]
-                                 [--runs 50] [--database URL] [--keep]
+    python bench/search_bench.py [--ideas 20000] [--challenges 20] [--batch 200]
+                                 [--updates 1000] [--runs 50] [--database URL] [--keep]
 
 Builds a throwaway site (an SQLite file in a temporary instance folder, or the
 PostgreSQL database given with --database, whose tables it creates and fills: use an
 empty scratch database), fills it with N published ideas of random text (a Zipf-like
-vocabulary, so some words are common and most are rare), then measures:
+vocabulary, so some words are common and most are rare) spread over C challenges,
+then measures:
 
 - rebuild: `ideas reindex` over all N ideas;
 - drain: batches of queued changes (edits of random ideas), each batch read from the
@@ -77,7 +78,7 @@ def summary(samples: list[float]) -> tuple[float, float]:
     return statistics.fmean(samples), p95
 
 
-def fill(n: int, rng: random.Random) -> tuple[int, int, list[int]]:
+def fill(n: int, rng: random.Random, challenges: int = 1) -> tuple[int, int, list[int]]:
     from ideas.accounts.models import User
     from ideas.challenges.models import Challenge, ChallengeStaff, Idea, IdeaTag
 
@@ -88,14 +89,18 @@ def fill(n: int, rng: random.Random) -> tuple[int, int, list[int]]:
                   pool_source="admin", email_verified_at=now, terms_accepted_at=now)
     db.session.add_all([manager, reader])
     db.session.flush()
-    challenge = Challenge(title="Bench challenge", brief="b", created_by_id=manager.id, phase="submission",
-                          pool_mode="blended", published_at=now, opens_at=now - timedelta(days=1),
-                          voting_at=now + timedelta(days=10), review_at=now + timedelta(days=20),
-                          closes_at=now + timedelta(days=30))
-    db.session.add(challenge)
+    all_challenges = [
+        Challenge(title=f"Bench challenge {k}", brief="b", created_by_id=manager.id, phase="submission",
+                  pool_mode="blended", published_at=now, opens_at=now - timedelta(days=1),
+                  voting_at=now + timedelta(days=10), review_at=now + timedelta(days=20),
+                  closes_at=now + timedelta(days=30))
+        for k in range(max(1, challenges))
+    ]
+    db.session.add_all(all_challenges)
     db.session.flush()
-    db.session.add(ChallengeStaff(challenge_id=challenge.id, user_id=manager.id, role="manager"))
+    db.session.add_all([ChallengeStaff(challenge_id=c.id, user_id=manager.id, role="manager") for c in all_challenges])
     db.session.commit()
+    challenge = all_challenges[0]
     ids: list[int] = []
     chunk = 2000
     for start in range(0, n, chunk):
@@ -103,7 +108,7 @@ def fill(n: int, rng: random.Random) -> tuple[int, int, list[int]]:
         for k in range(start, min(n, start + chunk)):
             at = now - timedelta(minutes=n - k)
             rows.append({
-                "challenge_id": challenge.id, "author_id": manager.id, "pool": rng.choice(("employee", "external")),
+                "challenge_id": all_challenges[k % len(all_challenges)].id, "author_id": manager.id, "pool": rng.choice(("employee", "external")),
                 "title": sentence(rng, rng.randint(3, 8)).capitalize(), "summary": sentence(rng, rng.randint(15, 40)),
                 "body": f"{sentence(rng, rng.randint(40, 200))} {rng.choice(RARE)}", "status": "published",
                 "created_at": at,
@@ -121,6 +126,7 @@ def fill(n: int, rng: random.Random) -> tuple[int, int, list[int]]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ideas", type=int, default=20_000)
+    parser.add_argument("--challenges", type=int, default=20, help="ideas are spread evenly over them")
     parser.add_argument("--batch", type=int, default=search.DRAIN_BATCH, help="jobs per drain batch")
     parser.add_argument("--updates", type=int, default=1000, help="queued edits to drain")
     parser.add_argument("--runs", type=int, default=50, help="repetitions of each timed read")
@@ -152,7 +158,7 @@ def run(args, rng: random.Random) -> int:
     db.create_all()
     print(f"database: {db.engine.dialect.name}; filling {args.ideas:,} ideas …", flush=True)
     started = time.perf_counter()
-    challenge_id, reader_id, ids = fill(args.ideas, rng)
+    challenge_id, reader_id, ids = fill(args.ideas, rng, args.challenges)
     print(f"  filled in {time.perf_counter() - started:.1f} s")
     reader = db.session.get(User, reader_id)
     challenge = db.session.get(Challenge, challenge_id)
@@ -234,7 +240,9 @@ def run(args, rng: random.Random) -> int:
         search.similar_ideas(reader, challenge, sentence(rng, 6), sentence(rng, 25))
         db.session.rollback()
 
-    rows.append(("similar_ideas (title + summary)", *summary(timed(similar, args.runs)), "at most 5"))
+    per_challenge = args.ideas // max(1, args.challenges)
+    rows.append((f"similar_ideas (challenge of {per_challenge:,})", *summary(timed(similar, args.runs)),
+                 "title + summary, at most 5"))
 
     print()
     print(f"baselines: SELECT 1 = {select_one[0]:.3f} ms, ORM read by id = {orm[0]:.3f} ms (means)")

@@ -112,7 +112,7 @@ log = logging.getLogger("ideas.search")
 
 # --- the schema -------------------------------------------------------------------
 
-SCHEMA_VERSION = "1"  # bump when SCHEMA changes: every process then rebuilds once
+SCHEMA_VERSION = "2"  # bump when SCHEMA changes: every process then rebuilds once
 
 _text = StemmingAnalyzer() | CharsetFilter(accent_map)  # "cafe" finds "café"
 
@@ -129,6 +129,12 @@ SCHEMA = Schema(
     body=TEXT(analyzer=_text),
     comments=TEXT(analyzer=_text),  # the bodies of the idea's visible comments
     published=NUMERIC(int, bits=64, sortable=True),  # microseconds since the epoch
+    # For "more like this" within one challenge: the title's and the summary's words
+    # prefixed with the challenge ("c12_kiosk"), so that each word's postings and
+    # statistics are the challenge's own, and the cost follows the challenge's size
+    # rather than the whole site's.
+    like_title=KEYWORD(scorable=True),
+    like_summary=KEYWORD(scorable=True),
 )
 
 # What a person may type: words, "phrases", field:word for these fields, AND OR NOT ( ).
@@ -499,8 +505,16 @@ def _documents(session: Session, idea_ids: Iterable[int]) -> dict[int, dict]:
             "body": row.body or "",
             "comments": "\n".join(comments.get(row.id, []))[:MAX_COMMENTS_TEXT],
             "published": _micros(row.published_at or row.created_at),
+            "like_title": _scoped_words(row.challenge_id, row.title),
+            "like_summary": _scoped_words(row.challenge_id, row.summary),
         }
     return documents
+
+
+def _scoped_words(challenge_id: int, text: str | None) -> str:
+    """The text's words as search reads them (stemmed, lowercased, no stop words),
+    each prefixed with the challenge."""
+    return " ".join(f"c{challenge_id}_{token.text}" for token in _text(text or ""))
 
 
 # --- draining the queue -----------------------------------------------------------
@@ -1046,14 +1060,14 @@ def _visible_ideas(user, ids: list[int]) -> list[Idea]:
 
 # --- similar ideas ----------------------------------------------------------------
 
-# Duplicates show in the title and the summary; the long description would multiply the
-# postings read (×3 measured on 5,000 ideas) for little. Eight key terms per field.
-SIMILAR_FIELDS = {"title": 3.0, "summary": 2.0}
-SIMILAR_TERMS = 8
-# In a large index, a word found in more than this share of ideas is left out of "more
-# like this": it tells little and its postings are the longest to read.
+# Duplicates show in the title and the summary (the long description would multiply the
+# postings read for little), compared within the challenge (see `like_title`).
+SIMILAR_FIELDS = {"like_title": 3.0, "like_summary": 2.0}
+SIMILAR_TERMS = 8  # key terms per field
+# In a large challenge, a word found in more than this share of its ideas is left out:
+# it tells little about this idea and its postings are the longest to read.
 SIMILAR_COMMON_SHARE = 0.1
-SIMILAR_COMMON_FROM = 1000  # documents
+SIMILAR_COMMON_FROM = 1000  # ideas in the challenge
 
 
 def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
@@ -1074,13 +1088,14 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
 
     def more_like(searcher):
         terms: list[Query] = []
-        documents = searcher.doc_count()
-        common = documents * SIMILAR_COMMON_SHARE if documents >= SIMILAR_COMMON_FROM else None
+        in_challenge = searcher.doc_frequency("challenge_id", str(challenge.id))
+        common = in_challenge * SIMILAR_COMMON_SHARE if in_challenge >= SIMILAR_COMMON_FROM else None
+        scoped = _scoped_words(challenge.id, text)
         for fieldname, boost in SIMILAR_FIELDS.items():
             kept = 0
-            for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=SIMILAR_TERMS * 2):
+            for word, weight in searcher.key_terms_from_text(fieldname, scoped, numterms=SIMILAR_TERMS * 2):
                 if common is not None and searcher.doc_frequency(fieldname, word) > common:
-                    continue  # says little about this idea, and costs the most to read
+                    continue
                 terms.append(Term(fieldname, word, boost=boost * weight))
                 kept += 1
                 if kept == SIMILAR_TERMS:

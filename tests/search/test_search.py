@@ -97,7 +97,11 @@ def test_rank_uses_stored_scores_only_where_the_ranking_is_shown(two_challenges,
     for title, score in [("Quiet corner near the kiosk", 0.9), ("Airport kiosk for bags", 0.5),
                          ("Kiosk that prints boarding passes", 0.1), ("Lounge kiosk with coffee", 0.99)]:
         idea = items[title]
-        db.session.add(IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id, score_blended=score))
+        row = db.session.get(IdeaScore, idea.id)  # voting may already keep a row per idea
+        if row is None:
+            row = IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id)
+            db.session.add(row)
+        row.score_blended = score
     kiosks.hide_counts_until_voted = False  # Kiosks shows its ranking; Lounges hides it while voting
     db.session.commit()
 

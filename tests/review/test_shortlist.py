@@ -99,8 +99,11 @@ def test_refusals_are_all_or_nothing(problem, world, make_user):
 
 
 def _score(idea, blended: float, disagree: bool = False):
-    db.session.add(IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id, score_blended=blended,
-                             disagree=disagree))
+    row = db.session.get(IdeaScore, idea.id)  # the voting code may have made the row already
+    if row is None:
+        row = IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id)
+        db.session.add(row)
+    row.score_blended, row.disagree = blended, disagree
 
 
 def test_the_suggestion_is_the_top_of_the_blended_ranking_plus_disagreement_within_capacity(world, make_user):

@@ -71,9 +71,10 @@ BACKOFF: tuple[timedelta, ...] = (
 MAX_ATTEMPTS = len(BACKOFF) + 1
 DEFAULT_TIMEOUT = 5.0
 # Per tick: from cron (`ideas tick`) a batch with a time budget; from a request's lazy
-# tick only a few, so a slow receiver delays nobody's page by much.
+# tick (sites without cron) two at most, with a shorter wait, so a receiver that is
+# down delays somebody's page by a few seconds at worst, once per lazy interval.
 BATCH, BUDGET_SECONDS = 50, 30.0
-LAZY_BATCH, LAZY_BUDGET_SECONDS = 3, 5.0
+LAZY_BATCH, LAZY_BUDGET_SECONDS, LAZY_TIMEOUT = 2, 2.0, 2.0
 MAX_DESCRIPTION = 200
 USER_AGENT = "Ideas-Webhooks/1"
 
@@ -407,6 +408,7 @@ def deliver_due(now: datetime | None = None) -> int:
     now = now or clock.now()
     lazy = has_request_context()
     limit, budget = (LAZY_BATCH, LAZY_BUDGET_SECONDS) if lazy else (BATCH, BUDGET_SECONDS)
+    seconds = min(timeout(), LAZY_TIMEOUT) if lazy else timeout()
     due = list(db.session.scalars(_due_query(now, limit)))
     started = time.monotonic()
     tried: list[tuple[WebhookDelivery, Outcome, int]] = []
@@ -417,7 +419,7 @@ def deliver_due(now: datetime | None = None) -> int:
         body = body_of(delivery)
         stamp = int(now.timestamp())
         outcome = post(delivery.endpoint.url, body,
-                       headers_for(delivery, body, delivery.endpoint.secret, stamp, attempt))
+                       headers_for(delivery, body, delivery.endpoint.secret, stamp, attempt), seconds=seconds)
         tried.append((delivery, outcome, attempt))
     for delivery, outcome, attempt in tried:
         record_attempt(delivery, outcome, attempt, now)

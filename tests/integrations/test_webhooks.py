@@ -321,3 +321,15 @@ def test_events_must_be_known_and_at_least_one(app, admin):
         webhooks.create_endpoint(admin, "https://93.184.215.14/in", [])
     with pytest.raises(webhooks.WebhookError, match="Unknown event: vote"):
         webhooks.create_endpoint(admin, "https://93.184.215.14/in", ["decision", "vote"])
+
+
+def test_a_request_that_runs_the_scheduler_sends_only_a_couple(endpoint, receiver, admin, client):
+    """Sites without cron send from requests' lazy ticks: a page waits for two at most."""
+    hook, _ = endpoint(events=("close",))
+    for _ in range(5):
+        webhooks.send_ping(hook, admin)
+    db.session.commit()
+    with client.get("/healthz"):
+        pass
+    assert len(receiver.received) == webhooks.LAZY_BATCH == 2
+    assert tick() == 3  # cron takes the rest

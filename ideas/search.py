@@ -112,7 +112,7 @@ log = logging.getLogger("ideas.search")
 
 # --- the schema -------------------------------------------------------------------
 
-SCHEMA_VERSION = "2"  # bump when SCHEMA changes: every process then rebuilds once
+SCHEMA_VERSION = "3"  # bump when SCHEMA changes: every process then rebuilds once
 
 _text = StemmingAnalyzer() | CharsetFilter(accent_map)  # "cafe" finds "café"
 
@@ -121,8 +121,9 @@ SCHEMA = Schema(
     num=NUMERIC(int, bits=64, sortable=True),  # the id again, to break ties in "newest"
     challenge_id=ID,
     pool=ID,
+    cpool=ID,  # "12:employee": who may see the idea is decided by challenge and pool together
     status=ID,
-    hidden=ID,  # "y" while moderation hides the idea
+    hidden_in=ID,  # the challenge's id, only while moderation hides the idea
     tags=KEYWORD(commas=True, lowercase=True, scorable=True),
     title=TEXT(analyzer=_text),
     summary=TEXT(analyzer=_text),
@@ -497,8 +498,8 @@ def _documents(session: Session, idea_ids: Iterable[int]) -> dict[int, dict]:
             "num": row.id,
             "challenge_id": str(row.challenge_id),
             "pool": row.pool,
+            "cpool": f"{row.challenge_id}:{row.pool}",
             "status": row.status,
-            "hidden": "y" if row.hidden_at is not None else "n",
             "tags": ",".join(tags.get(row.id, [])),
             "title": row.title or "",
             "summary": row.summary or "",
@@ -508,6 +509,8 @@ def _documents(session: Session, idea_ids: Iterable[int]) -> dict[int, dict]:
             "like_title": _scoped_words(row.challenge_id, row.title),
             "like_summary": _scoped_words(row.challenge_id, row.summary),
         }
+        if row.hidden_at is not None:
+            documents[row.id]["hidden_in"] = str(row.challenge_id)
     return documents
 
 
@@ -741,9 +744,11 @@ def search_ideas(
     pool = pool if pool in BOTH_POOLS else None
     status = str(status) if status in INDEXED_STATUSES else None
     tag = " ".join(str(tag or "").strip().lower().split())[:40] or None
-    restrictions = [scope.allow, Term("pool", pool) if pool else None, Term("status", status) if status else None,
-                    Term("tags", tag) if tag else None]
-    scope = _Scope(_combine(And, restrictions), scope.mask)
+    if pool:
+        scope.wanted["pool"] = {pool}
+    if status:
+        scope.wanted["status"] = {status}
+    scope.tag = tag
 
     browsing = not text and sort == "newest"
 
@@ -839,7 +844,10 @@ def _run_search(text: str, scope: _Scope, sort: str, page: int, per_page: int,
     start = (page - 1) * per_page
 
     def run(searcher, query):
-        within = {"filter": scope.allow, "mask": scope.mask}
+        limits = scope.queries(searcher)
+        if limits is None:
+            return [], 0
+        within = {"filter": limits[0], "mask": limits[1]}
         if sort == "rank":
             hits = searcher.search(query, limit=RANK_WINDOW, **within)
             return [int(hit["id"]) for hit in hits], -1  # ordered below, outside the index lock
@@ -961,38 +969,61 @@ def _searchable_challenges(user, *, challenge_id: int | None = None, phase: str 
 
 @dataclass
 class _Scope:
-    """What one person may find: documents in `allow` (None: in every challenge) but not in `mask`."""
+    """The documents one person may find, as rules; `queries(searcher)` turns them into
+    the Whoosh filter and mask that read the fewest postings."""
 
-    allow: Query | None
-    mask: Query | None
+    pairs: set[str]  # the "challenge:pool" pairs this person may see
+    unhidden: set[str]  # challenges whose hidden ideas this person may see (their staff)
+    wanted: dict[str, set[str]] = field(default_factory=dict)  # filters chosen: field -> values
+    tag: str | None = None
+    masked: list[Query] = field(default_factory=list)  # more to leave out (the idea being edited)
+
+    def queries(self, searcher) -> tuple[Query | None, Query | None] | None:
+        """(filter, mask) for `searcher.search`, or None when nothing can match.
+
+        Whoosh turns a filter or a mask into the set of documents it names, reading
+        their postings: so each rule takes the smaller side, the values allowed or the
+        values present in the index but not allowed (a person who sees every challenge
+        gets no filter at all; hidden ideas, few, are always a mask)."""
+        allow: list[Query] = []
+        deny: list[Query] = list(self.masked)
+        for fieldname, wanted in (("cpool", self.pairs), *self.wanted.items()):
+            present = _present(searcher, fieldname)
+            allowed = [v for v in present if v in wanted]
+            denied = [v for v in present if v not in wanted]
+            if not allowed:
+                return None
+            if not denied:
+                continue
+            if _postings(searcher, fieldname, denied) <= _postings(searcher, fieldname, allowed):
+                deny.append(_any(fieldname, denied))
+            else:
+                allow.append(_any(fieldname, allowed))
+        if self.tag:
+            allow.append(Term("tags", self.tag))
+        hidden = [c for c in _present(searcher, "hidden_in") if c not in self.unhidden]
+        if hidden:
+            deny.append(_any("hidden_in", hidden))
+        return _combine(And, allow), _combine(Or, deny)
+
+
+def _present(searcher, fieldname: str) -> list[str]:
+    return list(searcher.reader().field_terms(fieldname))
+
+
+def _postings(searcher, fieldname: str, values: list[str]) -> int:
+    return sum(searcher.doc_frequency(fieldname, v) for v in values)
 
 
 def _visibility(user, challenges: Iterable[Challenge]) -> _Scope | None:
     """Only these challenges, within each only the pools this person may see there, and
-    no hidden idea outside the challenges they moderate. None when nothing is visible.
-
-    Whoosh turns a filter into the set of documents it allows, so the cheap form is
-    chosen: no filter when every challenge is visible in full, and hidden ideas (few)
-    as a mask rather than the visible ones (many) as a filter."""
+    no hidden idea outside the challenges they moderate. None when nothing is visible."""
     groups = _groups(user, challenges)
     if not groups:
         return None
-    clauses: list[Query] = []
-    for key, ids in groups.items():
-        in_challenges = _any("challenge_id", ids)
-        if key in (STAFF, BOTH_POOLS):
-            clauses.append(in_challenges)
-        else:
-            clauses.append(And([in_challenges, _any("pool", key)]))
-    visible = {i for ids in groups.values() for i in ids}
-    whole = all(key in (STAFF, BOTH_POOLS) for key in groups)
-    if whole and visible >= set(db.session.scalars(select(Challenge.id))):
-        allow = None
-    else:
-        allow = clauses[0] if len(clauses) == 1 else Or(clauses)
-    moderated_elsewhere = [i for key, ids in groups.items() if key != STAFF for i in ids]
-    mask = And([Term("hidden", "y"), _any("challenge_id", moderated_elsewhere)]) if moderated_elsewhere else None
-    return _Scope(allow, mask)
+    pairs = {f"{cid}:{pool}" for key, ids in groups.items() for cid in ids
+             for pool in (BOTH_POOLS if key == STAFF else key)}
+    return _Scope(pairs=pairs, unhidden={str(cid) for cid in groups.get(STAFF, [])})
 
 
 STAFF = ("staff",)
@@ -1081,8 +1112,8 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
     scope = _visibility(user, [challenge])
     if scope is None:
         return []
-    within = _combine(And, [Term("challenge_id", str(challenge.id)), scope.allow])
-    mask = _combine(Or, [scope.mask, Term("id", str(exclude_id)) if exclude_id is not None else None])
+    if exclude_id is not None:
+        scope.masked.append(Term("id", str(exclude_id)))
     if not _caller_has_writes() and pending():
         drain()
 
@@ -1100,9 +1131,10 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
                 kept += 1
                 if kept == SIMILAR_TERMS:
                     break
-        if not terms:
+        limits = scope.queries(searcher)
+        if not terms or limits is None:
             return []
-        hits = searcher.search(Or(terms), filter=within, mask=mask, limit=limit + 5)
+        hits = searcher.search(Or(terms), filter=limits[0], mask=limits[1], limit=limit + 5)
         return [int(hit["id"]) for hit in hits]
 
     try:

@@ -113,3 +113,21 @@ def test_search_page_for_visitors(client, pools_ideas):
     page = client.get("/search?q=zeppelin")
     assert page.status_code == 200
     assert "External zeppelin idea" in page.get_data(as_text=True)
+
+
+def test_pool_rules_hold_whichever_side_the_filter_is_built_from(make_challenge, submit, employee, external,
+                                                                   make_user, found):
+    """Three employee ideas and one external: for one pool the filter lists what is allowed,
+    for the other what is left out; both must give the same answer as the rules."""
+    challenge = make_challenge(pool_mode="separate", cross_visibility=False)
+    for n in range(3):
+        submit(challenge, make_user(pool="employee"), f"Employee tram {n}")
+    submit(challenge, external, "External tram")
+    other = make_challenge("Open to all")
+    submit(other, employee, "Blended tram")
+
+    assert set(found(employee, "tram")) == {"Employee tram 0", "Employee tram 1", "Employee tram 2", "Blended tram"}
+    assert set(found(external, "tram")) == {"External tram", "Blended tram"}
+    assert set(found(external, "tram", pool="employee")) == {"Blended tram"}
+    assert set(found(external, "tram", challenge_id=challenge.id)) == {"External tram"}
+    assert found(external, "tram", challenge_id=challenge.id, pool="employee") == []

@@ -366,9 +366,11 @@ def post(url: str, body: bytes, headers: dict[str, str], *, seconds: float | Non
         location = response.getheader("Location") or ""
     except TimeoutError:
         return Outcome(None, f"No answer within {seconds:g} seconds.", took())
-    except ssl.SSLError as error:
-        return Outcome(None, f"TLS failed: {getattr(error, 'verify_message', None) or error.reason or error}.",
+    except ssl.SSLCertVerificationError as error:
+        return Outcome(None, f"The receiver's TLS certificate was not accepted: {error.verify_message or error}.",
                        took())
+    except ssl.SSLError as error:
+        return Outcome(None, f"TLS failed: {error.reason or error}.", took())
     except ConnectionRefusedError:
         return Outcome(None, "The connection was refused.", took())
     except http.client.HTTPException as error:

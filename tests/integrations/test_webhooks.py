@@ -333,3 +333,43 @@ def test_a_request_that_runs_the_scheduler_sends_only_a_couple(endpoint, receive
         pass
     assert len(receiver.received) == webhooks.LAZY_BATCH == 2
     assert tick() == 3  # cron takes the rest
+
+
+def test_https_receivers_must_show_a_certificate_the_site_trusts(app, allow_private, tmp_path):
+    """The pinned connection still checks the certificate against the host name."""
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    class Quiet(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            pass
+
+    server = Server(("127.0.0.1", 0), Quiet)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        outcome = webhooks.post(f"https://127.0.0.1:{server.server_address[1]}/hook", b"{}", {}, seconds=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert outcome.status_code is None
+    assert outcome.error == "The receiver's TLS certificate was not accepted: self-signed certificate."

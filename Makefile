@@ -52,17 +52,23 @@ run: install
 	echo "==> Serving on http://$(BIND) with $(WORKERS) workers (Ctrl-C stops)"; \
 	exec $(BIN)/gunicorn -w $(WORKERS) -b $(BIND) wsgi:app
 
-# Both backends run even when the first fails, so one run tells everything.
+# Both backends run at once (one per core), each with its own log, printed in turn;
+# both run even when one fails, so one run tells everything.
 test: install-test chromium
-	@status=0; \
-	$(MAKE) --no-print-directory test-sqlite || status=1; \
-	$(MAKE) --no-print-directory test-pg || status=1; \
-	if [ $$status -ne 0 ]; then echo "==> FAILED: see the backend(s) above"; fi; \
+	@logs=$$(mktemp -d); \
+	echo "==> Test suite on SQLite and PostgreSQL side by side (logs in $$logs)"; \
+	( $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1; echo $$? >"$$logs/sqlite.rc" ) & \
+	( $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1; echo $$? >"$$logs/pg.rc" ) & \
+	wait; \
+	cat "$$logs/sqlite.log" "$$logs/pg.log"; \
+	status=0; \
+	[ "$$(cat $$logs/sqlite.rc)" = 0 ] || { echo "==> FAILED on SQLite"; status=1; }; \
+	[ "$$(cat $$logs/pg.rc)" = 0 ] || { echo "==> FAILED on PostgreSQL"; status=1; }; \
 	exit $$status
 
 test-sqlite: install-test
 	@echo; echo "==> Test suite on SQLite"
-	@env -u IDEAS_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	@env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
 
 # A fresh, randomly named database, dropped afterwards even when the suite fails.
 test-pg: install-test
@@ -73,7 +79,7 @@ test-pg: install-test
 	url=$$($(BIN)/python -m tests.pg create); \
 	trap '$(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
 	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})"; \
-	IDEAS_TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's chromium; without it they skip and say why.
 chromium:

@@ -143,6 +143,18 @@ def is_staff(user, challenge) -> bool:
     return bool(user.is_admin or user.id in challenge.staff_ids())
 
 
+STAFF_ROLES = ("manager", "reviewer", "owner")
+
+
+def is_internal_staff(user) -> bool:
+    """Employees who review, own or manage ideas for the organisation: they read every
+    published challenge and idea whatever its audience (never drafts or hidden content),
+    because ideas from any pool may land in their review queue or on their desk."""
+    if user is None or not getattr(user, "is_authenticated", False) or user.pool != "employee":
+        return False
+    return any(user.has_role(role) for role in STAFF_ROLES)
+
+
 def is_manager(user, challenge) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
@@ -161,7 +173,7 @@ def user_pool(user) -> str:
 
 
 def in_audience(user, challenge) -> bool:
-    """May this person take part in (and so see) a published challenge?"""
+    """May this person take part in a published challenge?"""
     mode = PoolMode(challenge.pool_mode)
     pool = user_pool(user)
     if mode == PoolMode.EMPLOYEES_ONLY:
@@ -176,7 +188,7 @@ def can_see_challenge(user, challenge) -> bool:
         return True
     if challenge.published_at is None:
         return False
-    return in_audience(user, challenge)
+    return in_audience(user, challenge) or is_internal_staff(user)
 
 
 def can_see_idea(user, idea) -> bool:
@@ -191,7 +203,7 @@ def can_see_idea(user, idea) -> bool:
         return True
     if idea.status == IdeaStatus.DRAFT or idea.hidden_at is not None:
         return False
-    return pool_sees(user_pool(user), idea.pool, challenge)
+    return is_internal_staff(user) or pool_sees(user_pool(user), idea.pool, challenge)
 
 
 def pool_sees(viewer_pool: str, idea_pool: str, challenge) -> bool:
@@ -202,7 +214,7 @@ def pool_sees(viewer_pool: str, idea_pool: str, challenge) -> bool:
 
 def visible_pools(user, challenge) -> tuple[str, ...]:
     """Which pools' ideas this person may see in a published challenge (for queries)."""
-    if is_staff(user, challenge):
+    if is_staff(user, challenge) or is_internal_staff(user):
         return ("employee", "external")
     if PoolMode(challenge.pool_mode) == PoolMode.SEPARATE and not challenge.cross_visibility:
         return (user_pool(user),)

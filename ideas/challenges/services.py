@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select, true
 
 from ideas import clock, text
 from ideas.accounts.models import Role, User
@@ -128,7 +128,13 @@ def update_challenge(
         have = set(challenge.tags)
         challenge.tag_rows.extend(ChallengeTag(tag=t) for t in wanted if t not in have)
     if criteria is not None:
-        _replace_criteria(challenge, list(criteria))
+        items = list(criteria)
+        current = [(c.name, c.weight) for c in challenge.criteria]
+        wanted = [(i.name.strip(), int(i.weight)) for i in items if i.name.strip()]
+        if challenge.phase in (Phase.REVIEW, Phase.CLOSED) and wanted != current:
+            raise ChallengeError("Reviewers score on these criteria now: they can no longer change.",
+                                 field="criteria")
+        _replace_criteria(challenge, items)
     if managers is not None or moderators is not None:
         _replace_staff(challenge, actor, managers, moderators)
     db.session.flush()
@@ -342,6 +348,8 @@ def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     audience = Challenge.pool_mode.in_(
         [PoolMode.SEPARATE, PoolMode.BLENDED, PoolMode.EMPLOYEES_ONLY if pool == "employee" else PoolMode.EXTERNALS_ONLY]
     )
+    if policy.is_internal_staff(user):
+        audience = true()
     visible = and_(Challenge.published_at.is_not(None), audience)
     if getattr(user, "is_authenticated", False):
         if user.is_admin:

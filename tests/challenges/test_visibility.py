@@ -74,3 +74,20 @@ def test_phase_rules_hold_through_the_pages(app, make_user, login, post_form):
     assert response.status_code == 409
     assert "cannot submit ideas while the challenge is in its review phase" in response.get_data(as_text=True)
     assert 'value="Late"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("mode", ["externals_only", "separate"])
+def test_reviewers_and_owners_read_ideas_from_every_pool(app, make_user, login, mode):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, pool_mode=mode)
+    author = make_user(pool="external")
+    services.accept_challenge_terms(author, challenge)
+    idea = idea_in(challenge, author)
+    for roles in (("reviewer",), ("owner",)):
+        client = app.test_client()
+        login(make_user(roles=roles), target=client)
+        assert client.get(f"/challenges/{challenge.id}").status_code == 200
+        assert client.get(f"/ideas/{idea.id}").status_code == 200
+    plain = app.test_client()
+    login(make_user(), target=plain)
+    assert plain.get(f"/ideas/{idea.id}").status_code == 404

@@ -56,7 +56,8 @@ run: install
 # both run even when one fails, so one run tells everything.
 test: install-test chromium
 	@logs=$$(mktemp -d); \
-	echo "==> Test suite on SQLite and PostgreSQL side by side (logs in $$logs)"; \
+	trap 'rm -rf "$$logs"' EXIT; \
+	echo "==> Test suite on SQLite and PostgreSQL side by side; each backend's output follows when both are done"; \
 	( $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1; echo $$? >"$$logs/sqlite.rc" ) & \
 	( $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1; echo $$? >"$$logs/pg.rc" ) & \
 	wait; \
@@ -68,7 +69,8 @@ test: install-test chromium
 
 test-sqlite: install-test
 	@echo; echo "==> Test suite on SQLite"
-	@env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
 # A fresh, randomly named database, dropped afterwards even when the suite fails.
 test-pg: install-test
@@ -76,10 +78,10 @@ test-pg: install-test
 	  echo; echo "==> PostgreSQL at 127.0.0.1:5432 does not answer: the PostgreSQL run is skipped"; \
 	  exit 0; \
 	fi; \
-	url=$$($(BIN)/python -m tests.pg create); \
-	trap '$(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
+	url=$$($(BIN)/python -m tests.pg create); tmp=$$(mktemp -d); \
+	trap 'rm -rf "$$tmp"; $(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
 	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})"; \
-	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT=$$(mktemp -d) $(BIN)/pytest $(PYTEST_ARGS)
+	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
 # The browser tests drive Debian's chromium; without it they skip and say why.
 chromium:

@@ -13,6 +13,15 @@ users_cli = AppGroup("users", help="People and their roles.")
 ideas_cli.add_command(users_cli)
 
 
+def _register_search() -> None:
+    from ideas.search import register_cli  # `ideas reindex`
+
+    register_cli(ideas_cli)
+
+
+_register_search()
+
+
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default=None, help="Display name (default: the part before @).")

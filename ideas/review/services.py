@@ -35,7 +35,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, or_, select
 
 from ideas import clock
@@ -100,15 +99,9 @@ class WipLimitError(ReviewError):
 
 def _path(endpoint: str, _anchor: str | None = None, **values) -> str:
     """A path on this site, in a request or from the scheduler (which has none)."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        adapter = current_app.url_map.bind(
-            current_app.config.get("SERVER_NAME") or "localhost",
-            script_name=current_app.config.get("APPLICATION_ROOT") or "/",
-        )
-        path = adapter.build(endpoint, values)
-    return f"{path}#{_anchor}" if _anchor else path
+    from ideas.notifications.services import path_for
+
+    return path_for(endpoint, _anchor, **values)
 
 
 def _clean(text: str | None, what: str, field: str, *, required: bool = False) -> str:

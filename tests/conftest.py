@@ -64,7 +64,10 @@ def database_template(tmp_path_factory) -> dict:
 def _empty_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # DELETE of a few rows is ~50× cheaper than TRUNCATE of 45 tables (measured
+        # 6–20 ms against 0.3–0.5 s); then every id sequence starts again at 1.
+        db.session.connection().exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
+        db.session.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))

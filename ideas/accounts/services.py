@@ -449,12 +449,26 @@ def user_for_token(secret: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    now = clock.now()
-    # Written at most once a minute: reads through the API stay reads.
-    last = clock.as_utc(row.last_used_at)
-    if last is None or now - last > timedelta(minutes=1):
-        row.last_used_at = now
     return row.user
+
+
+def token_needs_touch(secret: str) -> int | None:
+    """The token's id when its "last used" time is more than a minute old (else None)."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if row is None:
+        return None
+    last = clock.as_utc(row.last_used_at)
+    return row.id if last is None or clock.now() - last > timedelta(minutes=1) else None
+
+
+def touch_token(token_id: int) -> None:
+    """Record that a token was used. Done after the request's own commit, in a short
+    transaction of its own: an informational time must not hold the database's write
+    lock for the whole of a vote (SQLite has one writer at a time)."""
+    db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.now()),
+        execution_options={"synchronize_session": False},
+    )
 
 
 # --- onboarding ------------------------------------------------------------------

@@ -84,6 +84,23 @@ def authenticate():
         if user is None:
             raise ApiError(401, "This token is not valid, was revoked, or its account is deactivated.")
         g.api_user = user
+        g.api_token_touch = services.token_needs_touch(secret.strip())
+
+
+@bp.teardown_request
+def touch_token(_error):
+    token_id = g.pop("api_token_touch", None)
+    if token_id is None:
+        return
+    from sqlalchemy.exc import OperationalError
+
+    from ideas.extensions import db
+
+    try:
+        services.touch_token(token_id)
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()  # busy: the time is informational, the next use records it
 
 
 @bp.errorhandler(ApiError)

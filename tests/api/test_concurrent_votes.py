@@ -25,6 +25,9 @@ HOST = "127.0.0.1"
 @pytest.fixture
 def live_server(app):
     """The test's app (and so its database) served on a free local port, one thread per request."""
+    # The scheduler runs on every request in tests; in production at most every 30 s a
+    # process. What is measured here is the vote, so it stays out of the way.
+    app.config["IDEAS_LAZY_TICK_SECONDS"] = -1
     server = make_server(HOST, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -66,7 +66,8 @@ _IDEA_SUMMARY_PROPERTIES = {
     "status": {"type": "string", "enum": [str(s) for s in IdeaStatus]},
     "pool": {"type": "string", "enum": ["employee", "external"]},
     "tags": {"type": "array", "items": {"type": "string"}},
-    "author": PERSON,
+    "author": {"anyOf": [PERSON, {"type": "null"}],
+               "description": "Null for the idea's reviewers under blind review."},
     "hidden": {"type": "boolean", "description": "Hidden by moderation (seen only by staff and its authors)."},
     "comment_count": {"type": "integer"},
     "revision": {"type": "integer"},
@@ -158,7 +159,20 @@ def counts_for(ideas: list[Idea], viewer) -> dict[int, dict | None]:
     return found
 
 
-def idea_summary(idea: Idea, votes: dict | None) -> dict:
+def blind_ideas(ideas: list[Idea], viewer) -> set[int]:
+    """The ideas whose authors this person may not learn: blind review, and they review it."""
+    from ideas.challenges import policy
+    from ideas.review.models import IdeaReview, ReviewerAssignment
+
+    ids = [i.id for i in ideas if i.challenge.blind_review and not policy.is_staff(viewer, i.challenge)]
+    if not ids or not getattr(viewer, "is_authenticated", False):
+        return set()
+    return set(db.session.scalars(
+        select(IdeaReview.idea_id).join(ReviewerAssignment, ReviewerAssignment.review_id == IdeaReview.id)
+        .where(IdeaReview.idea_id.in_(ids), ReviewerAssignment.reviewer_id == viewer.id)))
+
+
+def idea_summary(idea: Idea, votes: dict | None, blind: bool = False) -> dict:
     return {
         "id": idea.id,
         "challenge_id": idea.challenge_id,
@@ -167,7 +181,7 @@ def idea_summary(idea: Idea, votes: dict | None) -> dict:
         "status": idea.status,
         "pool": idea.pool,
         "tags": idea.tags,
-        "author": person_json(idea.author),
+        "author": None if blind else person_json(idea.author),
         "hidden": idea.hidden_at is not None,
         "comment_count": idea.comment_count,
         "revision": idea.revision,
@@ -183,18 +197,20 @@ def idea_summary(idea: Idea, votes: dict | None) -> dict:
 
 def idea_json(idea: Idea, viewer) -> dict:
     votes = vote_counts(voting.scores_of(idea)) if voting.counts_visible(idea, viewer) else None
+    blind = bool(blind_ideas([idea], viewer))
     return {
-        **idea_summary(idea, votes),
+        **idea_summary(idea, votes, blind),
         "body": idea.body,
         "body_html": str(text.render(idea.body)),
-        "coauthors": [person_json(c.user) for c in idea.coauthors if c.accepted_at and c.user_id],
+        "coauthors": [] if blind else [person_json(c.user) for c in idea.coauthors if c.accepted_at and c.user_id],
         "you": {"author": viewer.id in idea.author_ids(), "voted": voting.my_vote(idea, viewer) is not None},
     }
 
 
 def summaries(ideas: list[Idea], viewer) -> list[dict]:
     votes = counts_for(ideas, viewer)
-    return [idea_summary(i, votes[i.id]) for i in ideas]
+    blind = blind_ideas(ideas, viewer)
+    return [idea_summary(i, votes[i.id], i.id in blind) for i in ideas]
 
 
 # --- ideas -----------------------------------------------------------------------------

@@ -100,6 +100,12 @@ def test_blind_review_hides_the_authors_from_reviewers_in_the_api(world, api):
     assert after["idea"]["authors"] is None
     managers = ok(api("GET", f"/reviews/{review.id}", world.manager))
     assert managers["idea"]["authors"] == [{"id": world.author.id, "name": world.author.name}]
+    # Nor does the ideas API tell them.
+    idea = ok(api("GET", f"/ideas/{world.idea.id}", world.reviewers[0]))
+    assert idea["author"] is None and idea["coauthors"] == []
+    listed = ok(api("GET", f"/challenges/{world.challenge.id}/ideas", world.reviewers[0]))
+    assert all(item["author"] is None for item in listed["items"] if item["id"] == world.idea.id)
+    assert ok(api("GET", f"/ideas/{world.idea.id}", world.manager))["author"]["id"] == world.author.id
 
 
 # --- refusals: the service's words, with the right status and field -----------------------

@@ -10,11 +10,11 @@ from ideas import config as config_module
 
 
 class BoundedIntConverter(IntegerConverter):
-    """Ids in URLs fit a database integer: a larger number is simply not found (404),
-    instead of overflowing inside the database driver."""
+    """Ids in URLs fit a database integer (32-bit in PostgreSQL's INTEGER): a larger
+    number is simply not found (404), instead of overflowing inside the driver."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 

@@ -53,13 +53,14 @@ run: install
 	exec $(BIN)/gunicorn -w $(WORKERS) -b $(BIND) wsgi:app
 
 # Both backends run at once (one per core), each with its own log, printed in turn;
-# both run even when one fails, so one run tells everything.
+# both run even when one fails, so one run tells everything. (The recipe runs under
+# `set -e`, hence `|| rc=$$?`: a failing backend must still write its exit code.)
 test: install-test chromium
 	@logs=$$(mktemp -d); \
 	trap 'rm -rf "$$logs"' EXIT; \
 	echo "==> Test suite on SQLite and PostgreSQL side by side; each backend's output follows when both are done"; \
-	( $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1; echo $$? >"$$logs/sqlite.rc" ) & \
-	( $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1; echo $$? >"$$logs/pg.rc" ) & \
+	( rc=0; $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/sqlite.rc" ) & \
+	( rc=0; $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/pg.rc" ) & \
 	wait; \
 	cat "$$logs/sqlite.log" "$$logs/pg.log"; \
 	status=0; \

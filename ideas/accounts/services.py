@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select, update
 
 from ideas import clock, mail
@@ -140,9 +140,12 @@ def _redeem(token: str, purpose: TokenPurpose) -> OneTimeToken:
 
 def _link(endpoint: str, **values) -> str:
     base = current_app.config.get("IDEAS_BASE_URL", "").rstrip("/")
-    if base:
-        return base + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+    if has_request_context():
+        return base + url_for(endpoint, **values) if base else url_for(endpoint, _external=True, **values)
+    # From the command line (CSV onboarding) there is no request to take the host from.
+    server = current_app.config.get("SERVER_NAME") or "localhost"
+    path = current_app.url_map.bind(server).build(endpoint, values)
+    return (base or f"http://{server}") + path
 
 
 def send_verification(user: User) -> None:

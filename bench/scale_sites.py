@@ -150,6 +150,7 @@ def find_targets(session) -> Targets:
     vote_ideas = ids[-50:]
     already = select(Vote.voter_id).where(Vote.idea_id.in_(vote_ideas))
     voters = session.scalars(select(User.id).where(User.id.not_in(already), User.id.not_in(staff),
+                                                   User.pool == "employee",
                                                    User.email_verified_at.is_not(None)).order_by(User.id)
                              .limit(400)).all()
     authors = set(session.scalars(select(Idea.author_id).where(Idea.id.in_(vote_ideas))))

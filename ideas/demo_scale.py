@@ -85,6 +85,10 @@ POLICIES = ("weighted", "weighted", "weighted", "simple", "budget")
 BIGGEST_VOTE_SHARE = 0.3
 IDEA_LENGTHS = (20, 30, 40, 55, 70, 90, 120, 160)
 COMMENT_LENGTHS = (6, 10, 15, 20, 30, 45)
+# VoteSignals' fields, in the order of the memo keys built in `_challenge_votes`.
+SIGNAL_FIELDS = ("kind", "value", "viewed_before", "seconds_since_view", "idea_word_count", "reason_word_count",
+                 "reason_is_near_copy", "criteria_rated", "has_criteria", "identity", "account_age_seconds",
+                 "contributions_90d", "is_author_or_coauthor")
 VOTER_KINDS = (("support", 0.55), ("reason", 0.30), ("ratings", 0.15))
 
 TOPICS = {
@@ -128,8 +132,12 @@ def load_scale(name: str, *, force: bool = False, seed: int = 1, echo=print) -> 
     builder = _Builder(SCALES[name], random.Random(seed), echo)
     builder.run()
     total = time.perf_counter() - started
+    import resource
+
+    cpu = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
     return "\n".join([
-        f"Scale data “{name}” loaded in {total:.0f} s: " + ", ".join(
+        f"Scale data “{name}” loaded in {total:.0f} s ({cpu:.0f} s of CPU in all): " + ", ".join(
             f"{count:,} {what}" for what, count in builder.counts.items()) + ".",
         f"Every account's password is {PASSWORD!r}; for example {builder.sample_logins()}.",
     ])
@@ -150,6 +158,7 @@ class _Builder:
         self.contributions: dict[int, int] = defaultdict(int)
         self.networks = [hashlib.sha256(f"scale-network-{n}".encode()).hexdigest()[:32] for n in range(4_000)]
         self._weights: dict = {}
+        self.weighings = 0
         self._stamps: dict = {}
 
     # --- helpers ------------------------------------------------------------------
@@ -473,11 +482,19 @@ class _Builder:
             return self.by_pool[idea_pool]
         return self.everyone
 
-    def _weigh(self, signals: weighting.VoteSignals, policy, found) -> weighting.Weight:
-        key = (signals, policy, found)
-        weight = self._weights.get(key)
+    def _weigh(self, key: tuple, policy, found, memo: dict) -> tuple:
+        """`weighting.weight_for` for the signals in `key` (SIGNAL_FIELDS' values), memoised:
+        (effort, standing, collusion, weight, discounts as stored, policy label). Keyed by
+        plain tuples in one memo per policy (`memo`), as hashing the dataclasses costs
+        more than most weighings."""
+        found_key = (found.factor, found.discounts)
+        weight = memo.get((key, found_key))
         if weight is None:
-            weight = self._weights[key] = weighting.weight_for(signals, policy, found)
+            signals = weighting.VoteSignals(**dict(zip(SIGNAL_FIELDS, key, strict=True)))
+            w = weighting.weight_for(signals, policy, found)
+            weight = memo[(key, found_key)] = (w.effort, w.standing, w.collusion, w.value,
+                                               json.dumps([list(d) for d in w.discounts]), w.policy)
+            self.weighings += 1
         return weight
 
     def votes(self) -> None:
@@ -497,17 +514,30 @@ class _Builder:
             plan[challenge["id"]] = int(rest * len(published[challenge["id"]]) / sizes)
         plan[big["id"]] += self.scale.votes - sum(plan.values())
         self.counts["votes"] = 0
+        self.first_vote = self._ids("votes", 0).start
         for challenge in voting_challenges:
             self._challenge_votes(challenge, published[challenge["id"]], plan[challenge["id"]])
-        self._step(f"{self.counts['votes']:,} votes ({len(self._weights):,} distinct weighings)", started)
+        # Externals took part only after accepting each challenge's terms.
+        db.session.execute(text(
+            "INSERT INTO challenge_terms_acceptances (challenge_id, user_id, accepted_at) "
+            "SELECT challenge_id, user_id, min(at) FROM ("
+            " SELECT votes.challenge_id, votes.voter_id AS user_id, votes.created_at AS at FROM votes"
+            " JOIN users ON users.id = votes.voter_id WHERE users.pool = 'external' AND votes.id >= :vote"
+            " UNION ALL SELECT ideas.challenge_id, ideas.author_id, ideas.created_at FROM ideas"
+            " JOIN users ON users.id = ideas.author_id WHERE users.pool = 'external' AND ideas.id >= :idea"
+            ") AS taking_part GROUP BY challenge_id, user_id ON CONFLICT DO NOTHING"),
+            {"vote": self.first_vote, "idea": self.ideas[0][0]})
+        self._step(f"{self.counts['votes']:,} votes ({self.weighings:,} distinct weighings)", started)
 
     def _challenge_votes(self, challenge: dict, ideas: list, wanted: int) -> None:
         rng = self.rng
-        policy = weighting.get_policy(challenge["policy"])
-        if challenge["opposition"]:
-            from dataclasses import replace
+        from types import SimpleNamespace
 
-            policy = replace(policy, allows_opposition=True)
+        policy = voting.active_policy(SimpleNamespace(voting_policy=challenge["policy"], budget_k=5,
+                                                      allow_opposition=challenge["opposition"]))
+        # One memo per distinct policy, looked up once per challenge (hashing a policy is dear).
+        measured_memo = self._weights.setdefault(weighting.WEIGHTED, {})
+        policy_memo = self._weights.setdefault(policy, {})
         if policy.name == "budget":
             wanted = min(wanted, len(self.users) * policy.budget_k // 4)
         start, end = challenge["dates"][2], min(challenge["dates"][3], self.now)
@@ -567,36 +597,28 @@ class _Builder:
         if not pending:
             return
         ids = self._ids("votes", len(pending))
-        facts = []
-        signals_of = []
+        authors = {i[0]: frozenset({i[2]}) for i in ideas}
+        has_criteria = bool(challenge["criteria"])
+        facts, keys = [], []
         for vote_id, row in zip(ids, pending, strict=True):
             row["id"] = vote_id
-            signals = weighting.VoteSignals(
-                kind=row["kind"], value=row["value"], viewed_before=row["viewed_before"],
-                seconds_since_view=row["seconds_since_view"], idea_word_count=row["idea_word_count"],
-                reason_word_count=row["reason_words"], reason_is_near_copy=row["reason_near_copy"],
-                criteria_rated=row["criteria_rated"], has_criteria=bool(challenge["criteria"]),
-                identity=row["identity"], account_age_seconds=row["account_age_seconds"],
-                contributions_90d=row["contributions_90d"], is_author_or_coauthor=False)
-            alone = self._weigh(signals, weighting.WEIGHTED, weighting.NO_COLLUSION)
-            signals_of.append(signals)
+            key = (row["kind"], row["value"], row["viewed_before"], row["seconds_since_view"],
+                   row["idea_word_count"], row["reason_words"], row["reason_near_copy"], row["criteria_rated"],
+                   has_criteria, row["identity"], row["account_age_seconds"], row["contributions_90d"], False)
+            keys.append(key)
+            alone = self._weigh(key, weighting.WEIGHTED, weighting.NO_COLLUSION, measured_memo)
             facts.append(collusion_rules.VoteFact(
                 vote_id=vote_id, voter_id=row["voter_id"], idea_id=row["idea_id"],
-                author_ids=frozenset(), at=row["created_at"], standing=alone.standing, effort=alone.effort,
+                author_ids=authors[row["idea_id"]], at=row["created_at"], standing=alone[1], effort=alone[0],
                 network=row["network"], value=row["value"]))
-        authors = {i[0]: frozenset({i[2]}) for i in ideas}
-        facts = [collusion_rules.VoteFact(vote_id=f.vote_id, voter_id=f.voter_id, idea_id=f.idea_id,
-                                          author_ids=authors[f.idea_id], at=f.at, standing=f.standing,
-                                          effort=f.effort, network=f.network, value=f.value) for f in facts]
         factors = collusion_rules.collusion_factors(facts, weighting.WEIGHTED)
         views, ratings = [], []
-        for row, signals in zip(pending, signals_of, strict=True):
+        for row, key in zip(pending, keys, strict=True):
             found = factors.get(row["id"], weighting.NO_COLLUSION)
-            measured = self._weigh(signals, weighting.WEIGHTED, found)
-            weight = self._weigh(signals, policy, found)
-            row.update(effort=measured.effort, standing=measured.standing, collusion=measured.collusion,
-                       weight=weight.value, discounts=json.dumps([list(d) for d in weight.discounts]),
-                       policy=policy.label)
+            measured = self._weigh(key, weighting.WEIGHTED, found, measured_memo)
+            weight = self._weigh(key, policy, found, policy_memo)
+            row.update(effort=measured[0], standing=measured[1], collusion=measured[2], weight=weight[3],
+                       discounts=weight[4], policy=weight[5])
             if row["viewed_before"]:
                 first = row["created_at"] - timedelta(seconds=row["seconds_since_view"])
                 views.append({"idea_id": row["idea_id"], "user_id": row["voter_id"], "first_at": first,

@@ -85,63 +85,66 @@ def measure(ds, reads: int):
                       "IDEAS_SEARCH_INDEX": str(ds.folder / "search-index")})
     with app.app_context():
         targets = scale_sites.find_targets(db.session)
-        db.session.remove()
-        counted: list[tuple[str, float]] = []
-        state = {"on": False}
+        engine = db.engine
+    counted: list[tuple[str, float]] = []
+    state = {"on": False}
 
-        @event.listens_for(db.engine, "before_cursor_execute")
-        def _before(conn, cursor, statement, parameters, context, executemany):
-            conn.info["started"] = time.perf_counter()
+    def _before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["started"] = time.perf_counter()
 
-        @event.listens_for(db.engine, "after_cursor_execute")
-        def _after(conn, cursor, statement, parameters, context, executemany):
-            if state["on"]:
-                counted.append((statement, time.perf_counter() - conn.info.get("started", time.perf_counter())))
+    def _after(conn, cursor, statement, parameters, context, executemany):
+        if state["on"]:
+            counted.append((statement, time.perf_counter() - conn.info.get("started", time.perf_counter())))
 
-        def one_read():
+    event.listen(engine, "before_cursor_execute", _before)
+    event.listen(engine, "after_cursor_execute", _after)
+
+    def one_read():
+        with app.app_context():
             db.session.execute(select(Idea.title).where(Idea.id == targets.a_row_id)).scalar_one()
-            db.session.remove()
 
-        baseline = _median(one_read, reads * 5)
-        clients = {who: _client(app, who, targets) for who in ("anonymous", "participant", "manager", "reviewer")}
-        token = _token(app, targets)
-        found: dict[str, tuple[float, int]] = {}
-        statements: dict[str, dict] = {}
-        for page in scale_sites.pages(targets):
-            client = clients.get(page.who) or clients["anonymous"]
-            headers = {"Authorization": f"Bearer {token}"} if page.who == "token" else {}
+    # Requests run outside any app context of ours: each gets its own, as under a server
+    # (a shared one would keep the first signed-in person in `g` for every client).
+    baseline = _median(one_read, reads * 5)
+    clients = {who: _client(app, who, targets) for who in ("anonymous", "participant", "manager", "reviewer", "bigmanager")}
+    token = _token(app, targets)
+    found: dict[str, tuple[float, int]] = {}
+    statements: dict[str, dict] = {}
+    for page in scale_sites.pages(targets):
+        client = clients.get(page.who) or clients["anonymous"]
+        headers = {"Authorization": f"Bearer {token}"} if page.who == "token" else {}
 
-            def get(page=page, client=client, headers=headers):
-                response = client.get(page.path, headers=headers)
-                if response.status_code != 200:
-                    raise SystemExit(f"{page.name}: {page.path} answered {response.status_code}")
+        def get(page=page, client=client, headers=headers):
+            response = client.get(page.path, headers=headers)
+            if response.status_code != 200:
+                raise SystemExit(f"{page.name}: {page.path} answered {response.status_code}")
 
+        get()
+        samples = []
+        for _ in range(reads):
+            counted.clear()
+            state["on"] = True
+            started = time.perf_counter()
             get()
-            samples = []
-            for _ in range(reads):
-                counted.clear()
-                state["on"] = True
-                started = time.perf_counter()
-                get()
-                samples.append(time.perf_counter() - started)
-                state["on"] = False
-            per = defaultdict(lambda: [0, 0.0])
-            for sql, spent in counted:
-                entry = per[re.sub(r"\s+", " ", re.sub(r"\(\?(, \?)*\)|\(__\[POSTCOMPILE_\w+\]\)", "(…)", sql))]
-                entry[0] += 1
-                entry[1] += spent
-            statements[page.name] = dict(per)
-            found[page.name] = (statistics.median(samples), len(counted))
-        event.remove(db.engine, "before_cursor_execute", _before)
-        event.remove(db.engine, "after_cursor_execute", _after)
-        db.engine.dispose()
+            samples.append(time.perf_counter() - started)
+            state["on"] = False
+        per = defaultdict(lambda: [0, 0.0])
+        for sql, spent in counted:
+            entry = per[re.sub(r"\s+", " ", re.sub(r"\(\?(, \?)*\)|\(__\[POSTCOMPILE_\w+\]\)", "(…)", sql))]
+            entry[0] += 1
+            entry[1] += spent
+        statements[page.name] = dict(per)
+        found[page.name] = (statistics.median(samples), len(counted))
+    event.remove(engine, "before_cursor_execute", _before)
+    event.remove(engine, "after_cursor_execute", _after)
+    engine.dispose()
     return found, baseline, statements
 
 
 def _client(app, who: str, targets):
     client = app.test_client()
     email = {"participant": targets.participant_email, "manager": targets.manager_email,
-             "reviewer": targets.reviewer_email}.get(who)
+             "reviewer": targets.reviewer_email, "bigmanager": targets.big_manager_email}.get(who)
     if email:
         from ideas.demo_scale import PASSWORD
 
@@ -159,7 +162,7 @@ def _token(app, targets) -> str:
     from sqlalchemy import select
 
     with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == targets.participant_email))
+        user = db.session.scalar(select(User).where(User.email == targets.big_manager_email))
         _, secret = services.create_api_token(user, "page costs bench")
         db.session.commit()
         return secret

@@ -113,6 +113,7 @@ class Targets:
     manager_email: str
     reviewer_email: str
     participant_email: str
+    big_manager_email: str = ""  # the big challenge's manager: reads its ranking while voting runs
     vote_ideas: list[int] = field(default_factory=list)
     voters: list[int] = field(default_factory=list)
     a_row_id: int = 1
@@ -137,6 +138,8 @@ def find_targets(session) -> Targets:
     idea = session.get(Idea, idea_id)
     review_challenge_id = session.scalar(select(Challenge.id).where(Challenge.phase == "review")
                                          .order_by(Challenge.id).limit(1))
+    big_manager_id = session.scalar(select(ChallengeStaff.user_id).where(
+        ChallengeStaff.challenge_id == challenge_id, ChallengeStaff.role == "manager").limit(1))
     manager_id = session.scalar(select(ChallengeStaff.user_id).where(
         ChallengeStaff.challenge_id == review_challenge_id, ChallengeStaff.role == "manager").limit(1))
     reviewer_id = session.scalar(select(ReviewerAssignment.reviewer_id).group_by(ReviewerAssignment.reviewer_id)
@@ -161,7 +164,8 @@ def find_targets(session) -> Targets:
         review_challenge_id=review_challenge_id, search_word=word, similar_title=idea.title,
         similar_summary=idea.summary, manager_email=session.get(User, manager_id).email,
         reviewer_email=session.get(User, reviewer_id).email,
-        participant_email=session.get(User, participant_id).email, vote_ideas=list(vote_ideas), voters=voters,
+        participant_email=session.get(User, participant_id).email,
+        big_manager_email=session.get(User, big_manager_id).email, vote_ideas=list(vote_ideas), voters=voters,
         a_row_id=idea_id,
     )
 
@@ -170,7 +174,7 @@ def find_targets(session) -> Targets:
 class Page:
     name: str
     path: str
-    who: str = "anonymous"  # anonymous | participant | manager | reviewer | token
+    who: str = "anonymous"  # anonymous | participant | manager | reviewer | token (a manager's API token)
     method: str = "GET"
     gate: bool = False  # one of the pages the issue sets a target for
 
@@ -190,6 +194,6 @@ def pages(t: Targets) -> list[Page]:
         Page("similar ideas", f"/challenges/{t.challenge_id}/similar?{similar}", "participant"),
         Page("ranking API", f"/api/v1/challenges/{t.challenge_id}/ranking", "token", gate=True),
         Page("manager: review dashboard", f"/challenges/{t.review_challenge_id}/review", "manager"),
-        Page("manager: ranking page", f"/challenges/{t.challenge_id}/ranking", "manager"),
+        Page("manager: ranking page", f"/challenges/{t.challenge_id}/ranking", "bigmanager"),
         Page("review queue", "/review/queue", "reviewer"),
     ]

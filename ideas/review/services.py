@@ -1098,6 +1098,8 @@ def reviewer_queue(reviewer: User, now: datetime | None = None) -> dict[str, lis
         .where(ReviewerAssignment.reviewer_id == reviewer.id, ReviewerAssignment.conflict_declared_at.is_(None),
                IdeaReview.state.in_(REVIEWING_STATES))
         .order_by(ReviewerAssignment.due_at, ReviewerAssignment.id)
+        # One query per kind of row, not per assignment: the queue spans many challenges.
+        .options(selectinload(ReviewerAssignment.review).selectinload(IdeaReview.challenge))
     ).all()
     todo, sent = [], []
     for a in rows:

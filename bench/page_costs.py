@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import scale_sites  # noqa: E402
+from recompute_bench import _median  # noqa: E402  (the same warm-up-then-median timing)
 
 
 def main(argv=None) -> int:
@@ -167,15 +168,6 @@ def _token(app, targets) -> str:
         db.session.commit()
         return secret
 
-
-def _median(action, times: int) -> float:
-    action()
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 if __name__ == "__main__":

@@ -143,12 +143,10 @@ class WeightingPolicy:
 
     # --- ranking (ranking.py) ----------------------------------------------------
     z: float = 1.28  # one-sided 90 % (two-sided 80 %) lower bound
-    # Pools on one scale: before blending, each pool's scores are divided by the
-    # pool's best score and multiplied by its confidence H / (H + this), H being
-    # the weighted support the pool has given in the challenge. A pool's best idea
-    # then weighs its full pool weight once the pool has heard many engaged
-    # votes, and a pool that heard a handful contributes in proportion.
-    pool_confidence_weight: float = 5.0
+    # Pools on one scale (ranking.pool_scale): before blending, each pool's scores
+    # are divided by the pool's best score and multiplied by its confidence
+    # H / (H + z²), H being the weighted support the pool has given in the
+    # challenge: the same caution as one idea's Wilson bound, applied to the pool.
     # Pools disagree when the idea's position (percentile) in two pools differs by
     # at least this much, each pool having at least `disagreement_min_votes` votes.
     disagreement_gap: float = 0.5
@@ -228,7 +226,7 @@ _RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
     "network_covote_ideas": (2, 1000), "lockstep_window_seconds": _SECONDS, "lockstep_min_ideas": (2, 1000),
     "lockstep_min_voters": (2, 100_000), "reciprocal_min_mutual": (1, 1000), "reciprocal_min_share": _SHARE,
     "reciprocal_factor": _SHARE, "voter_burst_window_seconds": _SECONDS, "voter_burst_min_votes": (2, 100_000),
-    "voter_burst_factor": _SHARE, "z": (0.0, 10.0), "pool_confidence_weight": (0.0, 1e6),
+    "voter_burst_factor": _SHARE, "z": (0.0, 10.0),
     "disagreement_gap": _SHARE, "disagreement_min_votes": (0, 1_000_000), "pair_weight_cap": (1e-6, 1.0),
     "pair_fast_floor": _SHARE, "pair_side_min_answers": (1, 1_000_000), "pair_side_free_ratio": (0.5, 0.999),
     "pair_side_floor": _SHARE, "bt_prior": (1e-6, 1000.0), "bt_max_iterations": (1, 10_000_000),

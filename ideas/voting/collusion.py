@@ -10,7 +10,8 @@ coordination (see ../shared/voting-notes.md). Five rules, all constants in the
 (b) shared network — votes on one idea from one network hash are linked only
     with a second clue: cast within `network_window_seconds` of each other, both
     reasons near-copies, both accounts fresh and created together, or both voters
-    voting from that network on `network_covote_ideas` same ideas; linked votes
+    voting from that network on `network_covote_ideas` same ideas, making up
+    `network_covote_share` of what each of them voted on from it; linked votes
     form a cluster of at least `network_min_votes`. A shared network alone (an
     office, a university, a mobile carrier) never discounts anyone;
 (c) lockstep — voters linked by having voted on `lockstep_min_ideas` same ideas,
@@ -285,7 +286,8 @@ def _network_clusters(network: str, group: Sequence[VoteFact], from_network, pol
                 for j in range(i + 1, len(ordered)):
                     shared[(ordered[i], ordered[j])] += 1
     for (a, b), count in shared.items():
-        if count >= policy.network_covote_ideas:
+        most = max(len(from_network[(network, a)]), len(from_network[(network, b)]))
+        if count >= policy.network_covote_ideas and count >= policy.network_covote_share * most:
             links.append((index_of[a], index_of[b], "covoting"))
     used: list[tuple[int, str]] = []
     for a, b, clue in links:

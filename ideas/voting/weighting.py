@@ -115,13 +115,17 @@ class WeightingPolicy:
     # within `network_window_seconds` of each other; both reasons near-copies;
     # both accounts younger than `network_fresh_seconds` and created within
     # `network_created_window_seconds` of each other; or both voters voted from
-    # this network on at least `network_covote_ideas` of the same ideas. Linked
-    # votes form a cluster of at least `network_min_votes`.
+    # this network on at least `network_covote_ideas` of the same ideas, which make
+    # up at least `network_covote_share` of the ideas each of them voted on from
+    # it (colleagues who like the same three favourites among many votes are not
+    # a pattern; accounts that vote for the same slate and nothing else are).
+    # Linked votes form a cluster of at least `network_min_votes`.
     network_min_votes: int = 2
     network_window_seconds: float = 5 * 60
     network_fresh_seconds: float = 30 * DAY
     network_created_window_seconds: float = DAY
     network_covote_ideas: int = 3
+    network_covote_share: float = 0.75
     # (c) lockstep: two voters are linked when they voted on at least
     # `lockstep_min_ideas` same ideas, each time within the window of each other;
     # linked voters acting on one idea within the window form a cluster when they
@@ -223,7 +227,7 @@ _RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
     "cluster_rest_share": _SHARE, "burst_window_seconds": _SECONDS, "burst_min_votes": (2, 100_000),
     "burst_standing_ceiling": _SHARE, "network_min_votes": (2, 100_000), "network_window_seconds": _SECONDS,
     "network_fresh_seconds": _SECONDS, "network_created_window_seconds": _SECONDS,
-    "network_covote_ideas": (2, 1000), "lockstep_window_seconds": _SECONDS, "lockstep_min_ideas": (2, 1000),
+    "network_covote_ideas": (2, 1000), "network_covote_share": _SHARE, "lockstep_window_seconds": _SECONDS, "lockstep_min_ideas": (2, 1000),
     "lockstep_min_voters": (2, 100_000), "reciprocal_min_mutual": (1, 1000), "reciprocal_min_share": _SHARE,
     "reciprocal_factor": _SHARE, "voter_burst_window_seconds": _SECONDS, "voter_burst_min_votes": (2, 100_000),
     "voter_burst_factor": _SHARE, "z": (0.0, 10.0),

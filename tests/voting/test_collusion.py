@@ -275,3 +275,34 @@ def test_one_ideas_context_gives_the_same_factors_as_the_whole_challenge(data):
     for idea in {v.idea_id for v in votes}:
         bounded = collusion_factors(context_for(idea, votes), ideas={idea})
         assert bounded == {v.vote_id: whole[v.vote_id] for v in votes if v.idea_id == idea}
+
+
+@FAST
+@given(st.data())
+def test_a_newcomers_vote_a_day_later_never_lowers_anyone_elses_earlier_weight(data):
+    votes = crowd(data)
+    idea = data.draw(st.sampled_from(sorted({v.idea_id for v in votes})))
+    later = max(v.at for v in votes) + 2 * DAY
+    before = collusion_factors(votes)
+    after = collusion_factors([*votes, fact(10_000, "newcomer", idea, later, standing=0.15, effort=0.1)])
+    assert {k: after[k] for k in before} == before
+
+
+@FAST
+@given(st.data())
+def test_an_earlier_weight_falls_after_someone_elses_vote_only_when_it_completes_a_named_pattern(data):
+    votes = crowd(data)
+    voter = data.draw(st.sampled_from(sorted({v.voter_id for v in votes})))
+    idea = data.draw(st.sampled_from(sorted({v.idea_id for v in votes})))
+    if any(v.voter_id == voter and v.idea_id == idea for v in votes):
+        return
+    authors = next(v.author_ids for v in votes if v.idea_id == idea)
+    later = max(v.at for v in votes) + 2 * DAY
+    before = collusion_factors(votes)
+    after = collusion_factors([*votes, fact(10_000, voter, idea, later, authors=authors)])
+    for vote in votes:
+        if vote.voter_id != voter and after[vote.vote_id].factor < before[vote.vote_id].factor:
+            # The only pattern a vote days after all others can complete: a reciprocal pair.
+            new_codes = {d.code for d in after[vote.vote_id].discounts} - {d.code for d in before[vote.vote_id].discounts}
+            assert new_codes == {"reciprocal"}
+            assert "reciprocal" in {d.code for d in after[10_000].discounts}

@@ -28,7 +28,7 @@ from ideas.challenges.services import ChallengeError, NotFound, require_particip
 from ideas.extensions import db
 from ideas.voting import collusion as collusion_rules
 from ideas.voting import ranking, weighting
-from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, Vote, VoteRating
+from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, PoolScale, Vote, VoteRating
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
 NETWORK_RETENTION = timedelta(days=90)
@@ -111,6 +111,7 @@ def _signals_for(vote: Vote, idea: Idea) -> VoteSignals:
         kind=vote.kind, value=vote.value, viewed_before=vote.viewed_before,
         seconds_since_view=vote.seconds_since_view, idea_word_count=vote.idea_word_count,
         reason_word_count=vote.reason_words, reason_is_near_copy=vote.reason_near_copy,
+        reason_specificity=min(1.0, max(0.0, vote.reason_specificity if vote.reason_specificity is not None else 1.0)),
         criteria_rated=vote.criteria_rated, has_criteria=bool(idea.challenge.criteria),
         identity=vote.identity, account_age_seconds=vote.account_age_seconds,
         contributions_90d=vote.contributions_90d, is_author_or_coauthor=vote.is_author,
@@ -126,6 +127,7 @@ def _measure(vote: Vote, idea: Idea, voter: User, now: datetime, reason: str) ->
     vote.reason = reason
     vote.reason_words = weighting.word_count(reason)
     vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, _other_reasons(vote, idea, voter))
+    vote.reason_specificity = weighting.reason_specificity(reason, idea_text(idea)) if reason else 1.0
     vote.identity = identity_of(voter)
     vote.account_age_seconds = max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds())
     vote.contributions_90d = contributions(voter.id, now)
@@ -133,6 +135,11 @@ def _measure(vote: Vote, idea: Idea, voter: User, now: datetime, reason: str) ->
     # Effort and standing first: the collusion rules need to know who is low-standing.
     alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
     vote.effort, vote.standing = alone.effort, alone.standing
+
+
+def idea_text(idea: Idea) -> str:
+    """What a reason about the idea can speak of: its title, summary and body."""
+    return f"{idea.title}\n{idea.summary or ''}\n{idea.body or ''}"
 
 
 def _other_reasons(vote: Vote, idea: Idea, voter: User) -> list[str]:
@@ -287,12 +294,20 @@ def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
 
 # --- weights -------------------------------------------------------------------
 
+def voter_standing(vote: Vote) -> float:
+    """The voter's own standing at the vote (identity × age × contribution), as the
+    collusion rules need it; `vote.standing` is the standing the vote counts with."""
+    return weighting.standing(VoteSignals(identity=vote.identity, account_age_seconds=vote.account_age_seconds,
+                                          contributions_90d=vote.contributions_90d), WEIGHTED)
+
+
 def _facts(votes: list[Vote], authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
     return [
         collusion_rules.VoteFact(
             vote_id=v.id, voter_id=v.voter_id, idea_id=v.idea_id, author_ids=authors.get(v.idea_id, frozenset()),
-            at=clock.as_utc(v.created_at), standing=v.standing,
-            effort=v.effort, network=v.network, value=v.value,
+            at=clock.as_utc(v.created_at), standing=voter_standing(v),
+            effort=v.effort, network=v.network, value=v.value, account_age=v.account_age_seconds,
+            copied=bool(v.reason_near_copy),
         )
         for v in votes
     ]
@@ -371,20 +386,86 @@ def _apply_changes(idea: Idea, changes, policy) -> None:
     if values:
         db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(**values))
     score = db.session.get(IdeaScore, idea.id, populate_existing=True)
-    _score(score, idea.challenge, policy)
+    _pool_scores(score, policy)
+    db.session.flush()
+    heard = {pool: delta.get(f"support_{pool}", 0.0) for pool in ranking.POOLS}
+    if _keep_scales(idea.challenge, policy, heard):
+        db.session.expire(score, ["score_blended"])  # re-blended in the database with every other idea
+    else:
+        _blend(score, idea.challenge, _applied_scales(idea.challenge, policy))
     db.session.flush()
 
 
-def _score(score: IdeaScore, challenge: Challenge, policy) -> None:
-    for pool in ("employee", "external"):
+def _pool_scores(score: IdeaScore, policy) -> None:
+    for pool in ranking.POOLS:
         support = max(0.0, getattr(score, f"support_{pool}"))
         oppose = max(0.0, getattr(score, f"oppose_{pool}"))
         if support < 1e-9:
             support = 0.0
         agg = ranking.PoolAggregate(support, oppose, getattr(score, f"raw_{pool}"))
         setattr(score, f"score_{pool}", ranking.pool_score(agg, policy))
+
+
+def _blend(score: IdeaScore, challenge: Challenge, scales: dict[str, float]) -> None:
     score.score_blended = ranking.blended_score(
-        {"employee": score.score_employee, "external": score.score_external}, pool_weights(challenge))
+        {"employee": score.score_employee, "external": score.score_external}, pool_weights(challenge), scales)
+
+
+def _score(score: IdeaScore, challenge: Challenge, policy, scales: dict[str, float] | None = None) -> None:
+    _pool_scores(score, policy)
+    _blend(score, challenge, _applied_scales(challenge, policy) if scales is None else scales)
+
+
+# --- pools on one scale ----------------------------------------------------------
+
+SCALE_TOLERANCE = 0.01
+
+
+def _scale_rows(challenge: Challenge) -> dict[str, PoolScale]:
+    rows = {row.pool: row for row in db.session.scalars(
+        select(PoolScale).where(PoolScale.challenge_id == challenge.id))}
+    for pool in ranking.POOLS:
+        if pool not in rows:
+            rows[pool] = PoolScale(challenge_id=challenge.id, pool=pool, heard=0.0, applied_best=0.0,
+                                   applied_heard=0.0, updated_at=clock.now())
+            db.session.add(rows[pool])
+    return rows
+
+
+def _applied_scales(challenge: Challenge, policy) -> dict[str, float]:
+    """The scales the stored blended scores use (`ranking.pool_scale` of the applied values)."""
+    rows = _scale_rows(challenge)
+    return {pool: ranking.pool_scale(row.applied_best, row.applied_heard, policy) for pool, row in rows.items()}
+
+
+def _best_scores(challenge: Challenge) -> dict[str, float]:
+    """Each pool's best score in the challenge: one indexed look-up per pool."""
+    return {pool: float(db.session.scalar(select(func.max(ranking_column(pool))).where(
+        IdeaScore.challenge_id == challenge.id)) or 0.0) for pool in ranking.POOLS}
+
+
+def _keep_scales(challenge: Challenge, policy, heard_change: dict[str, float]) -> bool:
+    """Add the support a vote changed to its pool's heard weight; when a pool's true
+    scale has moved by more than SCALE_TOLERANCE from the one the blended scores use,
+    apply it and re-blend the whole challenge. True when everything was re-blended."""
+    rows = _scale_rows(challenge)
+    for pool, change in heard_change.items():
+        if change:
+            rows[pool].heard = max(0.0, (rows[pool].heard or 0.0) + change)
+    best = _best_scores(challenge)
+    moved = False
+    for pool, row in rows.items():
+        applied = ranking.pool_scale(row.applied_best, row.applied_heard, policy)
+        true = ranking.pool_scale(best[pool], row.heard, policy)
+        if (applied == 0.0) != (true == 0.0) or (applied and abs(true / applied - 1.0) > SCALE_TOLERANCE):
+            moved = True
+    if not moved:
+        return False
+    for pool, row in rows.items():
+        row.applied_best, row.applied_heard, row.updated_at = best[pool], row.heard, clock.now()
+    db.session.flush()
+    rescore_blend(challenge)
+    return True
 
 
 # --- rankings ------------------------------------------------------------------
@@ -594,6 +675,7 @@ def rebuild_scores(challenge: Challenge) -> None:
               "raw_external")
     published = set(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
                                                              Idea.status == IdeaStatus.PUBLISHED)))
+    rows = []
     for idea_id in set(existing) | set(sums) | published:
         row = existing.get(idea_id)
         if row is None:
@@ -604,18 +686,39 @@ def rebuild_scores(challenge: Challenge) -> None:
             value = entry.get(name, 0)
             setattr(row, name, int(value) if name.startswith("raw") else float(value))
         row.updated_at = now
-        _score(row, challenge, policy)
+        _pool_scores(row, policy)
+        rows.append(row)
+    # The pools' scales from scratch, then every blended score with them.
+    scale_rows = _scale_rows(challenge)
+    scales = {}
+    for pool, scale in scale_rows.items():
+        scale.heard = math.fsum(max(0.0, getattr(r, f"support_{pool}")) for r in rows)
+        scale.applied_heard = scale.heard
+        scale.applied_best = max((getattr(r, f"score_{pool}") for r in rows), default=0.0)
+        scale.updated_at = now
+        scales[pool] = ranking.pool_scale(scale.applied_best, scale.applied_heard, policy)
+    for row in rows:
+        _blend(row, challenge, scales)
     db.session.flush()
     refresh_disagreement(challenge)
 
 
 def rescore_blend(challenge: Challenge) -> None:
-    """Pool weights changed: the blended scores follow, set-based."""
+    """Pool weights or pool scales changed: the blended scores follow, set-based.
+
+    The SQL form of `ranking.blended_score` with the applied scales."""
     weights = pool_weights(challenge)
+    scales = _applied_scales(challenge, active_policy(challenge))
+    db.session.flush()
+
+    def scaled(column, pool):
+        value = column * scales[pool]
+        return db.case((value > 1.0, 1.0), else_=value)
+
     db.session.execute(
         update(IdeaScore).where(IdeaScore.challenge_id == challenge.id).values(
-            score_blended=IdeaScore.score_employee * weights["employee"]
-            + IdeaScore.score_external * weights["external"]),
+            score_blended=scaled(IdeaScore.score_employee, "employee") * weights["employee"]
+            + scaled(IdeaScore.score_external, "external") * weights["external"]),
         execution_options={"synchronize_session": False})
 
 

@@ -85,12 +85,14 @@ def vote(idea_id: int):
     try:
         cast = services.cast_vote(idea, current_user, Ballot(value=value, reason=form.reason.data or "",
                                                              ratings=_ratings_from(form, idea.challenge)),
-                                  network=services.network_hash(request.remote_addr))
+                                  network=services.network_of_request(request.remote_addr, request.headers))
     except ChallengeError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"Your vote is counted with weight {cast.weight:.2f}.", "success")
+        services.observe_vote_address(request.remote_addr, current_user.id)
+        flash(f"Your vote is counted with weight {cast.weight:.2f}: below is why, and what would raise it.",
+              "success")
     return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
 
 

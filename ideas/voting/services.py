@@ -9,7 +9,9 @@ unique (voter, idea) constraint makes a second vote impossible whatever the timi
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -31,7 +33,13 @@ from ideas.voting import ranking, weighting
 from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, PoolScale, Vote, VoteRating
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
+log = logging.getLogger(__name__)
+
 NETWORK_RETENTION = timedelta(days=90)
+# This many votes in a row, by this many different people, from one address: the
+# site sees a proxy's address, not its voters' (IDEAS_TRUST_PROXY is not set).
+ONE_ADDRESS_VOTERS = 20
+NETWORK_RULE_KEY = "voting.network_rule_off"
 SUBSTANTIVE_COMMENT_WORDS = 20
 REASON_LIMIT = 5000
 # How far around a vote the collusion rules look, bounded so a vote costs the same
@@ -86,6 +94,108 @@ def network_hash(address: str | None) -> str | None:
         return None
     salt = current_app.config["SECRET_KEY"]
     return hashlib.sha256(f"{salt}|network|{address}".encode()).hexdigest()[:32]
+
+
+def voter_network(address: str | None, *, forwarded: bool = False) -> str | None:
+    """The network hash of a live vote, or None when the address says nothing about
+    the voter's own network.
+
+    Loopback, private, shared and other non-public addresses are never one voter
+    network (a site's own proxy, an office's NAT, a test client); neither is an
+    untrusted proxy's address (the request carries forwarding headers the site
+    does not trust), nor any address once the site has been found to see every
+    vote from one address. IPv6 voters are grouped by their /64, which is one
+    household or office; IPv4 by the address itself.
+    """
+    if not address or network_rule_off():
+        return None
+    if forwarded and not current_app.config.get("IDEAS_TRUST_PROXY"):
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if not ip.is_global:
+        return None
+    if ip.version == 6:
+        return network_hash(str(ipaddress.ip_network(f"{ip}/64", strict=False)))
+    return network_hash(str(ip))
+
+
+def network_rule_off() -> str | None:
+    """Why the shared-network rule is switched off on this site, or None while it runs.
+
+    It is switched off when every vote arrives from one address (a proxy whose
+    forwarded addresses the site is not told to trust); setting IDEAS_TRUST_PROXY
+    switches it back on."""
+    if current_app.config.get("IDEAS_TRUST_PROXY"):
+        return None
+    from ideas.accounts.models import SiteSetting
+
+    row = db.session.get(SiteSetting, NETWORK_RULE_KEY)
+    return row.value if row is not None and row.value else None
+
+
+def observe_vote_address(address: str | None, voter_id: int) -> bool:
+    """Watch for a site that sees every vote from one address; True when it just tripped.
+
+    Kept in the worker's memory (no write per vote): the latest address and the
+    people who voted from it in a row. When ONE_ADDRESS_VOTERS different people in
+    a row voted from one address and the site does not trust a proxy, the network
+    rule is switched off, the existing hashes of that address are forgotten, the
+    event is logged and the administrators are told.
+    """
+    if not address or current_app.config.get("IDEAS_TRUST_PROXY"):
+        return False
+    probe = current_app.extensions.setdefault("ideas.vote_addresses", {"address": None, "voters": set()})
+    if probe["address"] != address:
+        probe["address"], probe["voters"] = address, set()
+    probe["voters"].add(voter_id)
+    if len(probe["voters"]) < ONE_ADDRESS_VOTERS or network_rule_off():
+        return False
+    _switch_network_rule_off(address, len(probe["voters"]))
+    return True
+
+
+def _switch_network_rule_off(address: str, voters: int) -> None:
+    from ideas.accounts.models import Role, SiteSetting, UserRole
+    from ideas.notifications import services as notifications
+
+    reason = (f"The last {voters} votes, by {voters} different people, all came from one address ({address}): "
+              f"the site is behind a proxy and IDEAS_TRUST_PROXY is not set, so it cannot tell voters' networks "
+              f"apart. The shared-network rule is off until IDEAS_TRUST_PROXY is set to the number of proxies "
+              f"in front of the site.")
+    row = db.session.get(SiteSetting, NETWORK_RULE_KEY)
+    if row is None:
+        db.session.add(SiteSetting(key=NETWORK_RULE_KEY, value=reason))
+    else:
+        row.value = reason
+    stale = {network_hash(address)}
+    try:
+        ip = ipaddress.ip_address(address)
+        if ip.version == 6:
+            stale.add(network_hash(str(ipaddress.ip_network(f"{ip}/64", strict=False))))
+    except ValueError:
+        pass
+    affected = set(db.session.scalars(select(Vote.idea_id).where(Vote.network.in_(stale)).distinct()))
+    db.session.execute(update(Vote).where(Vote.network.in_(stale)).values(network=None),
+                       execution_options={"synchronize_session": "fetch"})
+    # Votes a network cluster of that address discounted count again as they should.
+    now = clock.now()
+    for idea in db.session.scalars(select(Idea).where(Idea.id.in_(affected))):
+        policy = active_policy(idea.challenge)
+        _lock_scores(idea, now)
+        _apply_changes(idea, _reweigh_idea_votes(idea, policy, now), policy)
+    log.warning("voting: shared-network rule switched off: %s", reason)
+    admins = db.session.scalars(select(UserRole.user_id).where(UserRole.role == Role.ADMIN))
+    notifications.notify(set(admins), "admin", f"Voting: {reason}")
+    db.session.flush()
+
+
+def network_of_request(remote_addr: str | None, headers) -> str | None:
+    """`voter_network` for a request's address and headers (routes and the API call this)."""
+    forwarded = any(headers.get(name) for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
+    return voter_network(remote_addr, forwarded=forwarded)
 
 
 def identity_of(user: User) -> str:

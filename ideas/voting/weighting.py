@@ -375,6 +375,37 @@ DISCOUNT_LABELS: Mapping[str, str] = MappingProxyType({
 })
 
 
+EFFORT_CODES = frozenset({"not_read", "read_too_fast", "no_reason", "short_reason", "generic_reason",
+                          "copied_reason", "criteria_not_rated", "answered_fast", "one_sided"})
+STANDING_CODES = frozenset({"identity_unverified", "identity_external_verified", "identity_employee_verified",
+                            "new_account", "few_contributions"})
+
+
+def attribute_loss(codes: Iterable[str], effort: float, standing: float, collusion: float) -> dict[str, float]:
+    """Which share of a vote's lost weight each of its discounts caused, summing to 1.
+
+    The weight is a product, so each factor's share of the loss is its share of
+    −ln(weight): ``−ln f / −ln(e·s·c)``; a factor's share is split evenly among
+    the discounts that explain it (effort, standing or collusion codes).
+    """
+    codes = list(dict.fromkeys(codes))
+    if "own_idea" in codes:
+        return {"own_idea": 1.0}
+    groups = {"effort": [c for c in codes if c in EFFORT_CODES],
+              "standing": [c for c in codes if c in STANDING_CODES]}
+    groups["collusion"] = [c for c in codes if c not in EFFORT_CODES and c not in STANDING_CODES]
+    logs = {name: -math.log(max(1e-9, min(1.0, value)))
+            for name, value in (("effort", effort), ("standing", standing), ("collusion", collusion))}
+    total = math.fsum(logs[name] for name in groups if groups[name])
+    if total <= 0:
+        return {code: 1.0 / len(codes) for code in codes} if codes else {}
+    shares: dict[str, float] = {}
+    for name, members in groups.items():
+        for code in members:
+            shares[code] = logs[name] / total / len(members)
+    return shares
+
+
 def discount_label(code: str) -> str:
     """The plain words for a discount code; an unknown code is described, never shown raw."""
     return DISCOUNT_LABELS.get(code, "another discount")

@@ -23,7 +23,8 @@ SPECIFIC = "Kiosks at the entrance would take the travellers who only need a tag
 @pytest.fixture
 def voting_idea(make_user):
     manager = make_user(roles=("manager",))
-    challenge = open_challenge(manager, phase="submission", criteria=[challenges.CriterionInput("impact")])
+    challenge = open_challenge(manager, phase="submission", criteria=[challenges.CriterionInput("impact")],
+                               hide_counts_until_voted=False)
     idea = idea_in(challenge, make_user(), body="Kiosks at the entrance print tags so travellers skip the desk queue.")
     challenges.change_phase(challenge, manager, "voting", "Enough ideas")
     db.session.commit()
@@ -109,3 +110,67 @@ def test_a_generic_reason_is_explained_in_plain_words(make_user, voting_idea):
     assert vote.reason_specificity == 0.0
     codes = {code: text for code, text in services.explain(vote).discounts}
     assert "says little about this idea" in codes["generic_reason"]
+
+
+# --- what managers and voters see --------------------------------------------------
+
+
+def test_a_separate_pools_challenge_shows_each_pools_ranking_and_no_blend(client, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", pool_mode="separate", cross_visibility=True,
+                               hide_counts_until_voted=False)
+    idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    external = make_user(pool="external")
+    login(external)
+    page = client.get(f"/challenges/{challenge.id}/ranking").get_data(as_text=True)
+    assert "Blended" not in page and "50 % employee score" not in page
+    assert 'aria-current="page">Externals' in page  # the viewer's own pool opens first
+    assert "separate pools" in page
+    # Asking for a blend gets a pool's ranking instead.
+    assert "Blended =" not in client.get(f"/challenges/{challenge.id}/ranking?pool=blended").get_data(as_text=True)
+
+
+def test_a_blended_challenge_opens_on_the_blend(client, make_user, login, voting_idea):
+    challenge, _ = voting_idea
+    login(make_user())
+    page = client.get(f"/challenges/{challenge.id}/ranking").get_data(as_text=True)
+    assert 'aria-current="page">Blended' in page
+
+
+def test_managers_compare_raw_counts_with_weighted_ranks_in_plain_words(client, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", criteria=[challenges.CriterionInput("impact")])
+    careful_idea = idea_in(challenge, make_user(), body="Kiosks at the entrance print tags for travellers.")
+    pushed = idea_in(challenge, make_user(), title="Pushed idea", summary="Pushed.", body="Pushed by clicks.")
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    now = clock.now()
+    for k in range(6):  # fresh one-clicks in a minute
+        services.cast_vote(pushed, make_user(created_at=now - timedelta(minutes=20)), Ballot(),
+                           now=now + timedelta(seconds=5 * k))
+    for reason in (SPECIFIC, "Printing tags at the entrance kiosks means travellers never queue twice.",
+                   "Travellers who only drop a bag lose the longest wait; kiosks fix that cheaply."):
+        voter = make_user(created_at=now - timedelta(days=200))  # read and reasoned by established people
+        services.record_view(careful_idea, voter, now=now - timedelta(minutes=5))
+        services.cast_vote(careful_idea, voter, Ballot(reason=reason, ratings={c.id: 4 for c in challenge.criteria}))
+    db.session.commit()
+    login(challenge.created_by)
+    page = client.get(f"/challenges/{challenge.id}/ranking/compare").get_data(as_text=True)
+    rose, fell = page.split("Fell with weighting")
+    assert careful_idea.title in rose.split("Rose with weighting")[1]
+    assert "Pushed idea" in fell.split("The weighted top")[0]
+    assert "one of a burst of votes from new or unverified accounts" in fell
+    for code in ("few_contributions", "new_account", "not_read", "no_reason", "criteria_not_rated"):
+        assert code not in page
+    breakdown = client.get(f"/ideas/{pushed.id}/votes").get_data(as_text=True)
+    assert "few ideas or comments in the last 90 days" in breakdown
+    for code in ("few_contributions", "new_account", "not_read", "no_reason", "criteria_not_rated"):
+        assert code not in breakdown
+
+
+def test_only_managers_see_the_comparison(client, make_user, login, voting_idea):
+    challenge, _ = voting_idea
+    login(make_user())
+    assert client.get(f"/challenges/{challenge.id}/ranking/compare").status_code == 403

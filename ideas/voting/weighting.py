@@ -651,10 +651,17 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
         missing.append(Discount("copied_reason", "the reason is a near-copy of another reason, so it earns "
                                                  "no reason credit"))
     elif credit < 1.0 - 1e-9:
+        length = min(1.0, signals.reason_word_count / policy.reason_full_words)
         if signals.reason_specificity < 0.5:
             missing.append(Discount(
                 "generic_reason",
                 f"the reason says little about this idea in particular (generic praise earns little): "
+                f"{credit:.0%} of the reason credit",
+            ))
+        elif signals.reason_specificity <= length:
+            missing.append(Discount(
+                "generic_reason",
+                f"the reason speaks only in part about this idea (what it would change, for whom, how): "
                 f"{credit:.0%} of the reason credit",
             ))
         else:

@@ -617,7 +617,7 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
         notes: list[Discount] = []
         if speed < 1.0:
             taken = signals.seconds_since_view
-            shown = "an unknown time" if taken is None else f"{taken:.0f} s"
+            shown = "an unknown time" if taken is None else f"{math.floor(taken)} s"
             notes.append(Discount(
                 "answered_fast",
                 f"answered after {shown}; reading the pair takes about {need:.0f} s: ×{_num(speed)}",
@@ -639,7 +639,7 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
     else:
         need = read_seconds_needed(signals.idea_word_count, policy)
         taken = signals.seconds_since_view
-        shown = "an unknown time" if taken is None else f"{taken:.0f} s"
+        shown = "an unknown time" if taken is None else f"{math.floor(taken)} s"
         missing.append(Discount(
             "read_too_fast", f"voted {shown} after opening the idea; reading it takes about {need:.0f} s"
         ))

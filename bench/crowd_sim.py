@@ -149,7 +149,10 @@ GENERIC_PRAISE = [
 # --- the crowd ---------------------------------------------------------------------
 
 
-def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Person]]:
+def build_crowd(sc: Scenario, rng: random.Random, extra: random.Random | None = None) -> tuple[list[Idea], list[Person]]:
+    """The ideas and the people. `extra` draws what the fairness scenario added
+    (shared campus networks, idea texts), so `rng` draws the same crowd as before."""
+    extra = extra or random.Random(0)
     qualities = sorted(rng.gauss(0, 1) for _ in range(sc.ideas))
     lower_half = list(range(sc.ideas // 2))
     rng.shuffle(lower_half)  # indexes into `qualities` still free for adversaries
@@ -173,8 +176,8 @@ def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Pers
         joined = rng.uniform(0, sc.days * DAY) if new else established()
         if identity == "employee_verified":
             network = rng.choice(offices)
-        elif rng.random() < sc.external_shared_network:
-            network = f"campus-{rng.randrange(sc.shared_networks)}"
+        elif extra.random() < sc.external_shared_network:
+            network = f"campus-{extra.randrange(sc.shared_networks)}"
         else:
             network = f"home-{len(people)}"
         contributions = 0 if new else min(6, int(rng.expovariate(1 / 1.5)))
@@ -231,8 +234,9 @@ def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Pers
     ids = list(range(sc.ideas))
     rng.shuffle(ids)
     engaged = [p.id for p in people if p.kind == "engaged"]
-    ideas = [Idea(ids[k], qualities[k], rng.randint(60, 600), text=" ".join(rng.sample(VOCABULARY, 40)))
-             for k in range(sc.ideas)]
+    ideas = [Idea(ids[k], qualities[k], rng.randint(60, 600)) for k in range(sc.ideas)]
+    for idea in ideas:
+        idea.text = " ".join(extra.sample(VOCABULARY, 40))
     by_quality_index = {k: ideas[k] for k in range(sc.ideas)}
     for p in people:
         p.targets = tuple(by_quality_index[t].id for t in p.targets)
@@ -253,7 +257,7 @@ def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Pers
 
 
 def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random.Random,
-               budget_k: int | None) -> tuple[list[Vote], list[tuple[float, Person]]]:
+               budget_k: int | None, extra: random.Random) -> tuple[list[Vote], list[tuple[float, Person]]]:
     """Votes that do not depend on what others did, and the drive-by arrivals."""
     votes: list[Vote] = []
     drive_bys: list[tuple[float, Person]] = []
@@ -266,9 +270,10 @@ def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: rando
         """A reason of one's own about the idea: some of its words, many of one's own."""
         if rng.random() >= sc.engaged_reason:
             return ()
-        n = rng.randint(5, 11) if rng.random() < 0.15 else rng.randint(12, 60)
+        n = rng.randint(5, 19) if rng.random() < 0.1 else rng.randint(20, 80)
         about = idea.text.split()
-        return tuple(rng.choice(about) if rng.random() < 0.25 else rng.choice(VOCABULARY) for _ in range(n))
+        words = [rng.choice(VOCABULARY) for _ in range(n)]
+        return tuple(extra.choice(about) if extra.random() < 0.25 else word for word in words)
 
     templates: dict[int, tuple[str, ...]] = {}
     for p in people:
@@ -328,14 +333,15 @@ def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: rando
 
 
 def run_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random.Random,
-              budget_k: int | None) -> list[Vote]:
+              budget_k: int | None, extra: random.Random | None = None) -> list[Vote]:
     """The whole voting period in time order; drive-bys see the raw counts so far."""
-    planned, arrivals = plan_votes(sc, ideas, people, rng, budget_k)
+    extra = extra or random.Random(0)
+    planned, arrivals = plan_votes(sc, ideas, people, rng, budget_k, extra)
     planned.sort(key=lambda v: v.at)
     arrivals.sort(key=lambda a: a[0])
     counts = Counter()
     votes: list[Vote] = []
-    praiser = {p.id: rng.random() < sc.drive_by_praise for _, p in arrivals}
+    praiser = {p.id: extra.random() < sc.drive_by_praise for _, p in arrivals}
     k = 0
     for t, p in arrivals:
         while k < len(planned) and planned[k].at <= t:
@@ -352,12 +358,10 @@ def run_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random
             idea = rng.choices(open_ideas, weights)[0]
             open_ideas.remove(idea)
             glance = rng.random() < 0.2
+            reason = tuple(rng.choice(["great", "idea", "love", "it", "yes"]) for _ in range(rng.randint(2, 6))) \
+                if rng.random() < 0.05 else ()
             if praiser[p.id]:
-                reason = tuple(rng.choice(GENERIC_PRAISE).split())
-            elif rng.random() < 0.05:
-                reason = tuple(rng.choice(["great", "idea", "love", "it", "yes"]) for _ in range(rng.randint(2, 6)))
-            else:
-                reason = ()
+                reason = tuple(extra.choice(GENERIC_PRAISE).split())
             votes.append(Vote(p.id, idea.id, at, glance, rng.uniform(2, 6) if glance else None, reason))
             counts[idea.id] += 1
             at += rng.uniform(3, 15)
@@ -536,10 +540,11 @@ METHODS = ("raw", "simple", "weighted", "budget", "pairwise")
 
 def run_seed(sc: Scenario, seed: int) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
     rng = random.Random(seed)
-    ideas, people = build_crowd(sc, rng)
+    ideas, people = build_crowd(sc, rng, random.Random(seed * 7919 + 3))
     truth = {i.id: i.quality for i in ideas}
-    votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), None)
-    budget_votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), POLICIES["budget"].budget_k)
+    votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), None, random.Random(seed * 7919 + 4))
+    budget_votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), POLICIES["budget"].budget_k,
+                             random.Random(seed * 7919 + 4))
     authors = {i.id: i.authors for i in ideas}
     raw = Counter(v.idea for v in votes if v.voter not in authors[v.idea])
     fairness: dict[str, float] = {}

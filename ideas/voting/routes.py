@@ -170,15 +170,19 @@ def ranking_visible(challenge, viewer) -> bool:
             or challenge.phase in ("review", "closed"))
 
 
+def _pools_and_choice(challenge) -> tuple[list[str], str]:
+    """The rankings shown to this person and the one asked for (the first when unknown)."""
+    pools = services.ranking_pools(challenge, current_user)
+    pool = request.args.get("pool", pools[0])
+    return pools, pool if pool in pools else pools[0]
+
+
 @bp.route("/challenges/<int:challenge_id>/ranking")
 def ranking(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
     if not ranking_visible(challenge, current_user):
         abort(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
-    pools = services.ranking_pools(challenge, current_user)
-    pool = request.args.get("pool", pools[0])
-    if pool not in pools:
-        pool = pools[0]
+    pools, pool = _pools_and_choice(challenge)
     page = max(1, min(request.args.get("page", 1, type=int), 1000))
     lines = services.ranking_page(challenge, current_user, pool, limit=50, offset=(page - 1) * 50)
     return render_template("voting/ranking.html", challenge=challenge, lines=lines, pool=pool, pools=pools,
@@ -194,10 +198,7 @@ def compare(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
     if not challenge_policy.is_staff(current_user, challenge):
         abort(403)
-    pools = services.ranking_pools(challenge, current_user)
-    pool = request.args.get("pool", pools[0])
-    if pool not in pools:
-        pool = pools[0]
+    pools, pool = _pools_and_choice(challenge)
     return render_template("voting/compare.html", challenge=challenge, pool=pool, pools=pools,
                            comparison=services.raw_vs_weighted(challenge, current_user, pool),
                            policy=services.active_policy(challenge), network_off=services.network_rule_off())

@@ -591,6 +591,11 @@ class RankingLine:
     support: dict[str, float]
     raw: dict[str, int]
     disagree: bool
+    ranking: str = "blended"  # which ranking placed the line (see `suggested_lines`)
+
+    @property
+    def ranking_words(self) -> str:
+        return RANKING_WORDS.get(self.ranking, self.ranking)
 
     @property
     def raw_total(self) -> int:
@@ -625,7 +630,7 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
     lines = []
     for position, (idea, score) in enumerate(db.session.execute(query), start=offset + 1):
         lines.append(RankingLine(
-            position=position, idea=idea,
+            ranking=pool, position=position, idea=idea,
             score=getattr(score, column.key),
             support={"employee": score.support_employee, "external": score.support_external},
             raw={"employee": score.raw_employee, "external": score.raw_external},
@@ -650,6 +655,33 @@ def ranking_pools(challenge: Challenge, viewer) -> list[str]:
         return ["blended", *visible]
     own = challenge_policy.user_pool(viewer) if getattr(viewer, "is_authenticated", False) else None
     return sorted(visible, key=lambda p: p != own)
+
+
+def suggested_lines(challenge: Challenge, viewer, *, limit: int = 100) -> list[RankingLine]:
+    """The ranking that suggests what to shortlist: the blend where the challenge
+    blends; where it keeps separate pools, each pool's own ranking in turn (the
+    first of each, then the second of each …), never a blend of the two; the one
+    pool's ranking where there is one. Each line says which ranking placed it."""
+    pools = [p for p in ranking_pools(challenge, viewer) if p != "blended"] \
+        if PoolMode(challenge.pool_mode) == PoolMode.SEPARATE else ["blended"]
+    per_pool = [ranking_page(challenge, viewer, pool, limit=limit) for pool in pools]
+    for pool, lines in zip(pools, per_pool, strict=True):
+        for line in lines:
+            line.ranking = pool
+    if len(per_pool) == 1:
+        return per_pool[0]
+    merged: dict[int, RankingLine] = {}
+    for rank_lines in zip(*per_pool, strict=False):
+        for line in rank_lines:
+            merged.setdefault(line.idea.id, line)
+    for lines in per_pool:  # a pool with more ranked ideas than the other
+        for line in lines:
+            merged.setdefault(line.idea.id, line)
+    return list(merged.values())[:limit]
+
+
+RANKING_WORDS = {"blended": "the blended ranking", "employee": "the employees' ranking",
+                 "external": "the externals' ranking"}
 
 
 @dataclass

@@ -174,3 +174,28 @@ def test_only_managers_see_the_comparison(client, make_user, login, voting_idea)
     challenge, _ = voting_idea
     login(make_user())
     assert client.get(f"/challenges/{challenge.id}/ranking/compare").status_code == 403
+
+
+def test_a_separate_pools_challenge_suggests_from_each_pools_own_ranking(make_user):
+    from ideas.review import services as review
+
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", pool_mode="separate", cross_visibility=True,
+                               review_capacity=2)
+    staff_idea = idea_in(challenge, make_user(), title="Staff favourite")
+    ideas_for_externals = [idea_in(challenge, make_user(pool="external"), title=f"Customer idea {k}")
+                           for k in range(3)]
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    old = clock.now() - timedelta(days=300)
+    for k in range(3):
+        services.cast_vote(staff_idea, make_user(created_at=old), Ballot(), now=clock.now() + timedelta(hours=k))
+    for n, idea in enumerate(ideas_for_externals):  # externals are many and vote a lot
+        for k in range(8 - 2 * n):
+            services.cast_vote(idea, make_user(pool="external", created_at=old), Ballot(),
+                               now=clock.now() + timedelta(hours=10 + k))
+    db.session.commit()
+    suggested = review.suggested_shortlist(challenge, manager)
+    assert {s.idea.title for s in suggested} == {"Staff favourite", "Customer idea 0"}
+    assert any("the employees' ranking" in why for s in suggested for why in s.why)
+    assert any("the externals' ranking" in why for s in suggested for why in s.why)

@@ -10,7 +10,7 @@ from ideas import clock
 from ideas.challenges import services as challenges
 from ideas.challenges.services import ChallengeError
 from ideas.extensions import db
-from ideas.voting import services
+from ideas.voting import services, weighting
 from ideas.voting.models import IdeaScore, Vote
 from ideas.voting.services import Ballot
 from tests.challenges.factories import idea_in, open_challenge
@@ -54,19 +54,16 @@ def test_read_reasoned_rated_vote_counts_fully_and_quick_click_less(voting_chall
     click = services.cast_vote(idea, quick, Ballot())
     db.session.commit()
     assert full.kind == "ratings" and click.kind == "support"
-    # Read, reasoned and rated: the effort counts fully, and nothing about the vote itself is
-    # discounted; what remains is the voter's standing, the same for both voters.
-    assert full.effort == 1.0 and full.standing == click.standing
-    assert full.weight == pytest.approx(full.standing)
-    effort_causes = {"not_read", "read_too_fast", "no_reason", "short_reason", "copied_reason",
-                     "criteria_not_rated"}
-    assert not effort_causes & {code for code, _ in services.explain(full).discounts}
-    assert services.explain(full).suggestions == []
-    # A bare click shows a tenth of that effort (the base of the weighted policy), so counts a tenth.
-    assert click.effort == pytest.approx(0.1)
-    assert click.weight == pytest.approx(full.weight / 10)
+    # Read, reasoned and rated: the vote counts fully, with nothing discounted and
+    # nothing left to raise.
+    assert (full.effort, full.standing, full.weight) == (1.0, 1.0, 1.0)
+    assert services.explain(full).discounts == [] and services.explain(full).suggestions == []
+    # A bare click shows a tenth of that effort (the weighted policy's base), and the
+    # voter's thin history (no contributions yet: ×0.6) is taken whole.
+    assert click.effort == pytest.approx(0.1) and click.standing == pytest.approx(0.6)
+    assert click.weight == pytest.approx(0.06)
     assert {code for code, _ in services.explain(click).discounts} >= {"not_read", "no_reason",
-                                                                       "criteria_not_rated"}
+                                                                       "criteria_not_rated", "few_contributions"}
     assert any("×" in s.text for s in services.explain(click).suggestions)
     assert aggregates_match(idea)
 
@@ -158,7 +155,7 @@ def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge
     # nothing discounted, nothing left to raise.
     for vote in db.session.scalars(select(Vote)):
         explanation = services.explain(vote)
-        assert (explanation.weight, explanation.policy) == (1.0, "simple/1")
+        assert (explanation.weight, explanation.policy) == (1.0, weighting.SIMPLE.label)
         assert explanation.discounts == [] and explanation.suggestions == []
     services.change_policy(challenge, manager, "weighted", "Back to weighing")
     db.session.commit()
@@ -166,7 +163,7 @@ def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge
     assert aggregates_match(idea)
     for vote in db.session.scalars(select(Vote)):
         explanation = services.explain(vote)
-        assert explanation.policy == "weighted/1" and explanation.weight == vote.weight
+        assert explanation.policy == weighting.WEIGHTED.label and explanation.weight == vote.weight
         assert {code for code, _ in explanation.discounts} >= {"not_read", "no_reason"}
         assert {s.code for s in explanation.suggestions} >= {"read_first", "add_reason"}
 

@@ -113,7 +113,10 @@ def update_challenge(
         if len(values.get(name) or "") > MAX_BODY:
             raise ChallengeError(f"Keep this under {MAX_BODY:,} characters.", field=name)
     if values.get("escalation_contact_id") is not None:
-        contact = db.session.get(User, values["escalation_contact_id"])
+        # A new challenge is in the session but not complete yet: no autoflush here,
+        # or its empty title would reach the database before it is set.
+        with db.session.no_autoflush:
+            contact = db.session.get(User, values["escalation_contact_id"])
         if contact is None or not contact.active:
             raise ChallengeError("The escalation contact must be an active person.", field="escalation_contact")
     scoring = ("pool_mode", "pool_weight_employee", "pool_weight_external", "allow_opposition", "voting_policy")

@@ -155,3 +155,28 @@ def test_nul_in_repeated_fields_is_dropped(client, make_user, login, post_form):
     assert response.status_code == 302
     db.session.refresh(person)
     assert person.has_role("reviewer") and person.has_role("owner")
+
+
+def test_an_idea_title_needs_a_few_characters(client, challenge, make_user, login, post_form):
+    login(make_user())
+    response = post_form(f"/challenges/{challenge.id}/ideas/new",
+                         {"title": "A", "summary": "My typed summary", "body": "", "accept_terms": "y"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "at least 4 characters" in page and "My typed summary" in page
+    assert db.session.scalars(select(Idea)).first() is None
+
+
+def test_the_403_page_says_why_and_what_to_do(client, challenge, make_user, login):
+    person = make_user(roles=("reviewer",))
+    login(person)
+    response = client.get(f"/challenges/{challenge.id}/edit")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "belongs to people with another role" in page
+    assert person.email in page and "Reviewer" in page and "ask the challenge&#39;s managers" in page
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/vnd.microsoft.icon"
+    assert response.data[:4] == b"\x00\x00\x01\x00"  # an icon file

@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
 log = logging.getLogger("ideas")
 
@@ -61,5 +61,32 @@ def _render(code: int, description: str | None):
 
         return error_response(code, description)
     title = TITLES.get(code, "Something is not right")
-    page = render_template("site/error.html", code=code, title=title, description=description)
+    advice = None
+    if code == 403:
+        description, advice = _forbidden(description)
+    page = render_template("site/error.html", code=code, title=title, description=description, advice=advice)
     return make_response(page, code)
+
+
+def _forbidden(description: str | None) -> tuple[str, list[str]]:
+    """Why a person is refused, and what they can do about it (werkzeug's default text
+    says neither)."""
+    from flask_login import current_user
+
+    if not description or description == Forbidden.description:
+        description = ("This page or action belongs to people with another role here: the challenge's managers "
+                       "or moderators, an idea's authors, its reviewers or R&D owner, or the administrators.")
+    advice = []
+    if current_user.is_authenticated:
+        roles = ", ".join(_role_names(current_user)) or "no special role"
+        advice.append(f"You are signed in as {current_user.email} ({roles}). If this is the wrong account, "
+                      f"sign out and sign in with the right one.")
+    advice.append("If you need this, ask the challenge's managers or an administrator to give you the role; "
+                  "they can see who has which role.")
+    return description, advice
+
+
+def _role_names(user) -> list[str]:
+    from ideas.accounts.models import ROLE_LABELS
+
+    return sorted(ROLE_LABELS.get(role, str(role)) for role in user.roles)

@@ -1,12 +1,15 @@
 """The mail server down: what the person did is kept, and the mail goes out once the
-server is back (from `ideas tick`, which the scheduler runs)."""
+server is back (from `ideas tick`, which the scheduler runs), retried on a schedule
+that spaces attempts out over two days."""
 from __future__ import annotations
 
 import socket
 import threading
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from ideas import clock, mail
 from ideas.accounts.models import MailMessage, User
 from ideas.extensions import db
 from tests.accounts.test_registration import register
@@ -69,11 +72,25 @@ def test_registering_while_the_mail_server_is_down_keeps_everything_and_mails_la
     message = db.session.scalars(select(MailMessage)).one()
     assert message.status == "pending" and message.attempts == 1 and message.error
 
-    result = app.test_cli_runner().invoke(args=["ideas", "tick"])  # still down: tried again, kept
+    tick = app.test_cli_runner().invoke
+    assert tick(args=["ideas", "tick"]).exit_code == 0  # at once again: not yet, the server is spared
+    db.session.refresh(message)
+    assert message.attempts == 1
+
+    clock.set_now(clock.now() + timedelta(minutes=2))
+    result = tick(args=["ideas", "tick"])  # still down: tried again, kept
     assert result.exit_code == 0, result.output
     db.session.refresh(message)
     assert message.status == "pending" and message.attempts == 2
 
+    # Down for a day: still pending, each attempt spaced further out, none lost.
+    for hours in (1, 3, 6, 12, 24):
+        clock.set_now(clock.now() + timedelta(hours=hours))
+        assert tick(args=["ideas", "tick"]).exit_code == 0
+    db.session.refresh(message)
+    assert message.status == "pending" and 2 < message.attempts < mail.MAX_ATTEMPTS
+
+    clock.set_now(clock.now() + timedelta(days=1))
     server = TinySmtp()
     try:
         result = app.test_cli_runner().invoke(args=["ideas", "tick"])

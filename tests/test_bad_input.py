@@ -182,3 +182,11 @@ def test_the_favicon_is_served(client):
     response.close()  # a file sent from disk stays open until then
     assert response.status_code == 200 and response.mimetype == "image/vnd.microsoft.icon"
     assert data[:4] == b"\x00\x00\x01\x00"  # an icon file
+
+
+def test_the_api_refuses_c1_and_bidi_overrides_in_a_title_naming_the_field(client, challenge, make_user, api_token):
+    headers = api_token(make_user())
+    for title in ("Kiosks\x85 at the gate", "photo\u202egnp.exe"):
+        response = client.post(f"/api/v1/challenges/{challenge.id}/ideas", json={"title": title}, headers=headers)
+        assert response.status_code == 422 and "title" in response.get_json()["error"]["fields"], title
+    assert db.session.scalars(select(Idea)).first() is None

@@ -51,6 +51,7 @@ from ideas.challenges.models import (
 )
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
+from ideas.numbers import in_range
 from ideas.review import events, scoring, timing, workflow
 from ideas.review.models import (
     OWNED_STATES,
@@ -351,9 +352,10 @@ def shortlist_ideas(challenge: Challenge, manager: User, idea_ids: Iterable[int]
                           f"{challenge.phase} phase.", field="idea_ids", status=409)
     # One manager at a time per challenge, so two shortlists cannot both fit the last places.
     db.session.scalar(select(Challenge.id).where(Challenge.id == challenge.id).with_for_update())
+    storable = [i for i in ids if in_range(i)]  # a larger number names no idea
     found = {i.id: i for i in db.session.scalars(
-        select(Idea).where(Idea.id.in_(ids), Idea.challenge_id == challenge.id))}
-    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.idea_id.in_(ids))))
+        select(Idea).where(Idea.id.in_(storable), Idea.challenge_id == challenge.id))}
+    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.idea_id.in_(storable))))
     for idea_id in ids:
         idea = found.get(idea_id)
         if idea is None:
@@ -551,8 +553,9 @@ def assign_reviewers(review: IdeaReview, manager: User, reviewer_ids: Iterable[i
         ids = list(dict.fromkeys(int(i) for i in reviewer_ids))
         if not ids:
             raise ReviewError("Choose at least one reviewer.", field="reviewers")
-        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(ids)))}
-        blocked = conflicts(idea, ids)
+        storable = [i for i in ids if in_range(i)]  # a larger number names nobody
+        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(storable)))}
+        blocked = conflicts(idea, storable)
         chosen = []
         for person_id in ids:
             person = people.get(person_id)

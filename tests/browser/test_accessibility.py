@@ -196,3 +196,81 @@ def test_wide_tables_scroll_on_a_phone_and_nothing_is_cut_off(tab_as, shared_sit
         scroller.focus()
         page.keyboard.press("ArrowRight")
         assert scroller.evaluate("el => el.scrollLeft") > 0
+
+
+# What the focused element is called, the way a screen reader would announce it (roughly).
+FOCUSED_NAME = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return '';
+    const label = el.labels && el.labels.length ? el.labels[0].textContent : '';
+    return (el.getAttribute('aria-label') || label || el.textContent || el.value || '').replace(/\\s+/g, ' ').trim();
+}"""
+
+
+def tab_to(page, name: str, *, limit: int = 60) -> None:
+    """Press Tab until the focused element is called `name` (exactly, or starting with it)."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED_NAME)
+        if focused == name or focused.startswith(name):
+            visible = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+            assert visible != "none", f"{name!r} has focus but no visible focus ring"
+            return
+        seen.append(focused)
+    raise AssertionError(f"Tab never reached {name!r}; it went through {seen}")
+
+
+def press_and_load(page, name: str, key: str = "Enter") -> None:
+    """Tab to a link or button and press `key` on it; wait for the page it opens."""
+    tab_to(page, name)
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def test_keyboard_only_sign_in_submit_an_idea_and_vote(browser, shared_site):
+    """Tab, Enter, Space and typing only: no click, no goto after the home page."""
+    from tests.conftest import PASSWORD
+
+    person = shared_site.users["external"]
+    context = browser.new_context(base_url=shared_site.url)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        keys = page.keyboard
+        press_and_load(page, "Sign in")
+        tab_to(page, "E-mail")
+        keys.type(person.email)
+        tab_to(page, "Password")
+        keys.type(PASSWORD)
+        press_and_load(page, "Sign in")
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=person.name).wait_for()
+
+        # Submit an idea to the challenge open for submissions.
+        press_and_load(page, "Challenges")
+        press_and_load(page, "Greener ground operations")
+        press_and_load(page, "Submit an idea")
+        tab_to(page, "Title")
+        keys.type("Solar canopies over the staff car park")
+        tab_to(page, "Summary")
+        keys.type("Shade for the cars and power for the baggage tractors.")
+        tab_to(page, "Description")
+        keys.type("The car park faces south; canopies would charge the electric tractors by day.")
+        if page.locator("input[name=accept_terms]").count():
+            tab_to(page, "I accept")
+            keys.press("Space")
+        press_and_load(page, "Publish")
+        page.get_by_text("Your idea is published.").wait_for()
+        assert page.get_by_role("heading", level=1).inner_text() == "Solar canopies over the staff car park"
+
+        # Vote, with a reason, on someone else's idea in the challenge now voting.
+        press_and_load(page, "Challenges")
+        press_and_load(page, "How could we halve check-in time?")
+        press_and_load(page, "Self-service bag drop")
+        tab_to(page, "Why do you support it")
+        keys.type("Kiosks already work at other airports; it frees the desks for the hard cases.")
+        press_and_load(page, "Support this idea", "Space")
+        page.get_by_text("Your vote is counted with weight").wait_for()
+        assert page.get_by_text("Your vote counts").is_visible()
+    finally:
+        context.close()

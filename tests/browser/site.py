@@ -57,9 +57,9 @@ def start_app(database_template, folder):
 
 def seed() -> tuple[dict[str, User], dict[str, int]]:
     """The demo, known passwords, and a review-phase challenge with ideas at each step."""
+    from ideas.challenges.models import Challenge, Idea
     from ideas.demo import load_demo
     from ideas.review import services as review
-    from ideas.challenges.models import Challenge, Idea
     from ideas.review.services import Rating
     from ideas.voting import services as voting
     from tests.challenges.factories import idea_in, open_challenge
@@ -96,8 +96,7 @@ def seed() -> tuple[dict[str, User], dict[str, int]]:
     handed, waiting = review.shortlist_ideas(lounge, manager, [ideas[0].id, ideas[1].id])
     for item in (handed, waiting):
         review.start_review(item, manager)
-        if not item.assignments:
-            review.assign_reviewers(item, manager, [reviewer.id])
+        review.assign_reviewers(item, manager, [reviewer.id])  # a no-op where already chosen automatically
     db.session.flush()
     review.submit_scorecard(handed, reviewer, {c.id: Rating(4, f"{c.name}: works at two airports")
                                                for c in lounge.criteria})

@@ -44,6 +44,7 @@ PAGES = [
     SitePage("ranking during voting", "/challenges/{checkin}/ranking", ("manager",)),
     SitePage("ballot", "/challenges/{checkin}/vote", PARTICIPANTS),
     SitePage("vote breakdown", "/ideas/{idea}/votes", ("manager",)),
+    SitePage("raw and weighted ranks", "/challenges/{checkin}/ranking/compare", ("manager",)),
     SitePage("voting policy", "/challenges/{checkin}/voting-policy", ("manager",)),
     SitePage("new challenge form", "/challenges/new", ("manager",)),
     SitePage("challenge edit form", "/challenges/{checkin}/edit", ("manager",)),

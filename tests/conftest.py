@@ -90,9 +90,10 @@ class FreshContextClient(FlaskClient):
             db.session.rollback()  # and the test then reads what the request wrote
 
 
-@pytest.fixture
-def app(database_template, tmp_path) -> Iterator:
-    instance = tmp_path / "instance"
+def build_app(database_template: dict, folder: Path):
+    """An app whose instance lives under `folder`, on a copy of the migrated SQLite
+    template or on the PostgreSQL database (which the caller empties in its app context)."""
+    instance = folder / "instance"
     instance.mkdir()
     if database_template["kind"] == "sqlite":
         target = instance / "ideas.db"
@@ -102,6 +103,12 @@ def app(database_template, tmp_path) -> Iterator:
         url = database_template["url"]
     application = create_app(_base_overrides(instance, url))
     application.test_client_class = FreshContextClient
+    return application
+
+
+@pytest.fixture
+def app(database_template, tmp_path) -> Iterator:
+    application = build_app(database_template, tmp_path)
     with application.app_context():
         if database_template["kind"] == "postgresql":
             _empty_tables()

@@ -3,23 +3,22 @@ through review and handoff, and a signed-in browser tab per role, made once.
 
 Per-test `live_server` fixtures give each test its own database; pages that only read
 (the accessibility checks) share this one instead, so a hundred page checks cost one
-migration copy, one seed and seven sign-ins."""
+migration copy, one seed and six sign-ins."""
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from ideas import clock, create_app
+from ideas import clock
 from ideas.accounts import services as accounts
 from ideas.accounts.models import User
 from ideas.challenges import services as challenges
 from ideas.extensions import db
-from tests.conftest import PASSWORD, FreshContextClient, _base_overrides, _empty_tables
+from tests.conftest import PASSWORD, _empty_tables, build_app
 
 # Every role a person can have on the site; "anonymous" is nobody signed in.
 ROLES = ("anonymous", "external", "employee", "manager", "reviewer", "owner", "admin")
@@ -38,16 +37,7 @@ class SharedSite:
 
 def start_app(database_template, folder):
     """The `app` fixture's app, built at module scope (same settings, same template database)."""
-    instance = folder / "instance"
-    instance.mkdir()
-    if database_template["kind"] == "sqlite":
-        target = instance / "ideas.db"
-        shutil.copy(database_template["path"], target)
-        url = f"sqlite:///{target}"
-    else:
-        url = database_template["url"]
-    app = create_app(_base_overrides(instance, url))
-    app.test_client_class = FreshContextClient
+    app = build_app(database_template, folder)
     context = app.app_context()
     context.push()
     if database_template["kind"] == "postgresql":

@@ -142,6 +142,7 @@ WIDE_TABLES = [
     pytest.param("/challenges/{checkin}/ranking", "manager", id="ranking"),
     pytest.param("/challenges/{lounge}/review", "manager", id="review-dashboard"),
     pytest.param("/reviews/{handed}", "manager", id="review-page"),
+    pytest.param("/challenges/{checkin}/ranking/compare", "manager", id="raw-and-weighted-ranks"),
 ]
 
 CLIPPED = """() => {

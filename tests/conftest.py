@@ -113,7 +113,18 @@ def site(database_template, tmp_path_factory) -> Iterator[Flask]:
     URL rule compiled, every blueprint registered), more than most tests themselves.
     `app` puts it back as new before each test. A test that needs other settings at
     start-up (the environment, rate limits on) still builds its own with create_app."""
-    instance = tmp_path_factory.mktemp("site") / "instance"
+    application = build_app(database_template, tmp_path_factory.mktemp("site"))
+    _pristine[application] = (copy.deepcopy(dict(application.config)), dict(application.extensions))
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def build_app(database_template: dict, folder: Path) -> Flask:
+    """An app whose instance lives under `folder`, on a copy of the migrated SQLite
+    template or on the PostgreSQL database (which the caller empties in its app context)."""
+    instance = folder / "instance"
     instance.mkdir()
     if database_template["kind"] == "sqlite":
         target = instance / "ideas.db"
@@ -125,11 +136,7 @@ def site(database_template, tmp_path_factory) -> Iterator[Flask]:
     # test. The tests of the scheduler and of what it moves on turn it on (`lazy_tick`).
     application = create_app({**_base_overrides(instance, url), "IDEAS_LAZY_TICK_SECONDS": -1})
     application.test_client_class = FreshContextClient
-    _pristine[application] = (copy.deepcopy(dict(application.config)), dict(application.extensions))
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    return application
 
 
 # The shared app's settings and registries as create_app left them.

@@ -160,7 +160,7 @@ def test_list_shows_pool_source_roles_status_and_joined(client, admin, make_user
     assert "Employee" in row and "by e-mail domain" in row
     assert "R&amp;D owner, Reviewer" in row and "Active" in row
     assert clock.now().strftime("%d %b %Y") in row
-    assert '<div class="table-wrap">' in page and 'scope="col"' in page
+    assert 'class="table-wrap" role="region" tabindex="0"' in page and 'scope="col"' in page
 
 
 # --- the person page -------------------------------------------------------------

@@ -47,7 +47,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import ideas.models  # noqa: F401  (the metadata must know every table)
-    from ideas import mail, scheduler
+    from ideas import caching, mail, scheduler
     from ideas.database import init_database
     from ideas.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     mail.init_app(app)
     scheduler.init_app(app)
+    caching.init_app(app)
 
     from ideas.accounts import auth
 

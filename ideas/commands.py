@@ -59,8 +59,21 @@ def import_users(path: str) -> None:
 
 
 @ideas_cli.command("demo")
-def demo() -> None:
+@click.option("--scale", default=None, metavar="small|medium|large",
+              help="Instead of the demo, fill an empty database with scale data of this size (for benchmarks).")
+@click.option("--force", is_flag=True, help="With --scale: add the scale data even if the database holds data.")
+@click.option("--seed", default=1, show_default=True, help="With --scale: the random seed.")
+def demo(scale: str | None, force: bool, seed: int) -> None:
     """Load demo content into an empty database (does nothing otherwise)."""
+    if scale is not None:
+        from ideas.demo_scale import ScaleError, load_scale
+
+        try:
+            click.echo(load_scale(scale, force=force, seed=seed, echo=click.echo))
+        except ScaleError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
+        return
     from ideas.demo import load_demo
 
     printed = load_demo()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from ideas import clock
+from ideas.caching import public_page
 from ideas.accounts.models import User
 from ideas.accounts.services import find_by_email
 from ideas.challenges import attachments, policy, services
@@ -74,6 +75,7 @@ def create():
 
 
 @bp.route("/challenges/<int:challenge_id>")
+@public_page(lambda challenge_id: f"c:{challenge_id}")
 def detail(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
     query = services.visible_ideas_query(current_user, challenge)
@@ -333,7 +335,13 @@ def _save_attachment(form: IdeaForm, idea: Idea) -> None:
         attachments.add_to_idea(idea, current_user, upload.filename, upload.read(attachments.MAX_SIZE + 1))
 
 
+def _idea_scope(idea_id: int) -> str | None:
+    found = db.session.scalar(select(Idea.challenge_id).where(Idea.id == idea_id))
+    return f"c:{found}" if found is not None else None
+
+
 @bp.route("/ideas/<int:idea_id>")
+@public_page(_idea_scope)
 def idea(idea_id: int):
     item = services.get_idea(idea_id, current_user)
     challenge = item.challenge

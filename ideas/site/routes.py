@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from sqlalchemy import text
 
+from ideas.caching import public_page
 from ideas.extensions import db
 
 bp = Blueprint("site", __name__)
 
 
 @bp.route("/")
+@public_page()  # shows every challenge: any change anywhere is a new page
 def home():
     return render_template("site/home.html", sections=home_sections())
 

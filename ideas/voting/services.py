@@ -797,8 +797,12 @@ def explain(vote: Vote) -> Explanation:
     policy = active_policy(idea.challenge)
     found = weighting.Collusion(vote.collusion, ())
     suggestions = weighting.what_would_raise(_signals_for(vote, idea), policy, found)
-    return Explanation(vote=vote, weight=vote.weight, discounts=[tuple(d) for d in json.loads(vote.discounts)],
-                       suggestions=suggestions, policy=policy.label)
+    discounts = [tuple(d) for d in json.loads(vote.discounts)]
+    if not (policy.weighs_effort or policy.weighs_standing or policy.weighs_collusion):
+        # The stored causes were measured under a weighing policy; here every vote counts 1.
+        discounts = [d for d in discounts if d[0] == "own_idea"]
+    return Explanation(vote=vote, weight=vote.weight, discounts=discounts, suggestions=suggestions,
+                       policy=policy.label)
 
 
 def my_vote(idea: Idea, voter) -> Vote | None:

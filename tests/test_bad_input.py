@@ -190,3 +190,12 @@ def test_the_api_refuses_c1_and_bidi_overrides_in_a_title_naming_the_field(clien
         response = client.post(f"/api/v1/challenges/{challenge.id}/ideas", json={"title": title}, headers=headers)
         assert response.status_code == 422 and "title" in response.get_json()["error"]["fields"], title
     assert db.session.scalars(select(Idea)).first() is None
+
+
+def test_a_refused_comment_shows_the_idea_page_again_with_what_was_typed(client, idea, make_user, login, post_form):
+    login(make_user())
+    typed = "My long thought " + "word " * 2_500
+    response = post_form(f"/ideas/{idea.id}", {"body": typed}, action=f"/ideas/{idea.id}/comments")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Keep a comment under 10,000 characters" in page
+    assert "My long thought" in page

@@ -26,7 +26,7 @@ def show_again(idea_id: int, error: ChallengeError, form: str, target=None, **va
                           "field": error.field}
     from ideas.challenges.routes import idea as idea_page
 
-    response = make_response(idea_page(idea_id))
+    response = make_response(idea_page(idea_id=idea_id))  # as Flask calls a view: by keyword
     if response.status_code < 300:
         response.status_code = error.status
     return response

@@ -179,6 +179,7 @@ _MESSAGES = {
     "float_parsing": "Must be a number.",
     "finite_number": "Must be a finite number.",
     "string_type": "Must be a string.",
+    "string_unicode": "Contains an invalid character (a lone surrogate).",
     "bool_type": "Must be true or false.",
     "bool_parsing": "Must be true or false.",
     "list_type": "Must be a list.",

@@ -184,7 +184,7 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not raw.isdigit() or int(raw) > 2**31 - 1:  # no row has an id beyond PostgreSQL's INTEGER
         abort(400)
     return int(raw)
 

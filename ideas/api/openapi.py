@@ -71,6 +71,9 @@ class _Schemas:
                 prop = {**options[0], **prop}
             elif options:
                 prop["anyOf"] = options
+            description = prop.pop("description", description)
+            if prop.get("default", 0) is None:
+                del prop["default"]
             param = {"name": name, "in": "query", "required": info.is_required(), "schema": prop}
             if description:
                 param["description"] = description

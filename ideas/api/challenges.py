@@ -13,7 +13,18 @@ from sqlalchemy import select
 
 from ideas import clock
 from ideas.api import bp
-from ideas.api.contract import Body, Id, Int, Model, Paging, Tags, Text, Time, body, query
+from ideas.api.contract import (
+    Body,
+    Id,
+    Int,
+    Model,
+    Paging,
+    Tags,
+    Text,
+    Time,
+    body,
+    query,
+)
 from ideas.api.core import Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError, error_response
 from ideas.api.routes import Error
@@ -150,8 +161,8 @@ _INPUT_FIELDS = {
     "title": (Text(160, min_length=1) | None, None),
     **{name: (Text(challenges.MAX_BODY) | None, None) for name in TEXT_FIELDS},
     "pool_mode": (Literal[POOL_MODES] | None, None),
-    "pool_weight_employee": (Annotated[float, Field(ge=0, le=1)] | None, None),
-    "pool_weight_external": (Annotated[float, Field(ge=0, le=1)] | None, None),
+    "pool_weight_employee": (Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None, None),
+    "pool_weight_external": (Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None, None),
     "voting_policy": (Literal[challenges.VOTING_POLICIES] | None, None),
     **{name: (bool | None, None) for name in BOOL_SETTINGS},
     **{name: (Int(low, high) | None, None) for name, (low, high) in INT_SETTINGS.items()},

@@ -44,14 +44,27 @@ def _storable(value: str) -> str:
     return value
 
 
-def Text(max_length: int, *, min_length: int | None = None, **field) -> Any:  # noqa: N802 (a type)
+# The same rule for the document (surrogates cannot be written in a JSON Schema pattern).
+_STORABLE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+
+
+def Text(max_length: int, *, min_length: int | None = None, **field) -> Any:
     """A string of at most `max_length` characters that the database can store."""
-    return Annotated[str, Field(max_length=max_length, min_length=min_length, **field), AfterValidator(_storable)]
+    extra = {"pattern": _STORABLE_PATTERN, **field.pop("json_schema_extra", {})}
+    return Annotated[str, Field(max_length=max_length, min_length=min_length, json_schema_extra=extra, **field),
+                     AfterValidator(_storable)]
 
 
-def Int(low: int = 1, high: int = MAX_INT, **field) -> Any:  # noqa: N802 (a type)
-    """A whole number (not a boolean, not 2.0) from `low` to `high`."""
-    return Annotated[int, Field(ge=low, le=high, **field)]
+def _whole(value: Any) -> Any:
+    # JSON Schema counts 2.0 as an integer, and so do we; 2.5 stays refused, and so does true.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def Int(low: int = 1, high: int = MAX_INT, **field) -> Any:
+    """A whole number from `low` to `high` (not a boolean; 2.0 is read as 2)."""
+    return Annotated[int, BeforeValidator(_whole), Field(ge=low, le=high, **field)]
 
 
 Id = Int(1, MAX_INT)
@@ -136,11 +149,15 @@ def json_value() -> Any:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except RecursionError:
         raise ApiError(400, "The body is nested too deeply to read.", code="malformed_json") from None
     except ValueError:  # includes bodies that are not UTF-8
         raise ApiError(400, "The body is not valid JSON.", code="malformed_json") from None
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity; JSON has neither
 
 
 def body(model: type[B], *, optional: bool = False) -> B:

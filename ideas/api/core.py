@@ -27,6 +27,7 @@ class Operation:
     summary: str
     auth: bool = True
     request: type[Body] | None = None
+    body_optional: bool = False  # an empty request is the model's defaults
     query: type[Query] | None = None
     responses: dict[int, tuple[str, type[BaseModel] | dict | None]] = field(default_factory=dict)
     path: dict[str, str | tuple[str, dict]] = field(default_factory=dict)

@@ -4,7 +4,7 @@ reading, submitting, editing and withdrawing; their comments; flags; follows; se
 Vote counts appear only where voting.services.counts_visible allows them (against
 herding); content outside a person's audience is a 404, as on the pages."""
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from flask import current_app, jsonify, url_for
 from pydantic import Field, create_model
@@ -338,7 +338,7 @@ def update_idea(idea_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Withdraw your published idea: it stays readable and takes no more votes",
-    request=Withdrawal,
+    request=Withdrawal, body_optional=True,
     responses={200: ("The withdrawn idea", Idea_), 403: ("Not one of its authors", Error),
                404: ("No such idea for you", Error),
                409: ("Not published, or the phase does not allow withdrawing", Error)},

@@ -117,7 +117,7 @@ def build() -> dict:
         if parameters:
             operation["parameters"] = parameters
         if op["request"] is not None:
-            operation["requestBody"] = {"required": True,
+            operation["requestBody"] = {"required": not op["body_optional"],
                                         "content": {"application/json": {"schema": schemas.ref(op["request"])}}}
         operation["security"] = [{"bearer": []}] if op["auth"] else []
         for status, (description, model) in sorted(op["responses"].items()):

@@ -10,7 +10,7 @@ stay on the staff side; individual scores are the managers'.  So an external aut
 reading their idea's review gets the steps and the reasons given to them, and nothing
 else."""
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from flask import jsonify
 from pydantic import Field, create_model
@@ -19,7 +19,18 @@ from ideas import clock
 from ideas.accounts.models import User
 from ideas.api import bp
 from ideas.api.challenges import Cursor, Person, iso, keyset, person_json
-from ideas.api.contract import MAX_INT, Body, Id, Int, Model, Paging, Text, Time, body, query
+from ideas.api.contract import (
+    MAX_INT,
+    Body,
+    Id,
+    Int,
+    Model,
+    Paging,
+    Text,
+    Time,
+    body,
+    query,
+)
 from ideas.api.core import Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
@@ -50,7 +61,7 @@ class ReviewedIdea(Model):
     summary: str = ""
     external_ref: str | None
     url: str = Field(description="The idea's page: absolute, on IDEAS_BASE_URL when the site sets it.")
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
     authors: list[Person] | None = Field(description="Null for the idea's reviewers under blind review.")
 
 
@@ -195,7 +206,7 @@ class ScorecardRating(Body):
 class ScorecardInput(Body):
     ratings: list[ScorecardRating] = Field(max_length=50, description="Every criterion of the challenge, once.")
 
-    item_labels = {"ratings": "Rating"}
+    item_labels: ClassVar[dict[str, str]] = {"ratings": "Rating"}
 
 
 class DecisionInput(Body):
@@ -485,7 +496,7 @@ def shortlist_ideas(challenge_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Send a shortlisted idea to review (its managers); optionally assign reviewers automatically",
-    path=REVIEW_ID, request=StartReviewInput,
+    path=REVIEW_ID, request=StartReviewInput, body_optional=True,
     responses={200: ("The review, in review", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def start_review(review_id: int):
@@ -501,7 +512,7 @@ def start_review(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Assign reviewers by hand or automatically; conflicts of interest are refused (its managers)",
-    path=REVIEW_ID, request=AssignReviewersInput,
+    path=REVIEW_ID, request=AssignReviewersInput, body_optional=True,
     responses={200: ("The review with its reviewers", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def assign_reviewers(review_id: int):

@@ -35,7 +35,7 @@ class Me(Model):
     pool: Literal["employee", "external"]
     roles: list[str]
     verified: bool
-    expertise: list[str] = []
+    expertise: list[str] = Field(default_factory=list)
 
 
 class TokenRequest(Body):

@@ -11,7 +11,19 @@ from pydantic import Field
 
 from ideas.api import bp
 from ideas.api.challenges import iso
-from ideas.api.contract import MAX_INT, MAX_LIMIT, MAX_OFFSET, Body, Id, Int, Model, Query, Text, body, query
+from ideas.api.contract import (
+    MAX_INT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    Body,
+    Id,
+    Int,
+    Model,
+    Query,
+    Text,
+    body,
+    query,
+)
 from ideas.api.core import Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IdeaSummary, PoolSupport, summaries

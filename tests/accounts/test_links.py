@@ -7,7 +7,7 @@ from datetime import timedelta
 from ideas import clock
 from ideas.accounts import services
 from ideas.extensions import db
-from tests.conftest import PASSWORD, csrf_token, link_in
+from tests.conftest import PASSWORD, link_in
 
 NEW_PASSWORD = "a brand new passphrase"
 

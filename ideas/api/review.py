@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from flask import jsonify
 from pydantic import Field, create_model
+from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.accounts.models import User
@@ -330,7 +331,8 @@ def _entry(entry, internal: bool) -> dict:
     return data
 
 
-def handoff_json(handoff: Handoff, viewer, updates: dict, now) -> dict:
+def handoff_json(handoff: Handoff, viewer, updates: dict, now, scores: dict | None = None) -> dict:
+    """`scores`: the review scores (`review_services.review_scores`) when a list read them at once."""
     review = handoff.review
     status = handoff_list.status_of(handoff)
     closed = status in ("delivered", "dropped")
@@ -353,7 +355,8 @@ def handoff_json(handoff: Handoff, viewer, updates: dict, now) -> dict:
         "decline_reason": handoff.decline_reason or None,
         "note": handoff.note or None,
         "decision_reason": review.decision_reason or None,
-        "review_score": _round(review_services.review_score(review)),
+        "review_score": _round(review_services.review_score(review) if scores is None
+                               else scores.get(review.id)),
         "last_update": {"id": last.id, "at": iso(last.at), "body": last.body} if last else None,
         "closed_at": iso(review.closed_at) if closed else None,
         "outcome": status if closed else None,
@@ -427,10 +430,14 @@ def list_handoffs():
     filters = handoff_list.HandoffFilter(status=args.status, owner_id=user.id if args.owner == "me" else args.owner,
                                          challenge_id=args.challenge)
     now = clock.now()
-    rows, cursor = keyset(handoff_list.query(user, filters, now), Handoff.id, limit=args.limit, before=args.before,
-                          after=args.after)
+    # A page of handoffs costs the same few queries whatever its length.
+    listed = handoff_list.query(user, filters, now).options(
+        selectinload(Handoff.owner), selectinload(Handoff.handed_by),
+        selectinload(Handoff.review).selectinload(IdeaReview.challenge))
+    rows, cursor = keyset(listed, Handoff.id, limit=args.limit, before=args.before, after=args.after)
     updates = handoff_list.last_updates(sorted({h.review_id for h in rows}))
-    return jsonify(items=[handoff_json(h, user, updates, now) for h in rows], next=cursor)
+    scores = review_services.review_scores([h.review for h in rows])
+    return jsonify(items=[handoff_json(h, user, updates, now, scores) for h in rows], next=cursor)
 
 
 @bp.get("/reviews/<int:review_id>")

@@ -28,6 +28,8 @@ from ideas.api.core import Operation, current_api_user, documented, token_requir
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
 from ideas.api.routes import Error
+from ideas import caching
+from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea
 from ideas.extensions import db
@@ -122,7 +124,9 @@ def cast_vote(idea_id: int):
     idea = challenges.get_idea(idea_id, user)
     data = body(VoteInput)
     ballot = Ballot(value=data.value, reason=data.reason, ratings=data.ratings)
-    vote = services.cast_vote(idea, user, ballot, network=services.network_hash(request.remote_addr))
+    vote = services.cast_vote(idea, user, ballot,
+                              network=services.network_of_request(request.remote_addr, request.headers))
+    services.observe_vote_address(request.remote_addr, user.id)
     # Read after the vote is applied (under the idea's lock), so that of simultaneous
     # requests by one person exactly the one that created the vote says so.
     created = vote.created_at == vote.updated_at
@@ -212,21 +216,29 @@ def ranking(challenge_id: int):
         raise ApiError(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
     args = query(RankingQuery)
     pool, limit, offset = args.pool, args.limit, args.offset
-    lines = services.ranking_page(challenge, user, pool, limit=limit, offset=offset)
-    following = offset + limit if len(lines) == limit and offset + limit <= MAX_OFFSET else None
-    return jsonify(
-        challenge_id=challenge.id, pool=pool, policy=services.active_policy(challenge).label,
-        pool_weights=services.pool_weights(challenge), offset=offset, limit=limit, next_offset=following,
-        ideas=[{
-            "id": line.idea.id,
-            "external_ref": line.idea.external_ref,
-            "title": line.idea.title,
-            "score": line.score,
-            "support": line.support,
-            "raw_votes": sum(line.raw.values()),
-            "flags": {"pools_disagree": line.disagree},
-        } for line in lines],
-    )
+
+    def build() -> dict:
+        lines = services.ranking_page(challenge, user, pool, limit=limit, offset=offset)
+        following = offset + limit if len(lines) == limit and offset + limit <= MAX_OFFSET else None
+        return dict(
+            challenge_id=challenge.id, pool=pool, policy=services.active_policy(challenge).label,
+            pool_weights=services.pool_weights(challenge), offset=offset, limit=limit, next_offset=following,
+            ideas=[{
+                "id": line.idea.id,
+                "external_ref": line.idea.external_ref,
+                "title": line.idea.title,
+                "score": line.score,
+                "support": line.support,
+                "raw_votes": sum(line.raw.values()),
+                "flags": {"pools_disagree": line.disagree},
+            } for line in lines],
+        )
+
+    # What a ranking page shows depends on the viewer only through the pools they see
+    # and whether hidden ideas are shown to them (staff); any vote moves the generation.
+    seen = (tuple(challenge_policy.visible_pools(user, challenge)), challenge_policy.is_staff(user, challenge))
+    return jsonify(caching.remember(("ranking", challenge.id, pool, limit, offset, seen), f"c:{challenge.id}",
+                                    build))
 
 
 # --- pairwise --------------------------------------------------------------------------

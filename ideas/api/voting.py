@@ -9,6 +9,7 @@ from typing import Literal
 from flask import jsonify, request
 from pydantic import Field
 
+from ideas import caching
 from ideas.api import bp
 from ideas.api.challenges import iso
 from ideas.api.contract import (
@@ -28,7 +29,6 @@ from ideas.api.core import Operation, current_api_user, documented, token_requir
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
 from ideas.api.routes import Error
-from ideas import caching
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea

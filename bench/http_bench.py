@@ -290,7 +290,7 @@ class _Server:
         env = {**self.ds.env, **self.extra}
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--chdir",
-             str(self.chdir), "--timeout", "60", "--log-level", "warning", self.app],
+             str(self.chdir), "--timeout", "180", "--log-level", "warning", self.app],
             cwd=self.chdir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -359,7 +359,7 @@ def _check_page(site: _Server, page, env: dict) -> None:
         headers["Authorization"] = env["BENCH_AUTH"]
     request = urllib.request.Request(site.url(page.path), headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=180) as response:  # a loaded machine is slow
             status = response.status
     except urllib.error.HTTPError as error:
         status = error.code

@@ -64,8 +64,14 @@ def enabled() -> bool:
 
 # --- generations ------------------------------------------------------------------
 
+# Entries written before this process started are never read: the cache folder outlives
+# the database when one is replaced, and rows written outside the ORM (a restore, bulk
+# scale data) move no generation.
+_EPOCH = uuid.uuid4().hex
+
+
 def generations(*names: str) -> tuple:
-    """The current value of each generation (created on first use)."""
+    """The current value of each generation (created on first use), with this process's epoch."""
     keys = [f"gen:{n}" for n in names]
     values = cache.get_many(*keys)
     missing = {k: uuid.uuid4().hex for k, v in zip(keys, values, strict=True) if v is None}
@@ -74,7 +80,7 @@ def generations(*names: str) -> tuple:
         for key, value in missing.items():
             cache.add(key, value, timeout=0)
         values = cache.get_many(*keys)
-    return tuple(values)
+    return (_EPOCH, *values)
 
 
 def bump(names: Iterable[str]) -> None:

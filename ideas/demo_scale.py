@@ -632,52 +632,29 @@ class _Builder:
         db.session.commit()
 
     def scores(self) -> None:
-        """The stored aggregates and scores, as `voting.services.rebuild_scores` makes them,
-        set-based: sums grouped in the database, each idea scored by the live `_score`
-        and the pools-disagree flag by the ranking module's own functions."""
+        """The stored aggregates and scores: the score rows go in set-based, then the
+        voting package's own `rebuild_scores` fills them per challenge (grouped sums in
+        the database, the pools' scales, the blend and the pools-disagree flags), so they
+        are what the live rules make whatever those rules become."""
         started = time.perf_counter()
-        from types import SimpleNamespace
-
-        from ideas.voting import ranking
-
-        fields = ("support_employee", "oppose_employee", "raw_employee", "support_external", "oppose_external",
-                  "raw_external")
-        ideas_of = defaultdict(list)
-        for idea in self.ideas:
-            if idea[5] == "published":
-                ideas_of[idea[1]].append(idea[0])
-        rows = []
+        db.session.execute(text(
+            "INSERT INTO idea_scores (idea_id, challenge_id, support_employee, oppose_employee, raw_employee, "
+            "support_external, oppose_external, raw_external, score_employee, score_external, score_blended, "
+            "disagree, pair_appearances, score_pairwise, updated_at) "
+            "SELECT id, challenge_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, :false, 0, 0.5, :now FROM ideas "
+            "WHERE id >= :first AND status = 'published'"),
+            {"first": self.ideas[0][0], "now": self._stamp_now(), "false": False})
         for challenge in self.challenges:
-            if not ideas_of[challenge["id"]]:
-                continue
             model = db.session.get(Challenge, challenge["id"])
-            policy = voting.active_policy(model)
-            sums: dict[int, dict] = defaultdict(lambda: defaultdict(float))
-            for idea_id, pool, value, count, total in db.session.execute(
-                select(Vote.idea_id, Vote.pool, Vote.value, func.count(Vote.id), func.sum(Vote.weight))
-                .where(Vote.challenge_id == challenge["id"]).group_by(Vote.idea_id, Vote.pool, Vote.value)
-            ):
-                entry = sums[idea_id]
-                entry[f"{'support' if value > 0 else 'oppose'}_{pool}"] += float(total or 0)
-                entry[f"raw_{pool}"] += count
-            scored = []
-            for idea_id in ideas_of[challenge["id"]]:
-                entry = sums.get(idea_id, {})
-                row = SimpleNamespace(idea_id=idea_id, challenge_id=challenge["id"], disagree=False,
-                                      **{name: (int(entry.get(name, 0)) if name.startswith("raw")
-                                                else float(entry.get(name, 0.0))) for name in fields})
-                voting._score(row, model, policy)
-                scored.append(row)
-            placed = {pool: ranking.positions({r.idea_id: getattr(r, f"score_{pool}") for r in scored})
-                      for pool in ("employee", "external")}
-            for row in scored:
-                row.disagree = ranking.pools_disagree(
-                    {pool: placed[pool][row.idea_id] for pool in placed}, policy,
-                    {"employee": row.raw_employee, "external": row.raw_external})
-                rows.append({**vars(row), "pair_appearances": 0, "score_pairwise": 0.5, "updated_at": self.now})
+            voting.rebuild_scores(model)
+            db.session.commit()
             db.session.expunge_all()
-        self._insert(IdeaScore, rows)
         self._step("stored scores and rankings", started)
+
+    def _stamp_now(self):
+        if db.engine.dialect.name == "postgresql":
+            return self.now
+        return self.now.astimezone(UTC).replace(tzinfo=None).isoformat(" ") + ".000000"
 
     # --- review -------------------------------------------------------------------
 

@@ -528,9 +528,6 @@ def _score(score: IdeaScore, challenge: Challenge, policy, scales: dict[str, flo
 
 # --- pools on one scale ----------------------------------------------------------
 
-SCALE_TOLERANCE = 0.01
-
-
 def _scale_rows(challenge: Challenge) -> dict[str, PoolScale]:
     rows = {row.pool: row for row in db.session.scalars(
         select(PoolScale).where(PoolScale.challenge_id == challenge.id))}
@@ -556,7 +553,7 @@ def _best_scores(challenge: Challenge) -> dict[str, float]:
 
 def _keep_scales(challenge: Challenge, policy, heard_change: dict[str, float]) -> bool:
     """Add the support a vote changed to its pool's heard weight; when a pool's true
-    scale has moved by more than SCALE_TOLERANCE from the one the blended scores use,
+    scale has crossed a step of its grid away from the one the blended scores use,
     apply it and re-blend the whole challenge. True when everything was re-blended."""
     rows = _scale_rows(challenge)
     for pool, change in heard_change.items():
@@ -565,9 +562,9 @@ def _keep_scales(challenge: Challenge, policy, heard_change: dict[str, float]) -
     best = _best_scores(challenge)
     moved = False
     for pool, row in rows.items():
-        applied = ranking.pool_scale(row.applied_best, row.applied_heard, policy)
-        true = ranking.pool_scale(best[pool], row.heard, policy)
-        if (applied == 0.0) != (true == 0.0) or (applied and abs(true / applied - 1.0) > SCALE_TOLERANCE):
+        # Scales lie on a grid (ranking.pool_scale): equal unless a step was crossed.
+        if ranking.pool_scale(best[pool], row.heard, policy) != ranking.pool_scale(
+                row.applied_best, row.applied_heard, policy):
             moved = True
     if not moved:
         return False

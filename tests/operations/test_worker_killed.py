@@ -32,7 +32,7 @@ from tests.challenges.factories import idea_in, open_challenge
 
 PORT = 8453
 ROOT = Path(__file__).resolve().parents[2]
-VOTERS, IDEAS, OPS_EACH, KILLS = 8, 3, 30, 3
+VOTERS, IDEAS, OPS_EACH, KILLS = 6, 3, 25, 3
 
 
 def _gunicorn() -> str:
@@ -50,7 +50,7 @@ def _workers(master: int) -> list[int]:
 
 def _send(method: str, path: str, token: dict) -> int | None:
     """The status, or None when the answer never came (the worker died with it)."""
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=20)
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
     try:
         body = json.dumps({}).encode() if method == "POST" else None
         headers = {**token, "Content-Type": "application/json"} if body else token
@@ -80,8 +80,9 @@ def test_a_worker_killed_during_a_vote_storm_loses_and_doubles_nothing(app, make
            "IDEAS_SEARCH_INDEX": app.config["IDEAS_SEARCH_INDEX"], "IDEAS_UPLOADS": app.config["IDEAS_UPLOADS"],
            "IDEAS_LAZY_TICK_SECONDS": "-1", "IDEAS_RATELIMIT_ENABLED": "0"}
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 — closed below
+    # --preload: a replacement worker is a fork of the loaded site, at once, not a fresh start.
     server = subprocess.Popen([_gunicorn(), "-w", "2", "-b", f"127.0.0.1:{PORT}", "--graceful-timeout", "1",
-                               "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                               "--preload", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             if _send("GET", "/api/v1/me", tokens[0]) == 200:
@@ -93,7 +94,7 @@ def test_a_worker_killed_during_a_vote_storm_loses_and_doubles_nothing(app, make
             pytest.fail("gunicorn did not answer: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
 
         wanted: dict[tuple[int, int], bool] = {}
-        lost_answers = []
+        lost_answers, answered = [], []
         server_errors = []
 
         def storm(n: int) -> None:
@@ -110,19 +111,25 @@ def test_a_worker_killed_during_a_vote_storm_loses_and_doubles_nothing(app, make
                         continue
                     if status >= 500:
                         server_errors.append(status)
+                    answered.append(status)
                     break
                 wanted[(voter_ids[n], idea_id)] = vote
 
         threads = [threading.Thread(target=storm, args=(n,)) for n in range(VOTERS)]
         for thread in threads:
             thread.start()
-        killed = 0
+        killed, first_seen, answered_at_kill = 0, {}, -1
         while killed < KILLS and any(t.is_alive() for t in threads):
-            time.sleep(1.0)  # time for gunicorn to start the replacement, and for votes to flow
-            workers = _workers(server.pid)
-            if len(workers) == 2:
-                os.kill(random.choice(workers), signal.SIGKILL)
-                killed += 1
+            time.sleep(0.5)
+            now = time.monotonic()
+            for pid in _workers(server.pid):
+                first_seen.setdefault(pid, now)
+            # A worker that has served for a while, and votes answered since the last kill
+            # (so the replacement booted): never one still starting up.
+            serving = [pid for pid in _workers(server.pid) if now - first_seen[pid] > 5]
+            if serving and len(answered) > answered_at_kill + 3:
+                os.kill(random.choice(serving), signal.SIGKILL)
+                killed, answered_at_kill = killed + 1, len(answered)
         for thread in threads:
             thread.join(timeout=120)
         print(f"{VOTERS * OPS_EACH} votes and withdrawals, {killed} workers killed, "

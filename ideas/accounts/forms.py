@@ -1,8 +1,10 @@
 """Account forms. Validation messages sit next to their field; passwords are never echoed."""
 from __future__ import annotations
 
+import secrets
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ideas.accounts.policy import PASSWORD_MAX
@@ -64,6 +66,9 @@ class ProfileForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField("Token name", [DataRequired("Name the token."), Length(max=80)])
+    # One per form shown: the same form sent again (reloading the page that shows the new
+    # token) finds the token it made instead of making a second one.
+    request_id = HiddenField(default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)])
 
 
 class AcceptTermsForm(FlaskForm):

@@ -1,7 +1,7 @@
 """Sign-up, sign-in, links sent by e-mail, the account page and public profiles."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -234,7 +234,15 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _account_page(422, token_form=form)
+    made = session.get("tokens_made", {})
+    key = form.request_id.data or ""
+    earlier = db.session.get(services.ApiToken, made[key]) if key in made else None
+    if earlier is not None and earlier.user_id == current_user.id:
+        # The same form again (the page reloaded): its token exists, and its secret was shown once.
+        return render_template("accounts/token_created.html", token=earlier, secret=None)
     row, secret = services.create_api_token(current_user, form.name.data)
+    if key:
+        session["tokens_made"] = {**dict(list(made.items())[-9:]), key: row.id}
     # Shown once, on this response only: it is never stored in clear.
     return render_template(
         "accounts/token_created.html", token=row, secret=secret

@@ -1,32 +1,36 @@
-"""What every API endpoint shares: authentication, documented operations, JSON bodies."""
+"""What every API endpoint shares: authentication, and its documented operation."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any
 
-from flask import g, request
+from flask import g
+from pydantic import BaseModel
 
+from ideas.api.contract import Body, Query
 from ideas.api.errors import ApiError
 
 # Every endpoint's OpenAPI operation, keyed by (endpoint, method); openapi.json is built from it.
 OPERATIONS: dict[tuple[str, str], dict] = {}
-SCHEMAS: dict[str, dict] = {}
-
-
-def schema(name: str, body: dict) -> dict:
-    SCHEMAS[name] = body
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 @dataclass
 class Operation:
+    """One endpoint and method: its models, and every status it answers with its meaning.
+
+    `responses` maps a status to (meaning, model or None); the statuses every operation
+    shares (401, 405, 413, 414, 429, 503, and 400/415/422 where a body or query is read)
+    are added by openapi.build. `path` describes path parameters: {name: description} or
+    {name: (description, JSON schema)}; ids are bounded integers unless said otherwise."""
+
     summary: str
     auth: bool = True
-    request: dict | None = None
-    responses: dict[int, tuple[str, dict | None]] = field(default_factory=dict)
-    parameters: list[dict] = field(default_factory=list)
+    request: type[Body] | None = None
+    body_optional: bool = False  # an empty request is the model's defaults
+    query: type[Query] | None = None
+    responses: dict[int, tuple[str, type[BaseModel] | dict | None]] = field(default_factory=dict)
+    path: dict[str, str | tuple[str, dict]] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
 
 
@@ -54,44 +58,3 @@ def token_required(view):
         return view(*args, **kwargs)
 
     return wrapped
-
-
-_TYPES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "an object",
-          float: "a number"}
-
-
-def json_body(spec: dict[str, tuple[type | tuple[type, ...], bool]]) -> dict[str, Any]:
-    """The request's JSON object, checked against {name: (type, required)}.
-
-    Malformed JSON is a 400; a missing or wrong-typed field a 422 naming each field.
-    """
-    if not request.is_json:
-        raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "The body is not valid JSON.", code="malformed_json")
-    if not isinstance(data, dict):
-        raise ApiError(422, "The body must be a JSON object.")
-    problems: dict[str, list[str]] = {}
-    for name, (kind, required) in spec.items():
-        if name not in data or data[name] is None:
-            if required:
-                problems[name] = ["This field is required."]
-            continue
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        value = data[name]
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-            problems[name] = [f"Must be {' or '.join(_TYPES.get(k, k.__name__) for k in kinds)}."]
-        elif isinstance(value, str) and _has_control_characters(value):
-            problems[name] = ["Contains a control character that is not allowed."]
-    if problems:
-        raise ApiError(422, "Some fields are missing or of the wrong type.", problems)
-    return {k: data.get(k) for k in spec}
-
-
-def _has_control_characters(value: str) -> bool:
-    # The site's one text rule (C0/C1 controls, bidirectional overrides): the pages drop
-    # these at the edge; the API refuses them, naming the field.
-    from ideas.text import has_untyped
-
-    return has_untyped(value)

@@ -9,40 +9,33 @@ idea's reviewers get no authors; internal notes, internal reasons and handoff no
 stay on the staff side; individual scores are the managers'.  So an external author
 reading their idea's review gets the steps and the reasons given to them, and nothing
 else."""
-from __future__ import annotations
+from datetime import datetime
+from typing import Any, ClassVar, Literal
 
-from flask import jsonify, request, url_for
+from flask import jsonify
+from pydantic import Field, create_model
 from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.accounts.models import User
 from ideas.api import bp
-from ideas.api.challenges import (
-    PAGING,
-    PERSON,
-    TIME,
-    arg_choice,
-    arg_int,
+from ideas.api.challenges import Cursor, Person, iso, keyset, person_json
+from ideas.api.contract import (
+    MAX_INT,
+    Body,
+    Id,
+    Int,
+    Model,
+    Paging,
+    Text,
+    Time,
     body,
-    iso,
-    keyset,
-    optional_body,
-    page_schema,
-    paging_args,
-    parse_time,
-    path_param,
-    person_json,
-    query_param,
+    query,
 )
-from ideas.api.core import (
-    Operation,
-    current_api_user,
-    documented,
-    schema,
-    token_required,
-)
+from ideas.api.core import Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError
-from ideas.api.routes import ERROR
+from ideas.api.links import page_url
+from ideas.api.routes import Error
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.services import NotFound
@@ -56,156 +49,191 @@ from ideas.review.workflow import ReviewState
 
 S = ReviewState
 NAMED_OWNER_STATES = (S.ACKNOWLEDGED, S.IN_PROGRESS, S.DELIVERED, S.DROPPED)
+ReasonText = Text(review_services.MAX_TEXT)
 
 # --- JSON ------------------------------------------------------------------------------
 
-_STATES = [str(s) for s in workflow.ALL_STATES]
-IDEA_REF = schema("ReviewedIdea", {
-    "type": "object", "required": ["id", "title", "external_ref", "url", "authors"],
-    "properties": {
-        "id": {"type": "integer"}, "title": {"type": "string"}, "summary": {"type": "string"},
-        "external_ref": {"type": ["string", "null"]}, "url": {"type": "string"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "authors": {"type": ["array", "null"], "items": PERSON,
-                    "description": "Null for the idea's reviewers under blind review."},
-    },
-})
-CHALLENGE_REF = schema("ChallengeRef", {
-    "type": "object", "required": ["id", "title"],
-    "properties": {"id": {"type": "integer"}, "title": {"type": "string"},
-                   "external_ref": {"type": ["string", "null"]}},
-})
-TIMELINE_ENTRY = schema("ReviewTimelineEntry", {
-    "type": "object", "required": ["at", "kind", "label"],
-    "properties": {
-        "at": TIME, "kind": {"type": "string", "enum": ["step", "update"]},
-        "label": {"type": "string", "description": "In the author's words."},
-        "reason": {"type": ["string", "null"], "description": "The reason given to the author (authors and "
-                                                              "staff), or the update's text."},
-        "by": {"type": ["string", "null"]},
-        "action": {"type": "string", "description": "Staff side only."},
-        "internal_reason": {"type": ["string", "null"], "description": "Staff side only."},
-        "note": {"type": ["string", "null"], "description": "Staff side only."},
-    },
-})
-REVIEW = schema("Review", {
-    "type": "object",
-    "required": ["id", "idea", "challenge", "state", "label", "state_since", "timeline", "you"],
-    "description": "What the reader may see of an idea's review; staff-side fields are absent for others.",
-    "properties": {
-        "id": {"type": "integer"}, "idea": IDEA_REF, "challenge": CHALLENGE_REF,
-        "state": {"type": "string", "enum": _STATES}, "label": {"type": "string"}, "state_since": TIME,
-        "decision": {"type": ["string", "null"], "enum": ["accepted", "declined", "parked", None]},
-        "decision_reason": {"type": ["string", "null"]}, "decided_at": TIME,
-        "owner": {"oneOf": [{"type": "null"}, PERSON]}, "closed_at": TIME, "close_reason": {"type": ["string", "null"]},
-        "timeline": {"type": "array", "items": TIMELINE_ENTRY},
-        "ack_due_at": TIME, "handoff_count": {"type": "integer"}, "internal_note": {"type": "string"},
-        "review_score": {"type": ["number", "null"], "description": "Staff side: the weighted mean of the "
-                                                                    "reviewers' scores."},
-        "criteria": {"type": "array", "items": {"type": "object"}},
-        "handoffs": {"type": "array", "items": {"type": "object"}},
-        "reviewers": {"type": "array", "items": {"type": "object"}, "description": "Managers only."},
-        "scores": {"type": "object", "description": "Managers only: each reviewer's scores, normalised "
-                                                    "scores and disagreement."},
-        "scorecard": {"type": "object", "description": "An assigned reviewer's own scorecard."},
-        "you": {"type": "object", "properties": {
-            "roles": {"type": "array", "items": {"type": "string", "enum": ["manager", "reviewer", "owner"]}},
-            "allowed": {"type": "array", "items": {"type": "string", "enum": _STATES}},
-            "author": {"type": "boolean"}}},
-    },
-})
-REVIEW_LIST = schema("ReviewList", {
-    "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": REVIEW}},
-})
-HANDOFF = schema("Handoff", {
-    "type": "object",
-    "required": ["id", "number", "status", "overdue", "review_id", "idea", "challenge", "owner", "handed_at",
-                 "ack_due_at"],
-    "properties": {
-        "id": {"type": "integer"}, "number": {"type": "integer", "description": "1 for the first owner, 2 after "
-                                                                                 "a decline …"},
-        "status": {"type": "string", "enum": list(handoff_list.STATUSES)}, "overdue": {"type": "boolean"},
-        "review_id": {"type": "integer"}, "review_state": {"type": "string", "enum": _STATES},
-        "idea": IDEA_REF, "challenge": CHALLENGE_REF,
-        "owner": {"oneOf": [{"type": "null"}, PERSON]}, "handed_by": {"oneOf": [{"type": "null"}, PERSON]},
-        "handed_at": TIME, "ack_due_at": TIME, "acknowledged_at": TIME, "declined_at": TIME,
-        "decline_reason": {"type": ["string", "null"]}, "note": {"type": ["string", "null"],
-                                                                 "description": "The manager to the owner."},
-        "decision_reason": {"type": ["string", "null"]}, "review_score": {"type": ["number", "null"]},
-        "last_update": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
-            "id": {"type": "integer"}, "at": TIME, "body": {"type": "string"}}}]},
-        "closed_at": TIME, "outcome": {"type": ["string", "null"], "enum": ["delivered", "dropped", None]},
-        "outcome_reason": {"type": ["string", "null"]},
-    },
-})
-HANDOFF_PAGE = page_schema("HandoffPage", HANDOFF)
+State = Literal[tuple(str(s) for s in workflow.ALL_STATES)]
 
-SHORTLIST_INPUT = schema("ShortlistInput", {
-    "type": "object", "required": ["idea_ids"], "additionalProperties": False,
-    "properties": {
-        "idea_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
-        "over_capacity_reason": {"type": "string", "description": "Needed to go beyond the review capacity; "
-                                                                  "logged, staff only."},
-        "start_review": {"type": "boolean", "default": False, "description": "Send them to review at once."},
-        "assign_reviewers": {"type": "boolean", "default": False,
-                             "description": "With start_review: assign reviewers by expertise and load."},
-    },
-})
-START_INPUT = schema("StartReviewInput", {
-    "type": "object", "additionalProperties": False,
-    "properties": {"assign_reviewers": {"type": "boolean", "default": False}},
-})
-ASSIGN_INPUT = schema("AssignReviewersInput", {
-    "type": "object", "additionalProperties": False,
-    "description": "Name reviewers by id, or leave reviewer_ids out to assign automatically (expertise, load, "
-                   "no conflict of interest).",
-    "properties": {
-        "reviewer_ids": {"type": "array", "items": {"type": "integer"}},
-        "count": {"type": "integer", "minimum": 1, "maximum": 10,
-                  "description": "Automatic: how many in all (default: the challenge's reviewers per idea)."},
-        "due_at": {"type": "string", "format": "date-time"},
-    },
-})
-SCORECARD_INPUT = schema("ScorecardInput", {
-    "type": "object", "required": ["ratings"], "additionalProperties": False,
-    "properties": {"ratings": {"type": "array", "items": {
-        "type": "object", "required": ["criterion_id", "rating", "comment"],
-        "properties": {"criterion_id": {"type": "integer"}, "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                       "comment": {"type": "string"}}},
-        "description": "Every criterion of the challenge, once."}},
-})
-DECISION_INPUT = schema("DecisionInput", {
-    "type": "object", "required": ["decision", "reason"], "additionalProperties": False,
-    "properties": {
-        "decision": {"type": "string", "enum": ["accepted", "declined", "parked"]},
-        "reason": {"type": "string", "description": "Shown to the author."},
-        "note": {"type": "string", "description": "Internal: never shown to the author."},
-    },
-})
-HANDOFF_INPUT = schema("HandoffInput", {
-    "type": "object", "required": ["owner_id"], "additionalProperties": False,
-    "properties": {
-        "owner_id": {"type": "integer"},
-        "confirm": {"type": "boolean", "default": False,
-                    "description": "Hand over even though the owner is at their work-in-progress limit."},
-        "note": {"type": "string", "description": "To the owner; staff only."},
-        "working_days": {"type": "integer", "minimum": 1, "maximum": 30, "default": timing.ACK_WORKING_DAYS,
-                         "description": "Working days the owner has to acknowledge."},
-    },
-})
-REASON_INPUT = schema("ReasonInput", {
-    "type": "object", "required": ["reason"], "additionalProperties": False,
-    "properties": {"reason": {"type": "string"}},
-})
-PROGRESS_INPUT = schema("ProgressInput", {
-    "type": "object", "required": ["body"], "additionalProperties": False,
-    "properties": {"body": {"type": "string", "description": "Read by the author and the idea's followers."}},
-})
-CLOSE_INPUT = schema("CloseInput", {
-    "type": "object", "required": ["outcome", "reason"], "additionalProperties": False,
-    "properties": {"outcome": {"type": "string", "enum": ["delivered", "dropped"]},
-                   "reason": {"type": "string", "description": "Read by the author and the idea's followers."}},
-})
+
+class ReviewedIdea(Model):
+    id: int
+    title: str
+    summary: str = ""
+    external_ref: str | None
+    url: str = Field(description="The idea's page: absolute, on IDEAS_BASE_URL when the site sets it.")
+    tags: list[str] = Field(default_factory=list)
+    authors: list[Person] | None = Field(description="Null for the idea's reviewers under blind review.")
+
+
+class ChallengeRef(Model):
+    id: int
+    title: str
+    external_ref: str | None = None
+
+
+class ReviewTimelineEntry(Model):
+    at: datetime | None
+    kind: Literal["step", "update"]
+    label: str = Field(description="In the author's words.")
+    reason: str | None = Field(None, description="The reason given to the author (authors and staff), or the "
+                                                 "update's text.")
+    by: str | None = None
+    action: str | None = Field(None, description="Staff side only.")
+    internal_reason: str | None = Field(None, description="Staff side only.")
+    note: str | None = Field(None, description="Staff side only.")
+
+
+class ReviewYou(Model):
+    roles: list[Literal["manager", "reviewer", "owner"]]
+    allowed: list[State]
+    author: bool
+
+
+class Review(Model):
+    """What the reader may see of an idea's review; staff-side fields are absent for others."""
+
+    id: int
+    idea: ReviewedIdea
+    challenge: ChallengeRef
+    state: State
+    label: str
+    state_since: datetime | None
+    decision: Literal["accepted", "declined", "parked"] | None = None
+    decision_reason: str | None = None
+    decided_at: datetime | None = None
+    owner: Person | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    timeline: list[ReviewTimelineEntry]
+    ack_due_at: datetime | None = None
+    handoff_count: int = None
+    internal_note: str = None
+    review_score: float | None = Field(None, description="Staff side: the weighted mean of the reviewers' scores.")
+    criteria: list[dict[str, Any]] = None
+    handoffs: list[dict[str, Any]] = None
+    reviewers: list[dict[str, Any]] = Field(None, description="Managers only.")
+    scores: dict[str, Any] = Field(None, description="Managers only: each reviewer's scores, normalised scores and "
+                                                     "disagreement.")
+    scorecard: dict[str, Any] = Field(None, description="An assigned reviewer's own scorecard.")
+    you: ReviewYou
+
+
+class ReviewList(Model):
+    items: list[Review]
+
+
+class LastUpdate(Model):
+    id: int
+    at: datetime | None
+    body: str
+
+
+class Handoff_(Model):
+    id: int
+    number: int = Field(description="1 for the first owner, 2 after a decline …")
+    status: Literal[handoff_list.STATUSES]
+    overdue: bool
+    review_id: int
+    review_state: State = None
+    idea: ReviewedIdea
+    challenge: ChallengeRef
+    owner: Person | None
+    handed_by: Person | None = None
+    handed_at: datetime | None
+    ack_due_at: datetime | None
+    acknowledged_at: datetime | None = None
+    declined_at: datetime | None = None
+    decline_reason: str | None = None
+    note: str | None = Field(None, description="The manager to the owner.")
+    decision_reason: str | None = None
+    review_score: float | None = None
+    last_update: LastUpdate | None = None
+    closed_at: datetime | None = None
+    outcome: Literal["delivered", "dropped"] | None = None
+    outcome_reason: str | None = None
+
+
+Handoff_ = create_model("Handoff", __base__=Handoff_)
+
+
+class HandoffPage(Model):
+    items: list[Handoff_]
+    next: Cursor
+
+
+class HandoffList(Paging):
+    status: Literal[handoff_list.FILTERS] | None = Field(
+        None, description="pending, declined, acknowledged, in_progress, delivered or dropped; overdue (pending "
+                          "past the deadline) or open (pending, acknowledged or in progress).")
+    owner: Literal["me"] | Int(1, MAX_INT) | None = Field(None, description="Only this owner's (a person's id, "
+                                                                            "or me).")
+    challenge: Id | None = Field(None, description="Only this challenge's.")
+
+
+MAX_SHORTLIST = 500  # ideas shortlisted in one request
+MAX_REVIEWERS = 20  # as a challenge's reviewers per idea
+
+
+class ShortlistInput(Body):
+    idea_ids: list[Id] = Field(min_length=1, max_length=MAX_SHORTLIST)
+    over_capacity_reason: ReasonText | None = Field(None, description="Needed to go beyond the review capacity; "
+                                                                      "logged, staff only.")
+    start_review: bool = Field(False, description="Send them to review at once.")
+    assign_reviewers: bool = Field(False, description="With start_review: assign reviewers by expertise and load.")
+
+
+class StartReviewInput(Body):
+    assign_reviewers: bool = False
+
+
+class AssignReviewersInput(Body):
+    """Name reviewers by id, or leave reviewer_ids out to assign automatically (expertise, load, no conflict of
+    interest)."""
+
+    reviewer_ids: list[Id] | None = Field(None, max_length=MAX_REVIEWERS)
+    count: Int(1, 10, description="Automatic: how many in all (default: the challenge's reviewers per idea).") \
+        | None = None
+    due_at: Time | None = None
+
+
+class ScorecardRating(Body):
+    criterion_id: Id
+    # The range is the scorecard's to check, with the criterion named.
+    rating: Int(-MAX_INT, MAX_INT, json_schema_extra={"minimum": 1, "maximum": 5}) | None = None
+    comment: ReasonText = ""
+
+
+class ScorecardInput(Body):
+    ratings: list[ScorecardRating] = Field(max_length=50, description="Every criterion of the challenge, once.")
+
+    item_labels: ClassVar[dict[str, str]] = {"ratings": "Rating"}
+
+
+class DecisionInput(Body):
+    decision: Literal["accepted", "declined", "parked"]
+    reason: ReasonText = Field(description="Shown to the author.")
+    note: ReasonText = Field("", description="Internal: never shown to the author.")
+
+
+class HandoffInput(Body):
+    owner_id: Id
+    confirm: bool = Field(False, description="Hand over even though the owner is at their work-in-progress limit.")
+    note: ReasonText = Field("", description="To the owner; staff only.")
+    working_days: Int(1, 30, description="Working days the owner has to acknowledge.") = timing.ACK_WORKING_DAYS
+
+
+class ReasonInput(Body):
+    reason: ReasonText
+
+
+class ProgressInput(Body):
+    body: ReasonText = Field(description="Read by the author and the idea's followers.")
+
+
+class CloseInput(Body):
+    outcome: Literal["delivered", "dropped"]
+    reason: ReasonText = Field(description="Read by the author and the idea's followers.")
 
 
 def _idea_ref(idea, *, hide_authors: bool) -> dict:
@@ -215,7 +243,7 @@ def _idea_ref(idea, *, hide_authors: bool) -> dict:
         authors += [person_json(c.user) for c in idea.coauthors if c.accepted_at and c.user_id]
     return {
         "id": idea.id, "title": idea.title, "summary": idea.summary, "external_ref": idea.external_ref,
-        "url": url_for("challenges.idea", idea_id=idea.id), "tags": idea.tags, "authors": authors,
+        "url": page_url("challenges.idea", idea_id=idea.id), "tags": idea.tags, "authors": authors,
     }
 
 
@@ -368,25 +396,18 @@ def _as_owner(review_id: int) -> tuple[IdeaReview, object]:
     return review, user
 
 
-def _ids(value, field: str) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
-        raise ApiError(422, "Name them by their ids.", {field: ["Must be a list of ids."]})
-    return value
-
-
 def _ok(review: IdeaReview, user, status: int = 200):
     response = jsonify(review_json(review, user))
     response.status_code = status
     return response
 
 
-REVIEW_ID = path_param("review_id", "The review's id (from a shortlist, a handoff, or an idea's review).")
-ACTION_ERRORS = {
-    403: ("You may not take this step on this review", ERROR),
-    404: ("No such review for you", ERROR),
-    409: ("The review's state does not allow this step now", ERROR),
-    415: ("The body is not JSON", ERROR),
-    422: ("Missing, wrong or refused fields (each under its name)", ERROR),
+REVIEW_ID = {"review_id": "The review's id (from a shortlist, a handoff, or an idea's review)."}
+ACTION_ErrorS = {
+    403: ("You may not take this step on this review", Error),
+    404: ("No such review for you", Error),
+    409: ("The review's state does not allow this step now", Error),
+    422: ("Missing, wrong or refused fields (each under its name)", Error),
 }
 
 
@@ -396,36 +417,24 @@ ACTION_ERRORS = {
 @token_required
 @documented("GET", Operation(
     summary="Handoffs to R&D owners: your own as an owner, your challenges' as a manager, all as an administrator",
-    parameters=[
-        *PAGING,
-        query_param("status", {"type": "string", "enum": list(handoff_list.FILTERS)},
-                    "pending, declined, acknowledged, in_progress, delivered or dropped; overdue (pending past "
-                    "the deadline) or open (pending, acknowledged or in progress)."),
-        query_param("owner", {"oneOf": [{"type": "integer"}, {"type": "string", "enum": ["me"]}]},
-                    "Only this owner's (a person's id, or me)."),
-        query_param("challenge", {"type": "integer"}, "Only this challenge's."),
-    ],
-    responses={200: ("One page of handoffs, newest first", HANDOFF_PAGE),
-               403: ("Only owners, managers and administrators list handoffs (never outsiders)", ERROR),
-               422: ("Bad paging or filter", ERROR)},
+    query=HandoffList,
+    responses={200: ("One page of handoffs, newest first", HandoffPage),
+               403: ("Only owners, managers and administrators list handoffs (never outsiders)", Error)},
     tags=["review"],
 ))
 def list_handoffs():
     user = current_api_user()
     if not handoff_list.can_list(user):
         raise ApiError(403, "Handoffs are listed for R&D owners, challenge managers and administrators.")
-    limit, before, after = paging_args()
-    status = arg_choice("status", handoff_list.FILTERS)
-    owner = request.args.get("owner", "").strip()
-    owner_id = user.id if owner == "me" else arg_int("owner", low=1)
-    filters = handoff_list.HandoffFilter(status=status, owner_id=owner_id,
-                                         challenge_id=arg_int("challenge", low=1))
+    args = query(HandoffList)
+    filters = handoff_list.HandoffFilter(status=args.status, owner_id=user.id if args.owner == "me" else args.owner,
+                                         challenge_id=args.challenge)
     now = clock.now()
     # A page of handoffs costs the same few queries whatever its length.
     listed = handoff_list.query(user, filters, now).options(
         selectinload(Handoff.owner), selectinload(Handoff.handed_by),
         selectinload(Handoff.review).selectinload(IdeaReview.challenge))
-    rows, cursor = keyset(listed, Handoff.id, limit=limit, before=before, after=after)
+    rows, cursor = keyset(listed, Handoff.id, limit=args.limit, before=args.before, after=args.after)
     updates = handoff_list.last_updates(sorted({h.review_id for h in rows}))
     scores = review_services.review_scores([h.review for h in rows])
     return jsonify(items=[handoff_json(h, user, updates, now, scores) for h in rows], next=cursor)
@@ -435,8 +444,8 @@ def list_handoffs():
 @token_required
 @documented("GET", Operation(
     summary="An idea's review as you may read it: its steps, and on the staff side notes, scores and handoffs",
-    parameters=[REVIEW_ID],
-    responses={200: ("The review", REVIEW), 404: ("No such review for you", ERROR)},
+    path=REVIEW_ID,
+    responses={200: ("The review", Review), 404: ("No such review for you", Error)},
     tags=["review"],
 ))
 def read_review(review_id: int):
@@ -450,8 +459,7 @@ def read_review(review_id: int):
 @token_required
 @documented("GET", Operation(
     summary="The review of an idea you may see (its authors follow it here)",
-    parameters=[path_param("idea_id")],
-    responses={200: ("The review", REVIEW), 404: ("No such idea for you, or it was never shortlisted", ERROR)},
+    responses={200: ("The review", Review), 404: ("No such idea for you, or it was never shortlisted", Error)},
     tags=["review"],
 ))
 def read_idea_review(idea_id: int):
@@ -469,12 +477,11 @@ def read_idea_review(idea_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Shortlist ideas for review, within the challenge's review capacity (its managers)",
-    parameters=[path_param("challenge_id")],
-    request=SHORTLIST_INPUT,
-    responses={201: ("The new reviews", REVIEW_LIST), 403: ("Not one of its managers", ERROR),
-               404: ("No such challenge for you", ERROR),
-               409: ("Not the review phase, already shortlisted, or beyond the capacity without a reason", ERROR),
-               415: ("The body is not JSON", ERROR), 422: ("Missing or wrong fields", ERROR)},
+    request=ShortlistInput,
+    responses={201: ("The new reviews", ReviewList), 403: ("Not one of its managers", Error),
+               404: ("No such challenge for you", Error),
+               409: ("Not the review phase, already shortlisted, or beyond the capacity without a reason", Error),
+               422: ("Missing or wrong fields, or an idea that is not this challenge's", Error)},
     tags=["review"],
 ))
 def shortlist_ideas(challenge_id: int):
@@ -482,14 +489,12 @@ def shortlist_ideas(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, user)
     if not review_services.can_manage(user, challenge):
         raise ApiError(403, "Only this challenge's managers may do this.")
-    data = body({"idea_ids": (list, True), "over_capacity_reason": (str, False), "start_review": (bool, False),
-                 "assign_reviewers": (bool, False)})
-    reviews = review_services.shortlist_ideas(challenge, user, _ids(data["idea_ids"], "idea_ids"),
-                                              data["over_capacity_reason"])
-    if data["start_review"]:
+    data = body(ShortlistInput)
+    reviews = review_services.shortlist_ideas(challenge, user, data.idea_ids, data.over_capacity_reason)
+    if data.start_review:
         for review in reviews:
             review_services.start_review(review, user)
-            if data["assign_reviewers"]:
+            if data.assign_reviewers:
                 review_services.assign_reviewers(review, user)
     return jsonify(items=[review_json(r, user) for r in reviews]), 201
 
@@ -498,14 +503,14 @@ def shortlist_ideas(challenge_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Send a shortlisted idea to review (its managers); optionally assign reviewers automatically",
-    parameters=[REVIEW_ID], request=START_INPUT,
-    responses={200: ("The review, in review", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=StartReviewInput, body_optional=True,
+    responses={200: ("The review, in review", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def start_review(review_id: int):
     review, user = _as_manager(review_id)
-    data = optional_body({"assign_reviewers": (bool, False)})
+    data = body(StartReviewInput, optional=True)
     review_services.start_review(review, user)
-    if data["assign_reviewers"]:
+    if data.assign_reviewers:
         review_services.assign_reviewers(review, user)
     return _ok(review, user)
 
@@ -514,17 +519,13 @@ def start_review(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Assign reviewers by hand or automatically; conflicts of interest are refused (its managers)",
-    parameters=[REVIEW_ID], request=ASSIGN_INPUT,
-    responses={200: ("The review with its reviewers", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=AssignReviewersInput, body_optional=True,
+    responses={200: ("The review with its reviewers", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def assign_reviewers(review_id: int):
     review, user = _as_manager(review_id)
-    data = optional_body({"reviewer_ids": (list, False), "count": (int, False), "due_at": (str, False)})
-    due = parse_time(data["due_at"], "due_at") if data["due_at"] is not None else None
-    if data["count"] is not None and not 1 <= data["count"] <= 10:
-        raise ApiError(422, "Assign 1 to 10 reviewers.", {"count": ["Must be from 1 to 10."]})
-    ids = _ids(data["reviewer_ids"], "reviewer_ids") if data["reviewer_ids"] is not None else None
-    review_services.assign_reviewers(review, user, ids, count=data["count"], due_at=due)
+    data = body(AssignReviewersInput, optional=True)
+    review_services.assign_reviewers(review, user, data.reviewer_ids, count=data.count, due_at=data.due_at)
     return _ok(review, user)
 
 
@@ -532,13 +533,13 @@ def assign_reviewers(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Accept, decline or park an idea in review, with a reason the author reads (its managers)",
-    parameters=[REVIEW_ID], request=DECISION_INPUT,
-    responses={200: ("The decided review", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=DecisionInput,
+    responses={200: ("The decided review", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def decide_review(review_id: int):
     review, user = _as_manager(review_id)
-    data = body({"decision": (str, True), "reason": (str, True), "note": (str, False)})
-    review_services.decide(review, user, data["decision"], data["reason"], data["note"] or "")
+    data = body(DecisionInput)
+    review_services.decide(review, user, data.decision, data.reason, data.note)
     return _ok(review, user)
 
 
@@ -546,21 +547,19 @@ def decide_review(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Hand an accepted idea to an R&D owner, with a deadline to acknowledge (its managers)",
-    parameters=[REVIEW_ID], request=HANDOFF_INPUT,
-    responses={200: ("The review, handed off", REVIEW), **ACTION_ERRORS,
-               409: ("Not accepted (or handed back), or the owner is at their limit: send confirm", ERROR)},
+    path=REVIEW_ID, request=HandoffInput,
+    responses={200: ("The review, handed off", Review), **ACTION_ErrorS,
+               409: ("Not accepted (or handed back), or the owner is at their limit: send confirm", Error)},
     tags=["review"],
 ))
 def hand_off(review_id: int):
     review, user = _as_manager(review_id)
-    data = body({"owner_id": (int, True), "confirm": (bool, False), "note": (str, False),
-                 "working_days": (int, False)})
-    owner = db.session.get(User, data["owner_id"])
+    data = body(HandoffInput)
+    owner = db.session.get(User, data.owner_id)
     if owner is None:
         raise ApiError(422, "Nobody has that id.", {"owner_id": ["Nobody has that id."]})
-    review_services.hand_off(review, user, owner, confirm=bool(data["confirm"]), note=data["note"] or "",
-                             working_days=data["working_days"] if data["working_days"] is not None
-                             else timing.ACK_WORKING_DAYS)
+    review_services.hand_off(review, user, owner, confirm=data.confirm, note=data.note,
+                             working_days=data.working_days)
     return _ok(review, user)
 
 
@@ -571,25 +570,20 @@ def hand_off(review_id: int):
 @documented("POST", Operation(
     summary="Send your scorecard: every criterion rated 1–5 with a comment (the idea's reviewers); "
             "sending again replaces it until the decision",
-    parameters=[REVIEW_ID], request=SCORECARD_INPUT,
-    responses={200: ("The review with your scorecard", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=ScorecardInput,
+    responses={200: ("The review with your scorecard", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def submit_scorecard(review_id: int):
     review, user = _review(review_id)
     if review_services.assignment_of(review, user) is None:
         raise ApiError(403, "You are not a reviewer of this idea.")
-    data = body({"ratings": (list, True)})
+    data = body(ScorecardInput)
     ratings: dict[int, Rating] = {}
-    for number, item in enumerate(data["ratings"], start=1):
-        if not isinstance(item, dict) or set(item) - {"criterion_id", "rating", "comment"} or \
-                isinstance(item.get("criterion_id"), bool) or not isinstance(item.get("criterion_id"), int):
-            raise ApiError(422, "Each rating is an object with criterion_id, rating and comment.",
-                           {"ratings": [f"Rating {number}: give criterion_id, rating (1–5) and comment."]})
-        if item["criterion_id"] in ratings:
-            again = f"Rating {number}: criterion {item['criterion_id']} again."
+    for number, item in enumerate(data.ratings, start=1):
+        if item.criterion_id in ratings:
+            again = f"Rating {number}: criterion {item.criterion_id} again."
             raise ApiError(422, "Rate each criterion once.", {"ratings": [again]})
-        comment = item.get("comment")
-        ratings[item["criterion_id"]] = Rating(item.get("rating"), comment if isinstance(comment, str) else "")
+        ratings[item.criterion_id] = Rating(item.rating, item.comment)
     try:
         review_services.submit_scorecard(review, user, ratings)
     except ScorecardError as error:
@@ -608,8 +602,8 @@ def submit_scorecard(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Acknowledge a handoff: the idea is yours, and its author learns who has it (its owner)",
-    parameters=[REVIEW_ID],
-    responses={200: ("The review, acknowledged", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID,
+    responses={200: ("The review, acknowledged", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def acknowledge_handoff(review_id: int):
     review, user = _as_owner(review_id)
@@ -621,13 +615,13 @@ def acknowledge_handoff(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Hand the idea back to the managers, with a reason they read (its owner)",
-    parameters=[REVIEW_ID], request=REASON_INPUT,
-    responses={200: ("The review, back with the managers", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=ReasonInput,
+    responses={200: ("The review, back with the managers", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def decline_handoff(review_id: int):
     review, user = _as_owner(review_id)
-    data = body({"reason": (str, True)})
-    review_services.decline_handoff(review, user, data["reason"])
+    data = body(ReasonInput)
+    review_services.decline_handoff(review, user, data.reason)
     return _ok(review, user)
 
 
@@ -635,13 +629,13 @@ def decline_handoff(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Report progress to the author and the idea's followers (its owner)",
-    parameters=[REVIEW_ID], request=PROGRESS_INPUT,
-    responses={201: ("The review with the update on its timeline", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=ProgressInput,
+    responses={201: ("The review with the update on its timeline", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def post_progress(review_id: int):
     review, user = _as_owner(review_id)
-    data = body({"body": (str, True)})
-    review_services.post_progress(review, user, data["body"])
+    data = body(ProgressInput)
+    review_services.post_progress(review, user, data.body)
     return _ok(review, user, 201)
 
 
@@ -649,11 +643,11 @@ def post_progress(review_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Close the idea as delivered or dropped, with a reason the author reads (its owner)",
-    parameters=[REVIEW_ID], request=CLOSE_INPUT,
-    responses={200: ("The closed review", REVIEW), **ACTION_ERRORS}, tags=["review"],
+    path=REVIEW_ID, request=CloseInput,
+    responses={200: ("The closed review", Review), **ACTION_ErrorS}, tags=["review"],
 ))
 def close_review(review_id: int):
     review, user = _as_owner(review_id)
-    data = body({"outcome": (str, True), "reason": (str, True)})
-    review_services.close(review, user, data["outcome"], data["reason"])
+    data = body(CloseInput)
+    review_services.close(review, user, data.outcome, data.reason)
     return _ok(review, user)

@@ -1,75 +1,53 @@
 """API base: tokens, the current person, the OpenAPI document."""
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import g, jsonify, request
+from pydantic import Field
 
 from ideas.accounts import services
 from ideas.accounts.models import User
 from ideas.api import bp
-from ideas.api.core import Operation, current_api_user, documented, json_body, schema, token_required
+from ideas.api.contract import Body, Model, Text, body
+from ideas.api.core import Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError, error_response
 from ideas.extensions import csrf, limiter
 
 csrf.exempt(bp)
 
-ERROR = schema(
-    "Error",
-    {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message", "fields"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-                },
-            }
-        },
-    },
-)
-ME = schema(
-    "Me",
-    {
-        "type": "object",
-        "required": ["id", "name", "email", "pool", "roles", "verified"],
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "email": {"type": "string", "format": "email"},
-            "pool": {"type": "string", "enum": ["employee", "external"]},
-            "roles": {"type": "array", "items": {"type": "string"}},
-            "verified": {"type": "boolean"},
-            "expertise": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-)
-TOKEN_REQUEST = schema(
-    "TokenRequest",
-    {
-        "type": "object",
-        "required": ["email", "password"],
-        "properties": {
-            "email": {"type": "string"},
-            "password": {"type": "string"},
-            "name": {"type": "string", "description": "A label to tell tokens apart."},
-        },
-    },
-)
-TOKEN = schema(
-    "Token",
-    {
-        "type": "object",
-        "required": ["id", "token", "name"],
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "token": {"type": "string", "description": "Shown once; send as Authorization: Bearer <token>."},
-        },
-    },
-)
+class ErrorDetail(Model):
+    code: str = Field(description="bad_request, malformed_json, unauthorized, forbidden, not_found, "
+                                  "method_not_allowed, conflict, too_large, unsupported_media_type, invalid, "
+                                  "rate_limited …")
+    message: str
+    fields: dict[str, list[str]] = Field(description="Each wrong field, with what is wrong with it.")
+
+
+class Error(Model):
+    error: ErrorDetail
+
+
+class Me(Model):
+    id: int
+    name: str
+    email: str = Field(json_schema_extra={"format": "email"})
+    pool: Literal["employee", "external"]
+    roles: list[str]
+    verified: bool
+    expertise: list[str] = Field(default_factory=list)
+
+
+class TokenRequest(Body):
+    email: Text(254)
+    password: Text(1000)
+    name: Text(80, description="A label to tell tokens apart.") | None = None
+
+
+class Token(Model):
+    id: int
+    name: str
+    token: str = Field(description="Shown once; send as Authorization: Bearer <token>.")
 
 
 @bp.before_request
@@ -127,18 +105,18 @@ def user_json(user: User) -> dict:
     Operation(
         summary="Exchange an e-mail and password for a personal bearer token",
         auth=False,
-        request=TOKEN_REQUEST,
-        responses={201: ("The new token, shown once", TOKEN), 401: ("Wrong e-mail or password", ERROR),
-                   422: ("Missing or wrong-typed fields", ERROR)},
+        request=TokenRequest,
+        responses={201: ("The new token, shown once", Token), 401: ("Wrong e-mail or password", Error),
+                   429: ("Too many attempts from this address: 10 a minute, 50 an hour", Error)},
         tags=["accounts"],
     ),
 )
 def create_token():
-    body = json_body({"email": (str, True), "password": (str, True), "name": (str, False)})
-    user = services.authenticate(body["email"], body["password"])
+    data = body(TokenRequest)
+    user = services.authenticate(data.email, data.password)
     if user is None:
         raise ApiError(401, "That e-mail and password do not match an active account.")
-    row, secret = services.create_api_token(user, body["name"] or "API")
+    row, secret = services.create_api_token(user, data.name or "API")
     return jsonify(id=row.id, name=row.name, token=secret), 201
 
 
@@ -148,8 +126,7 @@ def create_token():
     "DELETE",
     Operation(
         summary="Revoke one of your tokens",
-        parameters=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        responses={204: ("Revoked", None), 404: ("No such token of yours", ERROR)},
+        responses={204: ("Revoked", None), 404: ("No such token of yours", Error)},
         tags=["accounts"],
     ),
 )
@@ -163,7 +140,7 @@ def revoke_token(token_id: int):
 @token_required
 @documented(
     "GET",
-    Operation(summary="The person the token belongs to", responses={200: ("You", ME)}, tags=["accounts"]),
+    Operation(summary="The person the token belongs to", responses={200: ("You", Me)}, tags=["accounts"]),
 )
 def me():
     return jsonify(user_json(current_api_user()))

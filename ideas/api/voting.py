@@ -3,27 +3,32 @@ weight explained), a challenge's ranking per pool or blended, and pairwise compa
 
 Nobody sees another person's vote here, nor the network hash or the raw signals a vote
 was weighed with: a voter sees their own weight, its discounts and what would raise it."""
-from __future__ import annotations
+from datetime import datetime
+from typing import Literal
 
 from flask import jsonify, request
+from pydantic import Field
 
+from ideas import caching
 from ideas.api import bp
-from ideas.api.challenges import (
+from ideas.api.challenges import iso
+from ideas.api.contract import (
+    MAX_INT,
     MAX_LIMIT,
     MAX_OFFSET,
-    TIME,
-    arg_choice,
-    arg_int,
+    Body,
+    Id,
+    Int,
+    Model,
+    Query,
+    Text,
     body,
-    iso,
-    path_param,
-    query_param,
+    query,
 )
-from ideas.api.core import Operation, current_api_user, documented, schema, token_required
+from ideas.api.core import Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError
-from ideas.api.ideas import IDEA_SUMMARY, summaries
-from ideas.api.routes import ERROR
-from ideas import caching
+from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
+from ideas.api.routes import Error
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea
@@ -34,48 +39,52 @@ from ideas.voting.routes import ranking_visible
 from ideas.voting.services import Ballot
 
 RANKING_LIMIT = 50
+MAX_RATINGS = 50  # a challenge has at most ten criteria
 
 
 # --- your vote -------------------------------------------------------------------------
 
-VOTE_INPUT = schema("VoteInput", {
-    "type": "object", "additionalProperties": False,
-    "description": "Casting again changes your vote: there is one vote per person per idea.",
-    "properties": {
-        "value": {"type": "integer", "enum": [1, -1], "default": 1,
-                  "description": "-1 only where the challenge allows opposition."},
-        "reason": {"type": "string", "maxLength": services.REASON_LIMIT,
-                   "description": "In your own words: a reasoned vote counts more."},
-        "ratings": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5},
-                    "description": "Criterion id (or name) → rating 1–5, on the challenge's criteria."},
-    },
-})
-MY_VOTE = schema("MyVote", {
-    "type": "object",
-    "required": ["idea_id", "value", "kind", "reason", "ratings", "weight", "policy", "discounts", "suggestions",
-                 "created_at", "updated_at"],
-    "properties": {
-        "idea_id": {"type": "integer"},
-        "value": {"type": "integer", "enum": [1, -1]},
-        "kind": {"type": "string", "enum": ["support", "reason", "ratings", "pairwise"]},
-        "reason": {"type": "string"},
-        "ratings": {"type": "array", "items": {
-            "type": "object", "required": ["criterion_id", "criterion", "rating"],
-            "properties": {"criterion_id": {"type": "integer"}, "criterion": {"type": "string"},
-                           "rating": {"type": "integer", "minimum": 1, "maximum": 5}}}},
-        "weight": {"type": "number", "minimum": 0, "maximum": 1, "description": "What your vote counts, of a full vote."},
-        "policy": {"type": "string", "description": "The challenge's voting policy and its version."},
-        "discounts": {"type": "array", "description": "Why it does not count more.", "items": {
-            "type": "object", "required": ["code", "text"],
-            "properties": {"code": {"type": "string"}, "text": {"type": "string"}}}},
-        "suggestions": {"type": "array", "description": "What would raise it, largest first.", "items": {
-            "type": "object", "required": ["code", "text", "multiplier"],
-            "properties": {"code": {"type": "string"}, "text": {"type": "string"},
-                           "multiplier": {"type": "number"}}}},
-        "created_at": TIME,
-        "updated_at": TIME,
-    },
-})
+class VoteInput(Body):
+    """Casting again changes your vote: there is one vote per person per idea."""
+
+    value: Literal[1, -1] = Field(1, description="-1 only where the challenge allows opposition.")
+    reason: Text(services.REASON_LIMIT, description="In your own words: a reasoned vote counts more.") = ""
+    # The criteria's range (1–5) is the voting rules' to check, with the criterion named.
+    ratings: dict[Text(60), Int(-MAX_INT, MAX_INT)] = Field(
+        default_factory=dict, max_length=MAX_RATINGS,
+        description="Criterion id (or name) → rating 1–5, on the challenge's criteria.",
+        json_schema_extra={"additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5}})
+
+
+class Rating(Model):
+    criterion_id: int
+    criterion: str
+    rating: int = Field(ge=1, le=5)
+
+
+class Reason(Model):
+    code: str
+    text: str
+
+
+class Suggestion(Model):
+    code: str
+    text: str
+    multiplier: float
+
+
+class MyVote(Model):
+    idea_id: int
+    value: Literal[1, -1]
+    kind: Literal["support", "reason", "ratings", "pairwise"]
+    reason: str
+    ratings: list[Rating]
+    weight: float = Field(ge=0, le=1, description="What your vote counts, of a full vote.")
+    policy: str = Field(description="The challenge's voting policy and its version.")
+    discounts: list[Reason] = Field(description="Why it does not count more.")
+    suggestions: list[Suggestion] = Field(description="What would raise it, largest first.")
+    created_at: datetime | None
+    updated_at: datetime | None
 
 
 def vote_json(vote: Vote, idea: Idea) -> dict:
@@ -101,22 +110,20 @@ def vote_json(vote: Vote, idea: Idea) -> dict:
 @token_required
 @documented("POST", Operation(
     summary="Vote on an idea, or change your vote; the answer explains its weight",
-    parameters=[path_param("idea_id")],
-    request=VOTE_INPUT,
-    responses={200: ("Your changed vote", MY_VOTE), 201: ("Your new vote", MY_VOTE),
-               403: ("Your own or co-authored idea, not your pool, or suspended", ERROR),
-               404: ("No such idea for you", ERROR),
+    request=VoteInput,
+    responses={200: ("Your changed vote", MyVote), 201: ("Your new vote", MyVote),
+               403: ("Your own or co-authored idea, not your pool, or suspended", Error),
+               404: ("No such idea for you", Error),
                409: ("Voting is not open, the idea takes no votes (withdrawn, hidden), the challenge votes "
-                     "by pairs, or your supports are used up", ERROR),
-               422: ("A rating outside 1–5, an unknown criterion, an overlong reason, a wrong value", ERROR)},
+                     "by pairs, or your supports are used up", Error),
+               422: ("A rating outside 1–5, an unknown criterion, an overlong reason, a wrong value", Error)},
     tags=["voting"],
 ))
 def cast_vote(idea_id: int):
     user = current_api_user()
     idea = challenges.get_idea(idea_id, user)
-    data = body({"value": (int, False), "reason": (str, False), "ratings": (dict, False)})
-    ballot = Ballot(value=1 if data["value"] is None else data["value"], reason=data["reason"] or "",
-                    ratings=data["ratings"] or {})
+    data = body(VoteInput)
+    ballot = Ballot(value=data.value, reason=data.reason, ratings=data.ratings)
     vote = services.cast_vote(idea, user, ballot,
                               network=services.network_of_request(request.remote_addr, request.headers))
     services.observe_vote_address(request.remote_addr, user.id)
@@ -130,8 +137,7 @@ def cast_vote(idea_id: int):
 @token_required
 @documented("GET", Operation(
     summary="Your vote on an idea, with its weight and what would raise it",
-    parameters=[path_param("idea_id")],
-    responses={200: ("Your vote", MY_VOTE), 404: ("No such idea for you, or you have not voted on it", ERROR)},
+    responses={200: ("Your vote", MyVote), 404: ("No such idea for you, or you have not voted on it", Error)},
     tags=["voting"],
 ))
 def read_my_vote(idea_id: int):
@@ -147,9 +153,8 @@ def read_my_vote(idea_id: int):
 @token_required
 @documented("DELETE", Operation(
     summary="Withdraw your vote (until voting closes)",
-    parameters=[path_param("idea_id")],
-    responses={204: ("Withdrawn", None), 404: ("No such idea for you, or you have not voted on it", ERROR),
-               409: ("Voting is closed", ERROR)},
+    responses={204: ("Withdrawn", None), 404: ("No such idea for you, or you have not voted on it", Error),
+               409: ("Voting is closed", Error)},
     tags=["voting"],
 ))
 def withdraw_vote(idea_id: int):
@@ -162,55 +167,46 @@ def withdraw_vote(idea_id: int):
 
 # --- ranking ---------------------------------------------------------------------------
 
-RANKING = schema("Ranking", {
-    "type": "object",
-    "required": ["challenge_id", "pool", "policy", "pool_weights", "offset", "limit", "next_offset", "ideas"],
-    "properties": {
-        "challenge_id": {"type": "integer"},
-        "pool": {"type": "string", "enum": list(services.RANKING_POOLS)},
-        "policy": {"type": "string"},
-        "pool_weights": {"type": "object", "description": "Each pool's published share of the blended score.",
-                         "properties": {"employee": {"type": "number"}, "external": {"type": "number"}}},
-        "offset": {"type": "integer"},
-        "limit": {"type": "integer"},
-        "next_offset": {"type": ["integer", "null"]},
-        "ideas": {"type": "array", "description": "In rank order, best first.", "items": {
-            "type": "object",
-            "required": ["id", "external_ref", "title", "score", "support", "raw_votes", "flags"],
-            "properties": {
-                "id": {"type": "integer"},
-                "external_ref": {"type": ["string", "null"]},
-                "title": {"type": "string"},
-                "score": {"type": "number", "description": "Lower confidence bound over weighted support "
-                                                           "(blended: Σ pool weight × pool score)."},
-                "support": {"type": "object", "description": "Weighted support per pool.",
-                            "properties": {"employee": {"type": "number"}, "external": {"type": "number"}}},
-                "raw_votes": {"type": "integer", "description": "Votes cast, unweighted."},
-                "flags": {"type": "object", "required": ["pools_disagree"],
-                          "properties": {"pools_disagree": {"type": "boolean"}}},
-            },
-        }},
-    },
-})
+class RankingFlags(Model):
+    pools_disagree: bool
+
+
+class RankedIdea(Model):
+    id: int
+    external_ref: str | None
+    title: str
+    score: float = Field(description="Lower confidence bound over weighted support (blended: Σ pool weight × "
+                                     "pool score).")
+    support: PoolSupport = Field(description="Weighted support per pool.")
+    raw_votes: int = Field(description="Votes cast, unweighted.")
+    flags: RankingFlags
+
+
+class Ranking(Model):
+    challenge_id: int
+    pool: Literal[services.RANKING_POOLS]
+    policy: str
+    pool_weights: PoolSupport = Field(description="Each pool's published share of the blended score.")
+    offset: int
+    limit: int
+    next_offset: int | None
+    ideas: list[RankedIdea] = Field(description="In rank order, best first.")
+
+
+class RankingQuery(Query):
+    pool: Literal[services.RANKING_POOLS] = Field("blended", description="Which ranking.")
+    limit: Int(1, MAX_LIMIT, description="Ideas per page.") = RANKING_LIMIT
+    offset: Int(0, MAX_OFFSET, description="Ideas to skip.") = 0
 
 
 @bp.get("/challenges/<int:challenge_id>/ranking")
 @token_required
 @documented("GET", Operation(
     summary="A challenge's ranking per pool or blended, in rank order",
-    parameters=[
-        path_param("challenge_id"),
-        query_param("pool", {"type": "string", "enum": list(services.RANKING_POOLS), "default": "blended"},
-                    "Which ranking."),
-        query_param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": RANKING_LIMIT},
-                    "Ideas per page."),
-        query_param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-                    "Ideas to skip."),
-    ],
-    responses={200: ("The ranking", RANKING), 404: ("No such challenge for you", ERROR),
+    query=RankingQuery,
+    responses={200: ("The ranking", Ranking), 404: ("No such challenge for you", Error),
                403: ("The ranking is shown once voting is over, so that early votes do not steer later ones",
-                     ERROR),
-               422: ("An unknown pool, or bad paging", ERROR)},
+                     Error)},
     tags=["voting"],
 ))
 def ranking(challenge_id: int):
@@ -218,9 +214,8 @@ def ranking(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, user)
     if not ranking_visible(challenge, user):
         raise ApiError(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
-    pool = arg_choice("pool", services.RANKING_POOLS, "blended")
-    limit = arg_int("limit", RANKING_LIMIT, low=1, high=MAX_LIMIT)
-    offset = arg_int("offset", 0, low=0, high=MAX_OFFSET)
+    args = query(RankingQuery)
+    pool, limit, offset = args.pool, args.limit, args.offset
 
     def build() -> dict:
         lines = services.ranking_page(challenge, user, pool, limit=limit, offset=offset)
@@ -248,46 +243,38 @@ def ranking(challenge_id: int):
 
 # --- pairwise --------------------------------------------------------------------------
 
-PAIR = schema("Pair", {
-    "type": "object", "required": ["id", "challenge_id", "shown_at", "left", "right"],
-    "properties": {
-        "id": {"type": "integer", "description": "Answer with this id."},
-        "challenge_id": {"type": "integer"},
-        "shown_at": TIME,
-        "left": IDEA_SUMMARY,
-        "right": IDEA_SUMMARY,
-    },
-})
-PAIR_ANSWER_INPUT = schema("PairAnswerInput", {
-    "type": "object", "required": ["pair", "answer"], "additionalProperties": False,
-    "properties": {
-        "pair": {"type": "integer", "description": "The id of the pair you were shown."},
-        "answer": {"type": "string", "enum": ["left", "right", "none"],
-                   "description": "The better idea, or none for “can't decide”."},
-    },
-})
-PAIR_ANSWER = schema("PairAnswer", {
-    "type": "object", "required": ["id", "answer", "answered_at", "weight"],
-    "properties": {
-        "id": {"type": "integer"},
-        "answer": {"type": "string", "enum": ["left", "right", "none"]},
-        "answered_at": TIME,
-        "weight": {"type": "number", "minimum": 0, "maximum": 1,
-                   "description": "What your answer counts: less when faster than reading both ideas, or "
-                                  "when you nearly always pick the same side."},
-    },
-})
+class Pair(Model):
+    id: int = Field(description="Answer with this id.")
+    challenge_id: int
+    shown_at: datetime | None
+    left: IdeaSummary
+    right: IdeaSummary
+
+
+Answer = Literal["left", "right", "none"]
+
+
+class PairAnswerInput(Body):
+    pair: Id = Field(description="The id of the pair you were shown.")
+    answer: Answer = Field(description="The better idea, or none for “can't decide”.")
+
+
+class PairAnswer(Model):
+    id: int
+    answer: Answer
+    answered_at: datetime | None
+    weight: float = Field(ge=0, le=1, description="What your answer counts: less when faster than reading both "
+                                                  "ideas, or when you nearly always pick the same side.")
 
 
 @bp.get("/challenges/<int:challenge_id>/pair")
 @token_required
 @documented("GET", Operation(
     summary="The pair of ideas to compare now (the same one until you answer it)",
-    parameters=[path_param("challenge_id")],
-    responses={200: ("Two ideas to compare", PAIR), 403: ("Not your pool, or suspended", ERROR),
-               404: ("No such challenge for you", ERROR),
+    responses={200: ("Two ideas to compare", Pair), 403: ("Not your pool, or suspended", Error),
+               404: ("No such challenge for you", Error),
                409: ("Voting is not open, the challenge does not vote by pairs, or there are not yet two ideas "
-                     "for you to compare", ERROR)},
+                     "for you to compare", Error)},
     tags=["voting"],
 ))
 def next_pair(challenge_id: int):
@@ -303,16 +290,15 @@ def next_pair(challenge_id: int):
 @token_required
 @documented("POST", Operation(
     summary="Answer the pair the site showed you",
-    parameters=[path_param("challenge_id")],
-    request=PAIR_ANSWER_INPUT,
-    responses={200: ("Your answer and its weight", PAIR_ANSWER), 404: ("No such challenge for you", ERROR),
-               409: ("A pair not shown to you, already answered, or voting is not open", ERROR),
-               422: ("An answer other than left, right or none", ERROR)},
+    request=PairAnswerInput,
+    responses={200: ("Your answer and its weight", PairAnswer), 404: ("No such challenge for you", Error),
+               409: ("A pair not shown to you, already answered, or voting is not open", Error),
+               422: ("An answer other than left, right or none", Error)},
     tags=["voting"],
 ))
 def answer_pair(challenge_id: int):
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
-    data = body({"pair": (int, True), "answer": (str, True)})
-    pair = services.answer_pair(challenge, user, data["pair"], data["answer"])
+    data = body(PairAnswerInput)
+    pair = services.answer_pair(challenge, user, data.pair, data.answer)
     return jsonify(id=pair.id, answer=pair.answer, answered_at=iso(pair.answered_at), weight=pair.weight)

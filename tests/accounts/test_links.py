@@ -7,7 +7,7 @@ from datetime import timedelta
 from ideas import clock
 from ideas.accounts import services
 from ideas.extensions import db
-from tests.conftest import PASSWORD, csrf_token, link_in
+from tests.conftest import PASSWORD, link_in
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -117,6 +117,24 @@ def test_token_page_shows_secret_once_and_revokes(client, make_user, login, post
     token_id = db.session.scalars(db.select(services.ApiToken)).one().id
     post_form("/account", {}, action=f"/account/tokens/{token_id}/revoke")
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_reloading_the_new_token_page_makes_no_second_token(client, make_user, login):
+    user = make_user()
+    login(user)
+    page = client.get("/account").get_data(as_text=True)
+    form = {name: re.search(rf'name="{name}" type="hidden" value="([^"]+)"', page).group(1)
+            for name in ("csrf_token", "request_id")}
+    first = client.post("/account/tokens", data={**form, "name": "laptop"})
+    assert first.status_code == 201 and 'id="secret"' in first.get_data(as_text=True)
+    again = client.post("/account/tokens", data={**form, "name": "laptop"})  # what a reload sends
+    assert again.status_code == 200 and 'id="secret"' not in again.get_data(as_text=True)
+    assert "already created" in again.get_data(as_text=True)
+    assert len(db.session.scalars(db.select(services.ApiToken).where(services.ApiToken.user_id == user.id)).all()) == 1
+    fresh = client.get("/account").get_data(as_text=True)  # a new form makes a new token
+    form["request_id"] = re.search(r'name="request_id" type="hidden" value="([^"]+)"', fresh).group(1)
+    assert client.post("/account/tokens", data={**form, "name": "desktop"}).status_code == 201
+    assert len(db.session.scalars(db.select(services.ApiToken).where(services.ApiToken.user_id == user.id)).all()) == 2
 
 
 def test_unverified_person_sees_a_resend_banner(client, make_user, login, post_form, outbox):

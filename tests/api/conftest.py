@@ -8,6 +8,7 @@ import pytest
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge
+from tests.review.conftest import world  # noqa: F401  (a challenge in review, with its reviewers and owners)
 
 
 @pytest.fixture

@@ -283,7 +283,7 @@ def test_the_handoff_list_filters_and_pages(world, handed, api):
 def test_a_handoff_carries_what_an_r_and_d_tool_needs(world, handed, api):
     first, _ = handed
     [item] = ok(api("GET", "/handoffs?status=in_progress", world.owner))["items"]
-    assert item["idea"]["id"] == first.idea_id and item["idea"]["url"] == f"/ideas/{first.idea_id}"
+    assert item["idea"]["id"] == first.idea_id and item["idea"]["url"] == f"http://ideas.test/ideas/{first.idea_id}"
     assert item["challenge"] == {"id": world.challenge.id, "title": world.challenge.title, "external_ref": None}
     assert item["owner"]["id"] == world.owner.id and item["handed_by"]["id"] == world.manager.id
     assert item["last_update"]["body"] == "Pilot at gate B"

@@ -164,6 +164,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("GET", "/challenges/<int:challenge_id>/pairs"): signed_in(409),  # not a pairwise challenge
     ("POST", "/challenges/<int:challenge_id>/pairs"): signed_in(409),
     ("GET", "/challenges/<int:challenge_id>/ranking"): only(MANAGERS, 200, anonymous=403),  # hidden until voting ends
+    ("GET", "/challenges/<int:challenge_id>/ranking/compare"): only(MANAGERS, 200),  # raw counts against weights
     ("GET", "/challenges/<int:challenge_id>/voting-policy"): only(MANAGERS, 200),
     ("POST", "/challenges/<int:challenge_id>/voting-policy"): only(MANAGERS, 422),
     ("POST", "/ideas/<int:idea_id>/vote"): signed_in(302),  # refused with a message: not the voting phase

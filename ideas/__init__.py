@@ -68,13 +68,15 @@ def register_blueprints(app: Flask) -> None:
     from ideas.admin.routes import bp as admin
     from ideas.api import bp as api
     from ideas.challenges.routes import bp as challenges
+    from ideas.insight.routes import bp as insight
     from ideas.integrations.routes import bp as integrations
     from ideas.notifications.routes import bp as notifications
     from ideas.review.routes import bp as review
     from ideas.site.routes import bp as site
     from ideas.voting.routes import bp as voting
 
-    for blueprint in (site, accounts, challenges, voting, review, integrations, notifications, admin, api):
+    for blueprint in (site, accounts, challenges, voting, review, insight, integrations, notifications, admin,
+                      api):
         app.register_blueprint(blueprint)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -72,6 +73,9 @@ class User(UserMixin, db.Model):
     bio: Mapped[str] = mapped_column(String(500), default="")
     # E-mail digest of notifications: none, daily or weekly.
     digest: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    # E-mail at once about one's own ideas (shortlisted, decided, handed off, progress): on
+    # unless the person turns it off; everything else waits for the digest.
+    idea_mail: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

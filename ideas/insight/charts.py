@@ -12,6 +12,7 @@ common form of colour blindness; series are also told apart by their labels.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,17 +32,17 @@ STYLE = Style(
     opacity_hover="1",
     colors=OKABE_ITO,
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    # Large on purpose: the chart is drawn 640 wide and shrinks to about 360 on a phone.
-    label_font_size=15,
-    major_label_font_size=15,
-    legend_font_size=16,
-    value_font_size=15,
-    title_font_size=18,
-    no_data_font_size=22,
+    # Large on purpose: the chart is drawn 420 wide and shrinks to about 325 on a phone.
+    label_font_size=14,
+    major_label_font_size=14,
+    legend_font_size=14,
+    value_font_size=13,
+    title_font_size=16,
+    no_data_font_size=18,
     transition="0s",
 )
 
-WIDTH, HEIGHT = 640, 400
+WIDTH, HEIGHT = 420, 300
 NO_DATA = "Nothing to show yet"
 
 
@@ -55,7 +56,7 @@ def _config(**extra) -> dict:
     return {
         "style": STYLE, "width": WIDTH, "height": extra.pop("height", HEIGHT), "js": [],
         "disable_xml_declaration": False, "no_data_text": NO_DATA, "legend_at_bottom": True,
-        "legend_at_bottom_columns": 2, "truncate_legend": -1, "truncate_label": 24,
+        "legend_at_bottom_columns": 2, "truncate_legend": -1, "truncate_label": 22,
         "margin": 12, "spacing": 12, "show_y_guides": True, "print_values": False,
         **extra,
     }
@@ -77,26 +78,48 @@ def _clean(values: Sequence[float | int | None]) -> list[float | int | None]:
     return [v if v is None or v == v else None for v in values]
 
 
+def _ticks(chart, series: Mapping[str, Sequence[float | int | None]]) -> None:
+    """A few round ticks on the value axis (and whole numbers for counts: no “0.2 ideas”),
+    so they never crowd a phone's width."""
+    values = [float(v) for vs in series.values() for v in vs if v is not None]
+    top = max(values, default=0.0)
+    if top <= 0:
+        return
+    whole = all(v.is_integer() for v in values)
+    rough = top / 4
+    magnitude = 10 ** math.floor(math.log10(rough)) if rough > 0 else 1
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= rough)
+    if whole:
+        step = max(1, math.ceil(step))
+    count = math.ceil(top / step) + 1
+    chart.y_labels = [round(i * step, 6) if not whole else int(i * step) for i in range(count)]
+
+
 def horizontal_bars(labels: Sequence[str], series: Mapping[str, Sequence[float | int | None]], *, alt: str,
                     value_format: str = "{:g}") -> Chart:
-    """One bar per label and series, labels down the side (long labels fit a phone)."""
+    """One bar per label and series, labels down the side (long labels fit a phone),
+    the first label on top."""
     rows = max(1, len(labels))
-    height = max(260, 70 + rows * 34 * max(1, len(series)) + 50)
-    chart = pygal.HorizontalBar(**_config(height=min(height, 900), x_labels=list(labels), show_legend=len(series) > 1,
+    height = max(220, 60 + rows * 26 * max(1, len(series)) + (40 if len(series) > 1 else 0))
+    chart = pygal.HorizontalBar(**_config(height=min(height, 900), show_legend=len(series) > 1, print_values=True,
                                           value_formatter=lambda v: value_format.format(v) if v is not None else ""))
-    chart.x_labels = list(labels)
+    # pygal stacks horizontal bars from the bottom up: reversed, they read top-down.
+    chart.x_labels = list(reversed(labels))
     if any(any(v for v in values if v) for values in series.values()):
+        _ticks(chart, series)
         for name, values in series.items():
-            chart.add(name, _clean(values))
+            chart.add(name, list(reversed(_clean(values))))
     return _render(chart, alt)
 
 
 def bars(labels: Sequence[str], series: Mapping[str, Sequence[float | int | None]], *, alt: str,
          value_format: str = "{:g}") -> Chart:
     chart = pygal.Bar(**_config(x_label_rotation=30 if len(labels) > 4 else 0, show_legend=len(series) > 1,
+                                print_values=True,
                                 value_formatter=lambda v: value_format.format(v) if v is not None else ""))
     chart.x_labels = list(labels)
     if any(any(v for v in values if v) for values in series.values()):
+        _ticks(chart, series)
         for name, values in series.items():
             chart.add(name, _clean(values))
     return _render(chart, alt)
@@ -111,6 +134,7 @@ def lines(labels: Sequence[str], series: Mapping[str, Sequence[int | None]], *, 
     if len(labels) > 12:
         chart.x_labels_major = list(labels[:: max(1, len(labels) // 6)])
     if labels and any(any(v for v in values if v) for values in series.values()):
+        _ticks(chart, series)
         for name, values in series.items():
             chart.add(name, _clean(values))
     return _render(chart, alt)

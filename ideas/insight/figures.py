@@ -37,6 +37,12 @@ STAGE_LABELS: dict[str, str] = {
     "in_progress": "In progress",
     "parked": "Parked for later",
 }
+# The same stages in a word or two, for a chart's axis on a phone.
+STAGE_SHORT: dict[str, str] = {
+    "shortlisted": "Shortlisted", "in_review": "In review", "accepted": "Accepted", "handed_off": "Handed off",
+    "handoff_declined": "Finding an owner", "acknowledged": "Acknowledged", "in_progress": "In progress",
+    "parked": "Parked",
+}
 # Parked ideas wait by the manager's choice: shown, but never called the bottleneck.
 NOT_A_BOTTLENECK = frozenset({"parked"})
 
@@ -48,6 +54,8 @@ DISCOUNT_CAUSES: tuple[tuple[str, str], ...] = (
     ("own_idea", "Votes on one's own or a co-authored idea"),
     ("other", "Other causes"),
 )
+CAUSE_SHORT = {"effort": "Little effort", "standing": "New or unverified", "collusion": "Coordinated",
+               "own_idea": "Own idea", "other": "Other"}
 
 
 # --- the funnel --------------------------------------------------------------------
@@ -145,6 +153,10 @@ class StageTime:
     @property
     def label(self) -> str:
         return STAGE_LABELS.get(self.state, self.state.replace("_", " "))
+
+    @property
+    def short_label(self) -> str:
+        return STAGE_SHORT.get(self.state, self.label)
 
     @property
     def average_days(self) -> float | None:

@@ -132,7 +132,7 @@ def stages_panel(rows: list[dict]) -> Panel:
     stages = figures.stage_times(rows, order)
     slowest = figures.bottleneck(stages)
     chart = charts.horizontal_bars(
-        [s.label for s in stages], {"Average days": [round(s.average_days or 0, 2) for s in stages]},
+        [s.short_label for s in stages], {"Average days": [round(s.average_days or 0, 2) for s in stages]},
         alt="Average days spent in each review stage; the figures are in the table below.", value_format="{:.1f}")
     headers = ["Stage", "Ideas through it", "There now", "Average (days)", "Longest (days)"]
     table = [[s.label, s.stays, s.waiting, round(s.average_days, 2) if s.average_days is not None else None,
@@ -203,7 +203,7 @@ def quality_panel(rows: list[dict], pools: Sequence[str]) -> Panel:
     per_pool = [q for q in quality if q.pool != "all"]
     causes = [(c, label) for c, label in figures.DISCOUNT_CAUSES]
     chart = charts.horizontal_bars(
-        [label for _, label in causes],
+        [figures.CAUSE_SHORT[c] for c, _ in causes],
         {q.label: [round(100 * (q.cause_share(c) or 0), 1) for c, _ in causes] for q in per_pool},
         alt="Share of vote weight discounted, by cause and pool; the figures are in the table below.",
         value_format="{:.1f} %")

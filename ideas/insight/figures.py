@@ -259,11 +259,11 @@ def vote_quality(rows: Iterable[Mapping[str, object]], pools: Sequence[str] = PO
 
 # --- the period filter -------------------------------------------------------------------------
 
-PRESETS: dict[str, tuple[str, int | None]] = {
+PRESETS: dict[str, tuple[str, int | None]] = {  # the first is what the form shows when nothing is chosen
+    "all": ("All time", None),
     "30d": ("Last 30 days", 30),
     "90d": ("Last 90 days", 90),
     "365d": ("Last 12 months", 365),
-    "all": ("All time", None),
 }
 
 

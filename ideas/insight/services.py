@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from ideas import clock
 from ideas.accounts.models import Role, User
 from ideas.challenges import policy
 from ideas.challenges.models import Challenge, Idea, IdeaStatus, Phase, PoolMode
+from ideas.database import seconds_between
 from ideas.extensions import db
 from ideas.insight import charts, figures, queries
 from ideas.insight.figures import Period
@@ -439,11 +440,32 @@ class OwnerRecord:
     items: list[tuple[Idea, str]]
 
 
+LISTED_STATUSES = (IdeaStatus.PUBLISHED, IdeaStatus.MERGED, IdeaStatus.WITHDRAWN)
+
+
 def _visible_challenges(viewer, ids) -> dict[int, Challenge]:
     if not ids:
         return {}
     found = db.session.scalars(select(Challenge).where(Challenge.id.in_(list(ids))))
     return {c.id: c for c in found if policy.can_see_challenge(viewer, c)}
+
+
+def _visible_groups(viewer, rows) -> tuple[dict[int, Challenge], set[tuple[int, str]]]:
+    """The one rule of a profile's track records: of rows grouped by (challenge id, pool,
+    …), the groups whose ideas this viewer may see (the challenge, and that pool in it).
+    Counts and lists are both cut by it, so no count reveals an idea the list hides."""
+    challenges = _visible_challenges(viewer, {r[0] for r in rows})
+    seen = {(cid, pool) for cid, pool, *_ in rows
+            if cid in challenges and pool in policy.visible_pools(viewer, challenges[cid])}
+    return challenges, seen
+
+
+def _sum_visible(rows, seen, width: int) -> list:
+    totals = [0] * width
+    for cid, pool, *counts in rows:
+        if (cid, pool) in seen:
+            totals = [a + (b or 0) for a, b in zip(totals, counts, strict=True)]
+    return totals
 
 
 def contributor_record(person: User, viewer, *, limit: int = 20) -> ContributorRecord | None:
@@ -456,24 +478,17 @@ def contributor_record(person: User, viewer, *, limit: int = 20) -> ContributorR
                func.count(IdeaReview.id).filter(state.in_(queries.ACCEPTED_OR_LATER)),
                func.count(IdeaReview.id).filter(state == S.DELIVERED))
         .outerjoin(IdeaReview, IdeaReview.idea_id == Idea.id)
-        .where(Idea.author_id == person.id, Idea.status.in_((IdeaStatus.PUBLISHED, IdeaStatus.MERGED,
-                                                             IdeaStatus.WITHDRAWN)), Idea.hidden_at.is_(None))
+        .where(Idea.author_id == person.id, Idea.status.in_(LISTED_STATUSES), Idea.hidden_at.is_(None))
         .group_by(Idea.challenge_id, Idea.pool)).all()
-    challenges = _visible_challenges(viewer, {r[0] for r in rows})
-    seen = [(cid, pool) for cid, pool, *_ in rows
-            if cid in challenges and pool in policy.visible_pools(viewer, challenges[cid])]
-    totals = [0, 0, 0, 0]
-    for cid, pool, *counts in rows:
-        if (cid, pool) in seen:
-            totals = [a + b for a, b in zip(totals, counts, strict=True)]
+    challenges, seen = _visible_groups(viewer, rows)
+    totals = _sum_visible(rows, seen, 4)
     if not totals[0]:
         return None
     ideas = []
     candidates = db.session.execute(
         select(Idea, IdeaReview.state).outerjoin(IdeaReview, IdeaReview.idea_id == Idea.id)
         .where(Idea.author_id == person.id, Idea.challenge_id.in_(list(challenges)),
-               Idea.status.in_((IdeaStatus.PUBLISHED, IdeaStatus.MERGED, IdeaStatus.WITHDRAWN)),
-               Idea.hidden_at.is_(None))
+               Idea.status.in_(LISTED_STATUSES), Idea.hidden_at.is_(None))
         .order_by(Idea.published_at.desc(), Idea.id.desc()).limit(limit * 2)).all()
     for idea, review_state in candidates:
         if (idea.challenge_id, idea.pool) not in seen:
@@ -498,28 +513,34 @@ def _where_it_went(idea: Idea, review_state: str | None) -> str:
 
 
 def owner_record(person: User, viewer, *, limit: int = 20) -> OwnerRecord | None:
-    """What an R&D owner took on and delivered, and how fast they acknowledge."""
-    ack_seconds = queries._seconds(Handoff.handed_at, Handoff.acknowledged_at)
-    taken, delivered, in_hand, average = db.session.execute(
-        select(func.count(Handoff.id).filter(Handoff.acknowledged_at.is_not(None)),
-               func.count(Handoff.id).filter(Handoff.acknowledged_at.is_not(None), IdeaReview.state == S.DELIVERED,
-                                             IdeaReview.owner_id == person.id),
-               func.count(Handoff.id).filter(Handoff.acknowledged_at.is_not(None),
-                                             IdeaReview.state.in_((S.ACKNOWLEDGED, S.IN_PROGRESS)),
-                                             IdeaReview.owner_id == person.id),
-               func.avg(ack_seconds))
+    """What an R&D owner took on and delivered, and how fast they acknowledge: counted,
+    like the contributor's record, over the ideas this viewer may see only."""
+    acknowledged = Handoff.acknowledged_at.is_not(None)
+    mine = and_(acknowledged, IdeaReview.owner_id == person.id)
+    rows = db.session.execute(
+        select(Idea.challenge_id, Idea.pool,
+               func.count(Handoff.id).filter(acknowledged),
+               func.count(Handoff.id).filter(mine, IdeaReview.state == S.DELIVERED),
+               func.count(Handoff.id).filter(mine, IdeaReview.state.in_((S.ACKNOWLEDGED, S.IN_PROGRESS))),
+               func.sum(seconds_between(Handoff.handed_at, Handoff.acknowledged_at)))
         .join(IdeaReview, IdeaReview.id == Handoff.review_id)
-        .where(Handoff.owner_id == person.id)).one()
+        .join(Idea, Idea.id == IdeaReview.idea_id)
+        .where(Handoff.owner_id == person.id, Idea.status.in_(LISTED_STATUSES), Idea.hidden_at.is_(None))
+        .group_by(Idea.challenge_id, Idea.pool)).all()
+    challenges, seen = _visible_groups(viewer, rows)
+    taken, delivered, in_hand, ack_total = _sum_visible(rows, seen, 4)
     if not taken:
         return None
     items = []
     for idea, state in db.session.execute(
             select(Idea, IdeaReview.state).join(IdeaReview, IdeaReview.idea_id == Idea.id)
             .join(Handoff, Handoff.review_id == IdeaReview.id)
-            .where(Handoff.owner_id == person.id, Handoff.acknowledged_at.is_not(None))
-            .order_by(Handoff.acknowledged_at.desc()).limit(limit * 2)):
-        if policy.can_see_idea(viewer, idea):
+            .where(Handoff.owner_id == person.id, acknowledged, Idea.challenge_id.in_(list(challenges)),
+                   Idea.status.in_(LISTED_STATUSES), Idea.hidden_at.is_(None))
+            .order_by(Handoff.acknowledged_at.desc(), Handoff.id.desc()).limit(limit * 2)):
+        if (idea.challenge_id, idea.pool) in seen:
             items.append((idea, workflow.author_label(state)))
         if len(items) >= limit:
             break
-    return OwnerRecord(taken, delivered, in_hand, float(average) if average is not None else None, items)
+    # Only acknowledged handoffs have a time to acknowledge: the average is over those.
+    return OwnerRecord(taken, delivered, in_hand, float(ack_total) / taken, items)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from ideas.review import services as review
-from tests.challenges.factories import open_challenge
+from tests.challenges.factories import idea_in, open_challenge
+from tests.conftest import csrf_token
 from tests.insight.conftest import NOW, at
 
 
@@ -59,6 +60,43 @@ def test_track_records_on_profiles(built, client):
     assert "As an R&amp;D owner" in html
     assert "Took on <strong>1</strong> idea, delivered <strong>1</strong>, 0 in hand." in html
     assert "24 hours on average" in html
+
+
+def test_track_record_counts_leave_out_what_the_viewer_cannot_see(built, client, login, make_user):
+    """An owner's and an author's counts cover only the ideas the viewer may see: a
+    staff-only challenge's handoff is not counted for an external viewer."""
+    _close(built)
+    manager, olga = built["manager"], built["olga"]
+    staff_only = open_challenge(manager, phase="submission", pool_mode="employees_only", title="Staff canteen",
+                                review_capacity=5, reviewers_per_idea=1)
+    author = built["ideas"]["E1"].author
+    secret = idea_in(staff_only, author, title="Secret menu")
+    challenges.change_phase(staff_only, manager, "voting", "Enough ideas")
+    challenges.change_phase(staff_only, manager, "review", "Voting is over")
+    [taken] = review.shortlist_ideas(staff_only, manager, [secret.id])
+    review.start_review(taken, manager)
+    review.decide(taken, manager, "accepted", "Worth trying")
+    review.hand_off(taken, manager, olga)
+    review.acknowledge(taken, olga)
+    db.session.commit()
+
+    def profile(person):
+        return client.get(f"/people/{person.id}").get_data(as_text=True)
+
+    employee = make_user(name="Curious Colleague")
+    login(employee)
+    assert "Took on <strong>2</strong> ideas, delivered <strong>1</strong>, 1 in hand." in profile(olga)
+    assert "Secret menu" in profile(olga)
+    assert "Of 3 ideas:" in profile(author) and "<strong>3</strong> shortlisted" in profile(author)
+
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(make_user(pool="external", name="Curious Outsider"))
+    html = profile(olga)
+    assert "Took on <strong>1</strong> idea, delivered <strong>1</strong>, 0 in hand." in html
+    assert "Secret menu" not in html and "Staff canteen" not in html
+    html = profile(author)
+    assert "Of 2 ideas:" in html and "<strong>2</strong> shortlisted, <strong>1</strong> accepted" in html
+    assert "Secret menu" not in html
 
 
 def test_authors_hear_by_email_about_their_own_ideas(built, outbox):

@@ -21,8 +21,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ideas.accounts.models import User
 from ideas.challenges.models import Challenge, ChallengeRole, ChallengeStaff, Idea, IdeaStatus
+from ideas.database import seconds_between
 from ideas.extensions import UTCDateTime, db
-from ideas.review.models import Handoff, IdeaReview, ReviewerAssignment, ReviewEscalation, ReviewTransition
+from ideas.review import stages
+from ideas.review.models import Handoff, IdeaReview, ReviewerAssignment, ReviewEscalation
 from ideas.review.workflow import ReviewState
 from ideas.voting.models import IdeaScore, Vote
 
@@ -63,17 +65,6 @@ class Scope:
 
 def of_challenge(challenge_id: int) -> Scope:
     return Scope(challenge_ids=(challenge_id,))
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _seconds(start, end) -> ColumnElement:
-    """Seconds from `start` to `end`, both stored as UTC timestamps."""
-    if _dialect() == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 def _now(now: datetime):
@@ -155,24 +146,9 @@ def participation(scope: Scope) -> list[tuple]:
 # --- time in each review stage ---------------------------------------------------------------
 
 def stage_times(scope: Scope, now: datetime) -> list[dict]:
-    """Per review state: stays (ended or going on), ideas there now, total and longest
-    time spent, from the review log.  LEAD() pairs each step with the next one of the
-    same idea; an ongoing stay counts up to `now`."""
-    steps = (
-        select(ReviewTransition.to_state.label("state"), ReviewTransition.at.label("at"),
-               func.lead(ReviewTransition.at).over(partition_by=ReviewTransition.review_id,
-                                                   order_by=(ReviewTransition.at, ReviewTransition.id))
-               .label("next_at"))
-        .join(IdeaReview, IdeaReview.id == ReviewTransition.review_id)
-        .where(*scope.challenges(IdeaReview.challenge_id), *scope.within(ReviewTransition.at))
-        .subquery()
-    )
-    spent = _seconds(steps.c.at, func.coalesce(steps.c.next_at, _now(now)))
-    query = (select(steps.c.state, func.count().label("stays"),
-                    func.count().filter(steps.c.next_at.is_(None)).label("waiting"),
-                    func.sum(spent).label("total_seconds"), func.max(spent).label("longest_seconds"))
-             .group_by(steps.c.state))
-    return _rows(query)
+    """Per review state: stays, ideas there now, total and longest time spent (the review
+    domain's measure, `review.stages.stage_times`, over this scope)."""
+    return stages.stage_times(now, challenges=scope.challenges, start=scope.start, end=scope.end)
 
 
 # --- who carries the load ----------------------------------------------------------------------
@@ -204,7 +180,7 @@ def owner_load(scope: Scope, now: datetime) -> list[dict]:
     """Per owner who was handed ideas of the challenge: handoffs, waiting for their
     acknowledgement, overdue, taken on, delivered, and their average time to acknowledge."""
     pending = _current_pending()
-    ack_seconds = _seconds(Handoff.handed_at, Handoff.acknowledged_at)
+    ack_seconds = seconds_between(Handoff.handed_at, Handoff.acknowledged_at)
     query = (
         select(User.id.label("user_id"), User.name.label("name"),
                func.count(Handoff.id).label("handoffs"),

@@ -12,6 +12,7 @@ common form of colour blindness; series are also told apart by their labels.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,25 @@ def _render(chart, alt: str) -> Chart:
     return Chart("data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"), alt)
 
 
+def _memo(draw):
+    """Drawing an SVG costs pygal tens of milliseconds per chart, whatever the data's size,
+    while the figures behind a dashboard change far less often than it is read.  A chart
+    is a pure function of its labels, series and wording, so the same figures are drawn
+    once per process and served from memory after: nothing to invalidate."""
+    @functools.lru_cache(maxsize=256)
+    def cached(labels: tuple, series: tuple, alt: str, extra: tuple) -> Chart:
+        return draw(list(labels), {name: list(values) for name, values in series}, alt=alt, **dict(extra))
+
+    @functools.wraps(draw)
+    def chart(labels: Sequence[str], series: Mapping[str, Sequence[float | int | None]], *, alt: str,
+              **extra) -> Chart:
+        return cached(tuple(labels), tuple((name, tuple(values)) for name, values in series.items()), alt,
+                      tuple(sorted(extra.items())))
+
+    chart.cache_clear = cached.cache_clear
+    return chart
+
+
 def _clean(values: Sequence[float | int | None]) -> list[float | int | None]:
     return [v if v is None or v == v else None for v in values]
 
@@ -95,6 +115,7 @@ def _ticks(chart, series: Mapping[str, Sequence[float | int | None]]) -> None:
     chart.y_labels = [round(i * step, 6) if not whole else int(i * step) for i in range(count)]
 
 
+@_memo
 def horizontal_bars(labels: Sequence[str], series: Mapping[str, Sequence[float | int | None]], *, alt: str,
                     value_format: str = "{:g}") -> Chart:
     """One bar per label and series, labels down the side (long labels fit a phone),
@@ -112,6 +133,7 @@ def horizontal_bars(labels: Sequence[str], series: Mapping[str, Sequence[float |
     return _render(chart, alt)
 
 
+@_memo
 def bars(labels: Sequence[str], series: Mapping[str, Sequence[float | int | None]], *, alt: str,
          value_format: str = "{:g}") -> Chart:
     chart = pygal.Bar(**_config(x_label_rotation=30 if len(labels) > 4 else 0, show_legend=len(series) > 1,
@@ -125,6 +147,7 @@ def bars(labels: Sequence[str], series: Mapping[str, Sequence[float | int | None
     return _render(chart, alt)
 
 
+@_memo
 def lines(labels: Sequence[str], series: Mapping[str, Sequence[int | None]], *, alt: str) -> Chart:
     """A line per series over time.  A single period is drawn as dots (a line needs two)."""
     chart = pygal.Line(**_config(x_label_rotation=30 if len(labels) > 6 else 0, show_legend=len(series) > 1,

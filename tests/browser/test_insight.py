@@ -49,6 +49,7 @@ def test_dashboards_draw_their_charts_and_tables(built, live_server, browser, ja
         expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
         _charts_render(page, 7)
         expect(page.get_by_text("Bottleneck:")).to_be_visible()
+        _captions_fit(page, SIZES[size]["width"])
         # Nothing wider than the phone: the page never scrolls sideways.
         assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"] + 1
         _keep(page, f"challenge-dashboard-{size}-{'js' if javascript else 'nojs'}")
@@ -63,6 +64,23 @@ def test_dashboards_draw_their_charts_and_tables(built, live_server, browser, ja
         expect(page.locator("#from-error")).to_contain_text("is not a date")
     finally:
         context.close()
+
+
+def _captions_fit(page, width: int) -> None:
+    """Each table's caption wraps within the screen (never cut off by the sideways scroll of
+    a wide table), and the table scrolls in a box named by it that the keyboard reaches."""
+    captions = page.locator("p.table-caption:not(.visually-hidden)")
+    assert captions.count() >= 7
+    for i in range(captions.count()):
+        caption = captions.nth(i)
+        caption.scroll_into_view_if_needed()
+        box = caption.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, caption.inner_text()
+    region = page.get_by_role("region", name="Owner load: the figures")
+    region.focus()
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+    page.keyboard.press("ArrowRight")  # scrolls the table, not the page
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
 
 
 def _keep(page, name: str) -> None:

@@ -118,6 +118,27 @@ def test_dashboard_page_shows_each_chart_with_its_table(built, client, login):
     assert "<script" not in html.split("<main", 1)[-1].split("</main>")[0]
 
 
+def test_wide_tables_scroll_in_a_labelled_box_under_a_caption_that_wraps(built, client, login):
+    login(built["manager"])
+    html = client.get(f"/challenges/{built['challenge'].id}/dashboard").get_data(as_text=True)
+    for slug in services.CHALLENGE_PANELS:
+        caption = f'id="{slug}-figures-caption"'
+        assert f'<p class="table-caption" {caption}>' in html  # a line of the page: it wraps
+        assert (f'<div class="table-wrap" role="region" aria-labelledby="{slug}-figures-caption" tabindex="0">'
+                in html)  # the box that scrolls is named and reachable by keyboard
+        assert f'<table aria-labelledby="{slug}-figures-caption" data-figures="{slug}">' in html
+    assert "<caption" not in html.split("<main", 1)[-1]
+
+
+def test_a_chart_is_drawn_once_for_the_same_figures():
+    from ideas.insight import charts
+
+    first = charts.horizontal_bars(["Submitted", "Delivered"], {"Employees": [3, 1]}, alt="Funnel")
+    assert charts.horizontal_bars(["Submitted", "Delivered"], {"Employees": [3, 1]}, alt="Funnel") is first
+    other = charts.horizontal_bars(["Submitted", "Delivered"], {"Employees": [3, 2]}, alt="Funnel")
+    assert other is not first and other.uri != first.uri  # new figures, a new drawing
+
+
 def test_csv_matches_the_table(built, client, login):
     login(built["manager"])
     response = client.get(f"/challenges/{built['challenge'].id}/dashboard/funnel.csv")

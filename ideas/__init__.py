@@ -47,13 +47,14 @@ def register_extensions(app: Flask) -> None:
     import ideas.models  # noqa: F401  (the metadata must know every table)
     from ideas import mail, scheduler
     from ideas.database import init_database
-    from ideas.extensions import csrf, db, limiter, login_manager, migrate
+    from ideas.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     init_database(app)
     migrate.init_app(app, db, directory=str(_project_path("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     mail.init_app(app)
     scheduler.init_app(app)

@@ -269,6 +269,25 @@ def disagreements(challenge_id: int, limit: int = LIST_LIMIT) -> tuple[int, list
     return count, _rows(query)
 
 
+def votes_state(challenge_id: int) -> tuple:
+    """What the challenge's vote figures depend on, read from the voting domain's stored
+    aggregates (one row per idea, not per vote): every vote cast, changed, withdrawn or
+    re-weighed rewrites its idea's row (count, weights, `updated_at`), so figures keyed by
+    this are never served after the votes moved on.  Published ideas are in it too: an
+    author's submission counts as taking part."""
+    scores = db.session.execute(
+        select(func.count(IdeaScore.idea_id), func.max(IdeaScore.updated_at),
+               func.sum(IdeaScore.raw_employee + IdeaScore.raw_external),
+               func.sum(IdeaScore.support_employee + IdeaScore.oppose_employee + IdeaScore.support_external
+                        + IdeaScore.oppose_external))
+        .where(IdeaScore.challenge_id == challenge_id)).one()
+    ideas = db.session.execute(
+        select(func.count(Idea.id), func.max(Idea.published_at))
+        .where(Idea.challenge_id == challenge_id, Idea.status != IdeaStatus.DRAFT,
+               Idea.published_at.is_not(None))).one()
+    return (*(str(v) for v in scores), *(str(v) for v in ideas))
+
+
 def vote_quality(scope: Scope) -> list[dict]:
     """Per voter pool: votes, the weight they count for, and the weight lost to each cause
     (see `figures.vote_quality` for how a vote's loss splits between its factors)."""

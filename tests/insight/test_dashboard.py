@@ -243,3 +243,43 @@ def test_figures_from_sql_not_rows(built, app):
         db.session.add(idea)
     db.session.commit()
     assert count_statements() == before
+
+
+def test_vote_figures_are_kept_until_the_votes_change(app, make_user, monkeypatch):
+    """The participation and vote-quality figures (every vote of the challenge) are kept
+    between reads, and counted afresh as soon as a vote is cast, withdrawn or re-weighed."""
+    from ideas.extensions import cache
+    from ideas.voting import services as voting
+    from ideas.voting.services import Ballot
+    from tests.challenges.factories import idea_in
+
+    cache.init_app(app, config={"CACHE_TYPE": "SimpleCache"})
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", pool_mode="blended")
+    idea = idea_in(challenge, make_user(pool="external"), title="Kept figures")
+    from ideas.challenges import services as challenges
+
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    first, second = make_user(), make_user(pool="external")
+    voting.cast_vote(idea, first, Ballot())
+    db.session.commit()
+
+    def votes():
+        return services.challenge_panel(challenge, "quality").rows[-1][1]
+
+    assert votes() == 1
+    real = queries.vote_quality
+    monkeypatch.setattr(queries, "vote_quality", lambda scope: pytest.fail("counted again with no new vote"))
+    assert votes() == 1  # kept: nothing changed
+    monkeypatch.setattr(queries, "vote_quality", real)
+    voting.cast_vote(idea, second, Ballot(reason="Customers ask for this at every visit to the desk"))
+    db.session.commit()
+    assert votes() == 2  # a new vote: counted afresh at once
+    voting.withdraw_vote(idea, first)
+    db.session.commit()
+    assert votes() == 1
+    before = services.challenge_panel(challenge, "quality").rows
+    challenge.voting_policy = "simple"  # every weight recomputed
+    voting.recompute_challenge(challenge)
+    db.session.commit()
+    assert services.challenge_panel(challenge, "quality").rows != before

@@ -14,7 +14,9 @@ class BoundedIntConverter(IntegerConverter):
     number is simply not found (404), instead of overflowing inside the driver."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        from ideas.numbers import INT_MAX
+
+        kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
 
 

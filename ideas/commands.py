@@ -143,3 +143,25 @@ def export_challenge(challenge_id: int, output: str | None) -> None:
 def _count(n: int, word: str) -> str:
     plural = "people" if word == "person" else f"{word}s"
     return f"{n:,} {word if n == 1 else plural}"
+
+
+@ideas_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=True, writable=True))
+@click.option("--uploads/--no-uploads", default=True, show_default=True,
+              help="Also copy the uploaded files, to PATH-uploads/.")
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists.")
+def backup(path: str, uploads: bool, overwrite: bool) -> None:
+    """Copy the SQLite database to PATH while the site runs (a consistent snapshot).
+
+    PATH may be a folder: the copy is then named after the time it was taken. On
+    PostgreSQL, use pg_dump (docs/operations.md)."""
+    from ideas import backup as backups
+
+    try:
+        result = backups.backup_sqlite(path, uploads=uploads, overwrite=overwrite)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up {result.tables} tables ({result.size:,} bytes, integrity checked) to {result.path}.")
+    if result.uploads is not None:
+        click.echo(f"Copied {result.uploads_copied} uploaded file(s) to {result.uploads}.")
+    click.echo("To restore: docs/operations.md (stop the site, put the file back, then `ideas reindex`).")

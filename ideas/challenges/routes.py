@@ -27,6 +27,7 @@ from ideas.challenges.forms import (
 from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus
 from ideas.challenges.services import ChallengeError, CriterionInput
 from ideas.extensions import db
+from ideas.numbers import db_int
 from ideas.web import attach_error
 
 bp = Blueprint("challenges", __name__)
@@ -87,7 +88,7 @@ def detail(challenge_id: int):
         query = query.where(Idea.pool == pool)
     if status in ("published", "withdrawn", "merged"):
         query = query.where(Idea.status == status)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)
     if before:
         query = query.where(Idea.id < before)
     ideas = list(db.session.scalars(query.order_by(Idea.id.desc()).limit(PAGE_SIZE + 1)))
@@ -458,8 +459,8 @@ def history(idea_id: int):
     versions = services.revisions(item)
     by_number = {v.number: v for v in versions}
     newest = versions[-1].number if versions else 1
-    to_n = request.args.get("to", type=int) or newest
-    from_n = request.args.get("from", type=int) or max(1, to_n - 1)
+    to_n = request.args.get("to", type=db_int) or newest
+    from_n = request.args.get("from", type=db_int) or max(1, to_n - 1)
     older, newer = by_number.get(from_n), by_number.get(to_n)
     diff = services.revision_diff(older, newer) if older and newer and older is not newer else []
     return render_template("challenges/history.html", idea=item, versions=versions, diff=diff,
@@ -557,7 +558,7 @@ def vote_moves():
         if not form.validate_on_submit() or form.answer.data not in ("move", "keep"):
             abort(400)
         try:
-            merging.answer_move(request.form.get("request", type=int) or 0, current_user, form.answer.data == "move")
+            merging.answer_move(request.form.get("request", type=db_int) or 0, current_user, form.answer.data == "move")
         except ChallengeError as error:
             db.session.rollback()
             flash(error.message, "error")

@@ -51,6 +51,7 @@ from ideas.challenges.models import (
 )
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
+from ideas.numbers import in_range
 from ideas.review import events, scoring, stages, timing, workflow
 from ideas.review.models import (
     OWNED_STATES,
@@ -351,9 +352,10 @@ def shortlist_ideas(challenge: Challenge, manager: User, idea_ids: Iterable[int]
                           f"{challenge.phase} phase.", field="idea_ids", status=409)
     # One manager at a time per challenge, so two shortlists cannot both fit the last places.
     db.session.scalar(select(Challenge.id).where(Challenge.id == challenge.id).with_for_update())
+    storable = [i for i in ids if in_range(i)]  # a larger number names no idea
     found = {i.id: i for i in db.session.scalars(
-        select(Idea).where(Idea.id.in_(ids), Idea.challenge_id == challenge.id))}
-    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.idea_id.in_(ids))))
+        select(Idea).where(Idea.id.in_(storable), Idea.challenge_id == challenge.id))}
+    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.idea_id.in_(storable))))
     for idea_id in ids:
         idea = found.get(idea_id)
         if idea is None:
@@ -401,12 +403,13 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = 100) -> li
     """The top of the blended ranking, plus ideas on which the pools disagree, within the
     places left: a third of them (at least one) is kept for disagreement, since it is
     information the blended score averages away."""
-    from ideas.voting.services import ranking_page
+    from ideas.voting.services import suggested_lines
 
     places = max(challenge.review_capacity - shortlisted_count(challenge), 0)
     if not places:
         return []
-    lines = ranking_page(challenge, viewer, "blended", limit=depth)
+    # A separate-pools challenge suggests from each pool's own ranking, never a blend.
+    lines = suggested_lines(challenge, viewer, limit=depth)
     taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.challenge_id == challenge.id)))
     lines = [line for line in lines if line.idea.id not in taken]
     disagreeing = [line for line in lines if line.disagree]
@@ -425,7 +428,7 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = 100) -> li
     for line in sorted(picked.values(), key=lambda ln: ln.position):
         why = []
         if line.idea.id in top:
-            why.append(f"#{line.position} in the blended ranking")
+            why.append(f"#{line.position} in {line.ranking_words}")
         if line.disagree:
             why.append("employees and externals disagree")
         suggestions.append(Suggestion(line.idea, line.position, line.score, line.disagree, why))
@@ -550,8 +553,9 @@ def assign_reviewers(review: IdeaReview, manager: User, reviewer_ids: Iterable[i
         ids = list(dict.fromkeys(int(i) for i in reviewer_ids))
         if not ids:
             raise ReviewError("Choose at least one reviewer.", field="reviewers")
-        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(ids)))}
-        blocked = conflicts(idea, ids)
+        storable = [i for i in ids if in_range(i)]  # a larger number names nobody
+        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(storable)))}
+        blocked = conflicts(idea, storable)
         chosen = []
         for person_id in ids:
             person = people.get(person_id)
@@ -1127,7 +1131,7 @@ class Dashboard:
 
 
 def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -> Dashboard:
-    from ideas.voting.services import ranking_page
+    from ideas.voting.services import ranking_page, suggested_lines
 
     now = now or clock.now()
     reviews = list(db.session.scalars(
@@ -1136,7 +1140,7 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     for review in reviews:
         by_state[str(review.state)].append(review)
     taken = {r.idea_id for r in reviews}
-    ranking = ranking_page(challenge, viewer, "blended", limit=50)
+    ranking = suggested_lines(challenge, viewer, limit=50)
     ranked = {line.idea.id for line in ranking}
     # Where each idea stands in each pool's own ranking: the blend can hide a pool's view.
     pool_positions: dict[int, dict[str, int]] = defaultdict(dict)

@@ -1,7 +1,7 @@
 """Home and health."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
 from sqlalchemy import text
 
 from ideas.extensions import db
@@ -25,3 +25,10 @@ def home_sections() -> list:
 def healthz():
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for it at the root whatever the page says."""
+    return send_from_directory(current_app.static_folder + "/img", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600)

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ideas.numbers import IntegerField  # bounded to what the database holds
 from ideas.voting.services import REASON_LIMIT
 
 
@@ -15,7 +16,8 @@ def vote_form_class(criteria):
         value = HiddenField(default="1")
         reason = TextAreaField(
             "Why do you support it? (optional)", [Length(max=REASON_LIMIT)],
-            description="A reason in your own words (20 words or more) makes your vote count more.",
+            description="A sentence or two in your own words on what this idea would change makes your vote count "
+                        "more; generic praise counts little.",
         )
 
     for criterion in criteria:

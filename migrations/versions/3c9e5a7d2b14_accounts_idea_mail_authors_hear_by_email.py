@@ -1,7 +1,7 @@
 """accounts: idea_mail, authors hear by e-mail about their own ideas
 
 Revision ID: 3c9e5a7d2b14
-Revises: 27bc2424c0c6
+Revises: b3c1d2e4f5a6
 Create Date: 2026-12-01 22:05:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3c9e5a7d2b14'
-down_revision = '27bc2424c0c6'
+down_revision = 'b3c1d2e4f5a6'
 branch_labels = None
 depends_on = None
 

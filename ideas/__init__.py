@@ -49,13 +49,14 @@ def register_extensions(app: Flask) -> None:
     import ideas.models  # noqa: F401  (the metadata must know every table)
     from ideas import caching, mail, scheduler
     from ideas.database import init_database
-    from ideas.extensions import csrf, db, limiter, login_manager, migrate
+    from ideas.extensions import cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     init_database(app)
     migrate.init_app(app, db, directory=str(_project_path("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     mail.init_app(app)
     scheduler.init_app(app)
@@ -71,13 +72,15 @@ def register_blueprints(app: Flask) -> None:
     from ideas.admin.routes import bp as admin
     from ideas.api import bp as api
     from ideas.challenges.routes import bp as challenges
+    from ideas.insight.routes import bp as insight
     from ideas.integrations.routes import bp as integrations
     from ideas.notifications.routes import bp as notifications
     from ideas.review.routes import bp as review
     from ideas.site.routes import bp as site
     from ideas.voting.routes import bp as voting
 
-    for blueprint in (site, accounts, challenges, voting, review, integrations, notifications, admin, api):
+    for blueprint in (site, accounts, challenges, voting, review, insight, integrations, notifications, admin,
+                      api):
         app.register_blueprint(blueprint)
 
 

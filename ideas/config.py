@@ -100,6 +100,13 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "IDEAS_TOKEN_HOURS_RESET": int(env.get("IDEAS_TOKEN_HOURS_RESET", "2")),
         # Requests run the scheduler at most this often per process (0: every request, -1: never).
         "IDEAS_LAZY_TICK_SECONDS": int(env.get("IDEAS_LAZY_TICK_SECONDS", "0" if testing else "30")),
+        # Figures worth keeping (the dashboards' vote aggregates): each process keeps its own,
+        # keyed by the state of the votes they came from, so no worker ever serves stale ones;
+        # tests keep nothing between requests unless a test asks for it.
+        "CACHE_TYPE": env.get("IDEAS_CACHE_TYPE") or ("NullCache" if testing else "SimpleCache"),
+        "CACHE_DEFAULT_TIMEOUT": int(env.get("IDEAS_CACHE_SECONDS", "600")),
+        "CACHE_THRESHOLD": 500,
+        "CACHE_NO_NULL_WARNING": True,
         "IDEAS_SEARCH_INDEX": env.get("IDEAS_SEARCH_INDEX") or str(instance / "search-index"),
         "IDEAS_UPLOADS": env.get("IDEAS_UPLOADS") or str(instance / "uploads"),
         # Page and ranking caches (ideas/caching.py): a folder under the instance path by

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, func
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from ideas.extensions import db
 
@@ -17,6 +18,14 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def seconds_between(start, end) -> ColumnElement:
+    """SQL for the seconds from `start` to `end` (both UTC timestamps), on either backend:
+    aggregates of durations (time in a stage, time to acknowledge) stay in the database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 def init_database(app: Flask) -> None:

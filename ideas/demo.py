@@ -95,8 +95,9 @@ def _describe(user: User) -> str:
 
 def _challenge_steps() -> list[DemoStep]:
     from ideas.challenges import demo as challenges
+    from ideas.insight import demo as insight
 
-    return [challenges.add_crowd, challenges.add_challenges]
+    return [challenges.add_crowd, challenges.add_challenges, insight.add_review_path, insight.add_closed_challenge]
 
 
 # Later domains append here, in the order their content depends on each other.

@@ -234,6 +234,13 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("GET", "/review/queue"): only(("reviewer", "admin"), 200),
     ("GET", "/review/handoffs"): only(("owner", "admin"), 200),
     ("POST", "/review/handoffs/wip"): only(("owner", "admin"), 422),  # no limit given
+    # insight: dashboards (the sample challenge's managers only), results, how it works
+    ("GET", "/challenges/<int:challenge_id>/dashboard"): only(MANAGERS, 200),
+    ("GET", "/challenges/<int:challenge_id>/dashboard/<chart>.csv"): only(MANAGERS, 200),
+    ("GET", "/dashboard"): only(MANAGERS, 200),  # innovation managers see the challenges they manage
+    ("GET", "/dashboard/<chart>.csv"): only(MANAGERS, 200),
+    ("GET", "/challenges/<int:challenge_id>/results"): everyone(200),  # not closed yet: says when
+    ("GET", "/how-it-works"): everyone(200),
     # integrations: webhooks (the sample endpoint is paused, its delivery failed) and CSV exports
     ("GET", "/admin/webhooks"): only(ADMIN, 200),
     ("POST", "/admin/webhooks"): only(ADMIN, 422),  # no URL
@@ -279,6 +286,7 @@ SAMPLES = {
     "delivery_id": lambda world: world["delivery"].id,
     "target_type": lambda world: "challenge",  # DELETE /api/v1/follows/<target_type>/<target_key>
     "target_key": lambda world: world["challenge"].id,
+    "chart": lambda world: "funnel",  # a dashboard's CSV download
 }
 
 IGNORED_ENDPOINTS = {"static"}

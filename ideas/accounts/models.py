@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -70,8 +71,14 @@ class User(UserMixin, db.Model):
     # Bumped on password change or deactivation: every other session and cookie ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     bio: Mapped[str] = mapped_column(String(500), default="")
-    # E-mail digest of notifications: none, daily or weekly.
-    digest: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    # E-mail digest of notifications: none, daily or weekly.  Weekly unless the person
+    # chooses otherwise: their own ideas are mailed at once (idea_mail), so the digest
+    # only gathers what they follow, and once a week is a summary people read rather
+    # than a daily mail they learn to ignore.
+    digest: Mapped[str] = mapped_column(String(8), default="weekly", server_default="weekly")
+    # E-mail at once about one's own ideas (shortlisted, decided, handed off, progress): on
+    # unless the person turns it off; everything else waits for the digest.
+    idea_mail: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

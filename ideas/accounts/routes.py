@@ -1,7 +1,7 @@
 """Sign-up, sign-in, links sent by e-mail, the account page and public profiles."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -264,4 +264,6 @@ def profile(user_id: int):
     person = db.get_or_404(User, user_id)
     if not person.active and not (current_user.is_authenticated and current_user.is_admin):
         abort(404)
-    return render_template("accounts/profile.html", person=person)
+    # Other domains add their sections (the track record of what a person's ideas became).
+    sections = [provider(person, current_user) for provider in current_app.extensions.get("ideas.profile", [])]
+    return render_template("accounts/profile.html", person=person, sections=sections)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField
 
 DIGEST_CHOICES = [
     SelectChoice("none", "Never: I read my notifications on the site"),
@@ -20,3 +20,4 @@ class FollowForm(FlaskForm):
 class DigestForm(FlaskForm):
     digest = SelectField("E-mail digest of unread notifications", choices=DIGEST_CHOICES,
                          validate_choice=False)  # the service names the wrong value
+    idea_mail = BooleanField("E-mail me at once about my own ideas: shortlisted, decided, handed off, progress")

@@ -26,7 +26,7 @@ def index():
     return render_template(
         "notifications/index.html", items=items, total=total, page=max(1, page), per_page=services.PAGE_SIZE,
         unread=services.unread_count(current_user), followed=services.followed(current_user),
-        digest_form=DigestForm(formdata=None, digest=current_user.digest),
+        digest_form=DigestForm(formdata=None, digest=current_user.digest, idea_mail=current_user.idea_mail),
     )
 
 
@@ -59,6 +59,7 @@ def digest():
     form = DigestForm()
     try:
         services.set_digest(current_user, form.digest.data or "")
+        services.set_idea_mail(current_user, bool(form.idea_mail.data))
     except ChallengeError as error:
         db.session.rollback()
         form.digest.errors = [error.message]
@@ -69,7 +70,8 @@ def digest():
         ), 422
     labels = {"none": "You will get no e-mail digest.", "daily": "You will get a daily e-mail digest.",
               "weekly": "You will get a weekly e-mail digest."}
-    flash(labels[current_user.digest], "success")
+    flash(labels[current_user.digest] + (" You are e-mailed at once about your own ideas." if current_user.idea_mail
+                                         else " You are not e-mailed about your own ideas."), "success")
     return redirect(url_for("notifications.index"))
 
 
@@ -122,3 +124,7 @@ def _register(state) -> None:
     extensions.setdefault("ideas.nav", []).append(nav_items)
     extensions.setdefault("ideas.home", []).append(home_section)
     state.app.add_template_global(follow_state, "follow_state")
+    from ideas.review import events
+
+    for name in services.IDEA_MAIL_EVENTS:
+        events.subscribe(state.app, name, services.mail_authors)

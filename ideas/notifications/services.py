@@ -336,6 +336,62 @@ def set_digest(user, digest: str) -> None:
     db.session.flush()
 
 
+def set_idea_mail(user, on: bool) -> None:
+    user.idea_mail = bool(on)
+    db.session.flush()
+
+
+# --- e-mail at once about one's own ideas -------------------------------------------
+
+# What an author hears by e-mail when it happens (the review announces it as an event);
+# starting the review, an owner turning a handoff down, or work starting are site-only.
+IDEA_MAIL_EVENTS = ("review.transition", "review.progress_posted")
+IDEA_MAIL_STATES = frozenset({"shortlisted", "accepted", "declined", "parked", "handed_off", "acknowledged",
+                              "delivered", "dropped"})
+IDEA_MAIL_KINDS = ("review", "review_progress")
+
+
+def mail_authors(name: str, payload: dict) -> int:
+    """E-mail the idea's authors who want it, and leave what they were mailed out of
+    their digest.  Runs in the review's transaction: the mail goes to the outbox and is
+    sent only if the change commits."""
+    if name == "review.transition" and payload.get("to") not in IDEA_MAIL_STATES:
+        return 0
+    idea = db.session.get(Idea, payload["idea_id"])
+    if idea is None:
+        return 0
+    people = [p for p in db.session.scalars(select(User).where(User.id.in_(idea.author_ids())))
+              if p.active and p.idea_mail and p.email_verified_at is not None and p.id != payload.get("actor_id")]
+    if not people:
+        return 0
+    from ideas import mail
+
+    base = _base_url()
+    link = f"{base}{payload.get('idea_url') or path_for('challenges.idea', idea_id=idea.id)}"
+    if name == "review.progress_posted":
+        owner = db.session.get(User, payload.get("owner_id")) if payload.get("owner_id") else None
+        subject = f"Progress on your idea “{idea.title}”"
+        lines = [f"{owner.name if owner else 'The R&D owner'} reports progress on your idea “{idea.title}”:", "",
+                 payload.get("body") or ""]
+    else:
+        subject = f"Your idea “{idea.title}”: {payload.get('author_label')}"
+        lines = [f"Your idea “{idea.title}” in “{idea.challenge.title}”: {payload.get('author_label')}."]
+        if payload.get("reason"):
+            lines += ["", payload["reason"]]
+    now = clock.now()
+    for person in people:
+        mail.send_mail(person.email, subject[:200], "\n".join([
+            f"Hello {person.name},", "", *lines, "", f"See every step: {link}", "",
+            f"To stop these e-mails, untick the box on {base}{path_for('notifications.index')}",
+        ]))
+    # Already mailed: the digest need not say it again.
+    db.session.execute(
+        update(Notification).where(Notification.user_id.in_([p.id for p in people]), Notification.idea_id == idea.id,
+                                   Notification.kind.in_(IDEA_MAIL_KINDS), Notification.digested_at.is_(None))
+        .values(digested_at=now).execution_options(synchronize_session=False))
+    return len(people)
+
+
 # --- e-mail digests --------------------------------------------------------------
 
 def send_digests(now: datetime | None = None) -> int:

@@ -53,7 +53,7 @@ from ideas.challenges.models import (
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 from ideas.numbers import in_range
-from ideas.review import events, scoring, timing, workflow
+from ideas.review import events, scoring, stages, timing, workflow
 from ideas.review.models import (
     OWNED_STATES,
     Handoff,
@@ -1204,12 +1204,9 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     owner_rows = sorted(({"person": p, **oloads[p.id]} for p in owner_people),
                         key=lambda r: (-r["wip"], r["person"].name))
 
-    steps = [timing.Step(review_id, to_state, clock.as_utc(at)) for review_id, to_state, at in db.session.execute(
-        select(ReviewTransition.review_id, ReviewTransition.to_state, ReviewTransition.at)
-        .join(IdeaReview, IdeaReview.id == ReviewTransition.review_id)
-        .where(IdeaReview.challenge_id == challenge.id))]
-    waits = timing.stage_waits(steps, now, [str(s) for s in workflow.ALL_STATES],
-                               terminal=[str(s) for s in workflow.TERMINAL_STATES])
+    waits = timing.stage_waits(
+        stages.stage_times(now, challenges=lambda column: [column == challenge.id]),
+        [str(s) for s in workflow.ALL_STATES], terminal=[str(s) for s in workflow.TERMINAL_STATES])
     overdue = [r for r in by_state[S.HANDED_OFF] if r.ack_due_at and clock.as_utc(r.ack_due_at) < now]
     escalations = list(db.session.scalars(
         select(ReviewEscalation).where(ReviewEscalation.challenge_id == challenge.id,

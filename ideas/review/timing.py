@@ -6,7 +6,7 @@ Times are UTC, like every time the site stores; a working day is Monday to Frida
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,15 +60,6 @@ def levels_due(ack_due_at: datetime, now: datetime, done: Iterable[str] = ()) ->
 
 # --- waiting times ---------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Step:
-    """One entry of a review's log, reduced to what the measure needs."""
-
-    review_id: int
-    to_state: str
-    at: datetime
-
-
 @dataclass
 class StageWait:
     state: str
@@ -83,31 +74,28 @@ class StageWait:
         return self.finished_total / self.finished if self.finished else None
 
 
-def stage_waits(steps: Sequence[Step], now: datetime, states: Sequence[str],
+def stage_waits(rows: Iterable[Mapping[str, object]], states: Sequence[str],
                 terminal: Iterable[str] = ()) -> list[StageWait]:
-    """How long ideas stayed in each state (finished stays) and how long those there
-    now have waited.  Terminal states are where ideas end, not where they wait."""
+    """Stays per state, in `states` order, from the grouped rows of
+    `review.stages.stage_times` (finished stays, and how long those there now have
+    waited).  Terminal states are where ideas end, not where they wait."""
     terminal = set(terminal)
-    waits = {state: StageWait(state) for state in states}
-    by_review: dict[int, list[Step]] = {}
-    for step in steps:
-        by_review.setdefault(step.review_id, []).append(step)
-    for path in by_review.values():
-        path.sort(key=lambda s: s.at)
-        for current, following in zip(path, [*path[1:], None], strict=True):
-            wait = waits.get(current.to_state)
-            if wait is None:
-                continue
-            if following is not None:
-                spent = following.at - current.at
-                wait.finished += 1
-                wait.finished_total += spent
-                wait.longest_finished = max(wait.longest_finished, spent)
-            elif current.to_state not in terminal:
-                spent = now - current.at
-                wait.waiting += 1
-                wait.longest_waiting = max(wait.longest_waiting, spent)
-    return [waits[state] for state in states if state not in terminal]
+    found = {str(row["state"]): row for row in rows}
+
+    def span(value) -> timedelta:
+        return timedelta(seconds=float(value or 0.0))
+
+    waits = []
+    for state in states:
+        if state in terminal:
+            continue
+        row = found.get(state, {})
+        waits.append(StageWait(state, finished=int(row.get("finished") or 0),
+                               finished_total=span(row.get("finished_seconds")),
+                               longest_finished=span(row.get("longest_finished_seconds")),
+                               waiting=int(row.get("waiting") or 0),
+                               longest_waiting=span(row.get("longest_waiting_seconds"))))
+    return waits
 
 
 def describe(delta: timedelta | None) -> str:

@@ -265,7 +265,7 @@ def test_the_home_page_shows_what_you_follow(make_user, manager, as_user):
 @pytest.fixture
 def digest_world(make_user, manager):
     reader = make_user(pool="external", name="Dana Digest", digest="daily")
-    quiet = make_user(pool="external", name="Quinn Quiet")  # digest "none"
+    quiet = make_user(pool="external", name="Quinn Quiet", digest="none")
     challenge = open_challenge(manager)
     for person in (reader, quiet):
         follow(person, "challenge", challenge.id)
@@ -306,14 +306,44 @@ def test_digests_wait_for_their_period(digest_world, outbox):
     assert notifications.send_digests(now + timedelta(days=8, minutes=2)) == 1
 
 
+def test_new_people_get_a_weekly_digest_from_the_scheduler(make_user, manager, outbox, client):
+    """The default for a new person is a weekly digest, sent by the scheduled job; choosing
+    "never" stops it."""
+    from ideas import scheduler
+
+    from ideas.accounts.models import User
+    from tests.accounts.test_registration import register
+
+    assert register(client, email="nell@outside.example").status_code == 302
+    assert db.session.scalar(select(User.digest).where(User.email == "nell@outside.example")) == "weekly"
+    person = make_user(pool="external", name="Nell Newcomer")
+    assert person.digest == "weekly"
+    opted_out = make_user(pool="external", name="Otto Optout", digest="none")
+    challenge = open_challenge(manager, title="Quieter terminals")
+    for someone in (person, opted_out):
+        follow(someone, "challenge", challenge.id)
+    idea_in(challenge, make_user(pool="external"), title="Soft flooring")
+    db.session.commit()
+    now = clock.now()
+    assert scheduler.run(now)["digests"] == 1
+    [mail] = outbox(person.email)
+    assert "Soft flooring" in mail.body and "this week" in mail.body
+    assert outbox(opted_out.email) == []
+    idea_in(challenge, make_user(pool="external"), title="Quiet zones")
+    db.session.commit()
+    assert scheduler.run(now + timedelta(days=3))["digests"] == 0  # weekly: not again within the week
+    assert scheduler.run(now + timedelta(days=7, minutes=1))["digests"] == 1
+    assert "Quiet zones" in outbox(person.email)[-1].body
+
+
 def test_a_digest_leaves_out_what_was_read_or_hidden_since(digest_world, outbox, manager):
     reader, challenge = digest_world["reader"], digest_world["challenge"]
     first, second = of(reader)
     notifications.mark_read(reader, first.id)
     moderation.hide(challenge, manager, "idea", second.idea_id, "Spam")
-    assert notifications.send_digests(clock.now()) == 0  # nothing left worth a mail
+    notifications.send_digests(clock.now())  # (the hidden idea's author hears of it in their own digest)
     db.session.commit()
-    assert outbox(reader.email) == []
+    assert outbox(reader.email) == []  # nothing left worth a mail
 
 
 def test_choosing_the_digest(make_user, as_user):

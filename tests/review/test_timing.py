@@ -9,7 +9,6 @@ from ideas.review import timing
 from ideas.review.timing import (
     ESCALATION,
     REMINDER,
-    Step,
     add_working_days,
     levels_due,
     stage_waits,
@@ -69,21 +68,19 @@ def test_a_level_once_recorded_is_never_due_again() -> None:
     assert levels_due(due, later, done=[REMINDER, ESCALATION]) == []
 
 
-def test_stage_waits_measure_finished_stays_and_current_waits() -> None:
-    steps = [
-        Step(1, "shortlisted", MON), Step(1, "in_review", MON + timedelta(days=1)),
-        Step(1, "declined", MON + timedelta(days=4)),
-        Step(2, "shortlisted", MON), Step(2, "in_review", MON + timedelta(days=3)),
-    ]
-    now = MON + timedelta(days=10)
-    waits = {w.state: w for w in stage_waits(steps, now, ["shortlisted", "in_review", "declined"],
-                                             terminal=["declined"])}
-    assert "declined" not in waits  # an end, not a wait
-    assert waits["shortlisted"].finished == 2
-    assert waits["shortlisted"].average == timedelta(days=2)
-    assert waits["shortlisted"].longest_finished == timedelta(days=3)
-    assert waits["in_review"].finished == 1 and waits["in_review"].waiting == 1
-    assert waits["in_review"].longest_waiting == timedelta(days=7)
+def test_stage_waits_read_the_grouped_rows_in_path_order() -> None:
+    rows = [{"state": "in_review", "finished": 1, "finished_seconds": 3 * 86400.0,
+             "longest_finished_seconds": 3 * 86400.0, "waiting": 1, "longest_waiting_seconds": 7 * 86400.0},
+            {"state": "shortlisted", "finished": 2, "finished_seconds": 4 * 86400.0,
+             "longest_finished_seconds": 3 * 86400.0, "waiting": 0, "longest_waiting_seconds": None},
+            {"state": "declined", "finished": 0, "waiting": 1}]
+    waits = stage_waits(rows, ["shortlisted", "in_review", "accepted", "declined"], terminal=["declined"])
+    assert [w.state for w in waits] == ["shortlisted", "in_review", "accepted"]  # "declined" is an end
+    shortlisted, in_review, accepted = waits
+    assert shortlisted.finished == 2 and shortlisted.average == timedelta(days=2)
+    assert shortlisted.longest_finished == timedelta(days=3) and shortlisted.waiting == 0
+    assert in_review.finished == 1 and in_review.waiting == 1 and in_review.longest_waiting == timedelta(days=7)
+    assert accepted.finished == 0 and accepted.average is None  # nobody went through it
 
 
 @pytest.mark.parametrize(("delta", "text"), [

@@ -1,0 +1,1 @@
+"""Insight: dashboards from idea to delivery, results, track records."""

@@ -27,7 +27,7 @@ from ideas.challenges.policy import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db
 from ideas.voting import collusion as collusion_rules
-from ideas.voting import ranking, weighting
+from ideas.voting import batch, ranking, weighting
 from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, Vote, VoteRating
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
@@ -107,14 +107,7 @@ def contributions(user_id: int, now: datetime) -> int:
 
 
 def _signals_for(vote: Vote, idea: Idea) -> VoteSignals:
-    return VoteSignals(
-        kind=vote.kind, value=vote.value, viewed_before=vote.viewed_before,
-        seconds_since_view=vote.seconds_since_view, idea_word_count=vote.idea_word_count,
-        reason_word_count=vote.reason_words, reason_is_near_copy=vote.reason_near_copy,
-        criteria_rated=vote.criteria_rated, has_criteria=bool(idea.challenge.criteria),
-        identity=vote.identity, account_age_seconds=vote.account_age_seconds,
-        contributions_90d=vote.contributions_90d, is_author_or_coauthor=vote.is_author,
-    )
+    return batch.signals_of(vote, bool(idea.challenge.criteria))
 
 
 def _measure(vote: Vote, idea: Idea, voter: User, now: datetime, reason: str) -> None:
@@ -344,16 +337,10 @@ def _reweigh_idea_votes(idea: Idea, policy, now: datetime) -> list[tuple[str, in
     factors = collusion_rules.collusion_factors(_facts(everything, authors), WEIGHTED, ideas={idea.id})
     changes = []
     for vote in on_idea:
-        signals = _signals_for(vote, idea)
-        found = factors.get(vote.id, weighting.NO_COLLUSION)
-        factors_weight = weighting.weight_for(signals, WEIGHTED, found)
-        weight = weighting.weight_for(signals, policy, found)
+        weighed = batch.weigh(_signals_for(vote, idea), policy, factors.get(vote.id, weighting.NO_COLLUSION))
         before = vote.weight
-        vote.effort, vote.standing, vote.collusion = (factors_weight.effort, factors_weight.standing,
-                                                      factors_weight.collusion)
-        vote.weight = weight.value
-        vote.discounts = json.dumps([list(d) for d in weight.discounts])
-        vote.policy = policy.label
+        for name, value in weighed.columns().items():
+            setattr(vote, name, value)
         if not math.isclose(before, vote.weight):
             changes.append((vote.pool, vote.value, vote.weight - before, 0))
     db.session.flush()
@@ -376,15 +363,12 @@ def _apply_changes(idea: Idea, changes, policy) -> None:
 
 
 def _score(score: IdeaScore, challenge: Challenge, policy) -> None:
-    for pool in ("employee", "external"):
-        support = max(0.0, getattr(score, f"support_{pool}"))
-        oppose = max(0.0, getattr(score, f"oppose_{pool}"))
-        if support < 1e-9:
-            support = 0.0
-        agg = ranking.PoolAggregate(support, oppose, getattr(score, f"raw_{pool}"))
-        setattr(score, f"score_{pool}", ranking.pool_score(agg, policy))
-    score.score_blended = ranking.blended_score(
-        {"employee": score.score_employee, "external": score.score_external}, pool_weights(challenge))
+    aggregates = {pool: ranking.PoolAggregate(max(0.0, getattr(score, f"support_{pool}")),
+                                              max(0.0, getattr(score, f"oppose_{pool}")), getattr(score, f"raw_{pool}"))
+                  for pool in ranking.POOLS}
+    values = batch.scores_for(aggregates, policy, pool_weights(challenge))
+    for name in ("score_employee", "score_external", "score_blended"):
+        setattr(score, name, values[name])
 
 
 # --- rankings ------------------------------------------------------------------
@@ -559,64 +543,45 @@ def policy_locked(challenge: Challenge) -> bool:
 
 
 def recompute_challenge(challenge: Challenge) -> None:
-    """Set-based: every weight from its stored factors, then every aggregate and score.
+    """Every weight again under the challenge's policy, then every aggregate and score.
 
-    Effort, standing and collusion are kept per vote as the weighted rules measure
-    them; a policy only decides how they combine, so one UPDATE re-weighs a million
-    votes, and one grouped INSERT rebuilds the aggregates."""
+    Each vote keeps the signals it was cast with and the collusion rules' judgement
+    of it (factor and causes); a policy decides how they combine and which discounts
+    are shown. So every vote is weighed again by `weighting.weight_for` from what it
+    stored, exactly as when it was cast, in chunks read and written in bulk
+    (`voting.batch`), and no discount of the previous policy stays behind."""
     policy = active_policy(challenge)
-    votes = update(Vote).where(Vote.challenge_id == challenge.id)
-    if not (policy.weighs_effort or policy.weighs_standing or policy.weighs_collusion):
-        weight = db.case((Vote.is_author, 0.0), else_=1.0)
-    else:
-        product = Vote.effort * Vote.standing * Vote.collusion
-        weight = db.case((Vote.is_author, 0.0), (product > 1.0, 1.0), else_=product)
-    db.session.execute(votes.values(weight=weight, policy=policy.label),
-                       execution_options={"synchronize_session": False})
-    rebuild_scores(challenge)
+    db.session.flush()
+    entries = batch.reweigh_challenge(challenge.id, bool(challenge.criteria), policy)
+    _write_scores(challenge, entries, policy)
 
 
 def rebuild_scores(challenge: Challenge) -> None:
-    """Aggregates from the votes (grouped, in the database), then scores per idea."""
+    """Aggregates (`ranking.aggregate`) and scores of every idea from its stored weights."""
     policy = active_policy(challenge)
-    now = clock.now()
-    sums = {}
-    for idea_id, pool, value, count, total in db.session.execute(
-        select(Vote.idea_id, Vote.pool, Vote.value, func.count(Vote.id), func.sum(Vote.weight))
-        .where(Vote.challenge_id == challenge.id).group_by(Vote.idea_id, Vote.pool, Vote.value)
-    ):
-        entry = sums.setdefault(idea_id, defaultdict(float))
-        entry[f"{'support' if value > 0 else 'oppose'}_{pool}"] += float(total or 0)
-        entry[f"raw_{pool}"] += count
-    existing = {row.idea_id: row for row in db.session.scalars(
-        select(IdeaScore).where(IdeaScore.challenge_id == challenge.id))}
-    fields = ("support_employee", "oppose_employee", "raw_employee", "support_external", "oppose_external",
-              "raw_external")
-    published = set(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
-                                                             Idea.status == IdeaStatus.PUBLISHED)))
-    for idea_id in set(existing) | set(sums) | published:
-        row = existing.get(idea_id)
-        if row is None:
-            row = IdeaScore(idea_id=idea_id, challenge_id=challenge.id)
-            db.session.add(row)
-        entry = sums.get(idea_id, {})
-        for name in fields:
-            value = entry.get(name, 0)
-            setattr(row, name, int(value) if name.startswith("raw") else float(value))
-        row.updated_at = now
-        _score(row, challenge, policy)
     db.session.flush()
+    _write_scores(challenge, batch.stored_entries(challenge.id), policy)
+
+
+def _write_scores(challenge: Challenge, entries, policy) -> None:
+    published = db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
+                                                         Idea.status == IdeaStatus.PUBLISHED))
+    scored = db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.challenge_id == challenge.id))
+    batch.write_scores(challenge.id, {*published, *scored, *entries}, entries, policy, pool_weights(challenge))
     refresh_disagreement(challenge)
 
 
 def rescore_blend(challenge: Challenge) -> None:
-    """Pool weights changed: the blended scores follow, set-based."""
+    """Pool weights changed: each blended score again by `ranking.blended_score`, in bulk."""
     weights = pool_weights(challenge)
-    db.session.execute(
-        update(IdeaScore).where(IdeaScore.challenge_id == challenge.id).values(
-            score_blended=IdeaScore.score_employee * weights["employee"]
-            + IdeaScore.score_external * weights["external"]),
-        execution_options={"synchronize_session": False})
+    db.session.flush()
+    rows = [{"b_idea_id": idea_id, "score_blended": ranking.blended_score(
+                {"employee": employee, "external": external}, weights)}
+            for idea_id, employee, external in db.session.execute(
+                select(IdeaScore.idea_id, IdeaScore.score_employee, IdeaScore.score_external)
+                .where(IdeaScore.challenge_id == challenge.id))]
+    if rows:
+        batch.update_scores(rows)
 
 
 # --- scheduled -----------------------------------------------------------------

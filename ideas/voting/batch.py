@@ -1,0 +1,233 @@
+"""Weights and scores for many votes at once, by the same pure functions as a live vote.
+
+One source of truth: whether a vote is cast on the site, replayed from an archive
+or re-weighed after a policy change, its weight and discounts come out of
+`weighting.weight_for`, its collusion factor out of `collusion.collusion_factors`
+(over the votes `collusion.context_for` picks), an idea's per-pool aggregates out
+of `ranking.aggregate` and its scores out of `ranking.pool_score` and
+`ranking.blended_score`. Nothing here restates a formula: this module only reads
+the inputs those functions take, in bulk, and writes back what they return.
+
+The live path (`services`) builds a vote's signals with `signals_of` and weighs
+it with `weigh`, the batch paths (`recompute_challenge`, `rebuild_scores`,
+`rescore_blend`, the archive import) do the same over chunks of rows read with a
+few set-based queries and write the results back with one executemany per chunk.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+
+from ideas import clock
+from ideas.extensions import db
+from ideas.voting import ranking, weighting
+from ideas.voting.models import IdeaScore, Vote
+from ideas.voting.weighting import WEIGHTED, Collusion, Discount, VoteSignals, Weight
+
+# Rows read and written per round trip: large enough that a million votes take a
+# few dozen queries, small enough to keep memory flat.
+CHUNK = 20_000
+
+# What weighing a stored vote needs, by name: a Core row of these columns and an
+# ORM `Vote` both answer `row.viewed_before` and so on, so `signals_of` takes either.
+SIGNAL_COLUMNS = (
+    Vote.id, Vote.idea_id, Vote.voter_id, Vote.pool, Vote.value, Vote.kind, Vote.created_at,
+    Vote.viewed_before, Vote.seconds_since_view, Vote.idea_word_count, Vote.reason_words,
+    Vote.reason_near_copy, Vote.criteria_rated, Vote.identity, Vote.account_age_seconds,
+    Vote.contributions_90d, Vote.is_author, Vote.network, Vote.collusion, Vote.collusion_discounts,
+)
+WEIGHT_COLUMNS = ("effort", "standing", "collusion", "weight", "discounts", "collusion_discounts", "policy")
+SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
+                "support_external", "oppose_external", "raw_external",
+                "score_employee", "score_external", "score_blended")
+
+
+# --- one vote ----------------------------------------------------------------------
+
+def signals_of(vote, has_criteria: bool) -> VoteSignals:
+    """The signals a stored vote was cast with, as `weighting.weight_for` takes them."""
+    return VoteSignals(
+        kind=vote.kind, value=vote.value, viewed_before=bool(vote.viewed_before),
+        seconds_since_view=vote.seconds_since_view, idea_word_count=vote.idea_word_count,
+        reason_word_count=vote.reason_words, reason_is_near_copy=bool(vote.reason_near_copy),
+        criteria_rated=bool(vote.criteria_rated), has_criteria=has_criteria,
+        identity=vote.identity, account_age_seconds=vote.account_age_seconds,
+        contributions_90d=vote.contributions_90d, is_author_or_coauthor=bool(vote.is_author),
+    )
+
+
+def dump_discounts(discounts: Iterable[Discount]) -> str:
+    return json.dumps([list(d) for d in discounts])
+
+
+def load_discounts(stored: str | None) -> tuple[Discount, ...]:
+    return tuple(Discount(code, text) for code, text in json.loads(stored or "[]"))
+
+
+def stored_collusion(vote) -> Collusion:
+    """The collusion judgement kept with a vote: its factor and the causes behind it."""
+    return Collusion(float(vote.collusion), load_discounts(vote.collusion_discounts))
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """A vote weighed: its factors as the weighted rules measure them (what the collusion
+    rules and the explanations read, whatever the policy) and its weight under the policy."""
+
+    factors: Weight
+    weight: Weight
+    collusion: Collusion
+
+    def columns(self) -> dict:
+        return {"effort": self.factors.effort, "standing": self.factors.standing,
+                "collusion": self.factors.collusion, "weight": self.weight.value,
+                "discounts": dump_discounts(self.weight.discounts),
+                "collusion_discounts": dump_discounts(self.collusion.discounts),
+                "policy": self.weight.policy}
+
+
+def weigh(signals: VoteSignals, policy: weighting.WeightingPolicy, found: Collusion) -> Weighed:
+    """`weight_for` under the weighted rules (the factors) and under the challenge's policy."""
+    factors = weighting.weight_for(signals, WEIGHTED, found)
+    weight = factors if policy == WEIGHTED else weighting.weight_for(signals, policy, found)
+    return Weighed(factors, weight, found)
+
+
+class Weigher:
+    """`weigh` for many votes. Equal inputs give equal outputs (the functions are pure),
+    so a vote whose signals and collusion judgement repeat an earlier one's reuses it."""
+
+    def __init__(self, policy: weighting.WeightingPolicy):
+        self.policy = policy
+        self._seen: dict[tuple[VoteSignals, Collusion], Weighed] = {}
+
+    def __call__(self, signals: VoteSignals, found: Collusion) -> Weighed:
+        key = (signals, found)
+        done = self._seen.get(key)
+        if done is None:
+            if len(self._seen) > 200_000:
+                self._seen.clear()
+            done = self._seen[key] = weigh(signals, self.policy, found)
+        return done
+
+
+# --- scores ------------------------------------------------------------------------
+
+def scores_for(aggregates: Mapping[str, ranking.PoolAggregate], policy: weighting.WeightingPolicy,
+               pool_weights: Mapping[str, float]) -> dict[str, float]:
+    """An idea's stored aggregates and scores from its per-pool aggregates."""
+    values: dict[str, float] = {}
+    pool_scores = {}
+    for pool in ranking.POOLS:
+        agg = aggregates.get(pool, ranking.PoolAggregate())
+        support = agg.support_weight if agg.support_weight >= 1e-9 else 0.0  # crumbs of many adds and removes
+        agg = ranking.PoolAggregate(support, max(0.0, agg.oppose_weight), agg.raw_count)
+        values[f"support_{pool}"], values[f"oppose_{pool}"] = agg.support_weight, agg.oppose_weight
+        values[f"raw_{pool}"] = agg.raw_count
+        pool_scores[pool] = values[f"score_{pool}"] = ranking.pool_score(agg, policy)
+    values["score_blended"] = ranking.blended_score(pool_scores, pool_weights)
+    return values
+
+
+def write_scores(challenge_id: int, idea_ids: Iterable[int],
+                 entries: Mapping[int, Sequence[tuple[str, int, float]]],
+                 policy: weighting.WeightingPolicy, pool_weights: Mapping[str, float]) -> None:
+    """Rebuild the score rows of these ideas from their votes' (pool, value, weight) entries
+    with `ranking.aggregate`, creating the rows that are missing; bulk writes."""
+    now = clock.now()
+    existing = set()
+    ids = sorted(set(idea_ids))
+    for part in _parts(ids):
+        existing.update(db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.idea_id.in_(part))))
+    rows = []
+    for idea_id in ids:
+        values = scores_for(ranking.aggregate(entries.get(idea_id, ())), policy, pool_weights)
+        rows.append({"b_idea_id": idea_id, "challenge_id": challenge_id, "updated_at": now, **values})
+    fresh = [row for row in rows if row["b_idea_id"] not in existing]
+    if fresh:
+        _executemany(insert(IdeaScore.__table__),
+                     [{"idea_id": r["b_idea_id"], **{k: v for k, v in r.items() if k != "b_idea_id"}}
+                      for r in fresh])
+    known = [{k: v for k, v in r.items() if k != "challenge_id"} for r in rows if r["b_idea_id"] in existing]
+    if known:
+        update_scores(known)
+
+
+def update_scores(rows: list[dict]) -> None:
+    """Bulk UPDATE of score rows: rows of `b_idea_id` and the columns to set."""
+    # The SET clause is made of the keys of the rows (SQLAlchemy's executemany UPDATE).
+    _executemany(update(IdeaScore.__table__).where(IdeaScore.__table__.c.idea_id == bindparam("b_idea_id")), rows)
+    _expire(IdeaScore)
+
+
+def write_weights(rows: list[dict]) -> None:
+    """Bulk UPDATE of votes' weights and explanations: rows of `b_id` and WEIGHT_COLUMNS."""
+    if not rows:
+        return
+    statement = update(Vote.__table__).where(Vote.__table__.c.id == bindparam("b_id"))
+    _executemany(statement, rows)
+    _expire(Vote)
+
+
+def _expire(model) -> None:
+    """ORM copies of rows written in bulk are stale: reload them when next read."""
+    for instance in list(db.session.identity_map.values()):
+        if isinstance(instance, model):
+            db.session.expire(instance)
+
+
+def _executemany(statement, rows: list[dict]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(statement, rows[start:start + CHUNK], execution_options={"synchronize_session": False})
+
+
+def _parts(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+# --- a whole challenge -------------------------------------------------------------
+
+def stored_votes(challenge_id: int, columns=SIGNAL_COLUMNS) -> Iterator[Sequence]:
+    """Every vote of a challenge, in chunks of rows in id order (keyset paging: one
+    indexed query per chunk, whatever the size of the challenge)."""
+    last = 0
+    while True:
+        rows = db.session.execute(
+            select(*columns).where(Vote.challenge_id == challenge_id, Vote.id > last)
+            .order_by(Vote.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.WeightingPolicy
+                      ) -> dict[int, list[tuple[str, int, float]]]:
+    """Every vote of the challenge weighed again from its stored signals and collusion
+    judgement under `policy`, written back (weights, factors, discounts, policy label).
+
+    Returns each idea's (pool, value, weight) entries, for its aggregates."""
+    entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
+    weigher = Weigher(policy)
+    for rows in stored_votes(challenge_id):
+        out = []
+        for row in rows:
+            weighed = weigher(signals_of(row, has_criteria), stored_collusion(row))
+            out.append({"b_id": row.id, **weighed.columns()})
+            entries[row.idea_id].append((row.pool, row.value, weighed.weight.value))
+        write_weights(out)
+    return entries
+
+
+def stored_entries(challenge_id: int) -> dict[int, list[tuple[str, int, float]]]:
+    """Each idea's (pool, value, weight) entries as stored, for `ranking.aggregate`."""
+    entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
+    for rows in stored_votes(challenge_id, (Vote.id, Vote.idea_id, Vote.pool, Vote.value, Vote.weight)):
+        for row in rows:
+            entries[row.idea_id].append((row.pool, row.value, row.weight))
+    return entries

@@ -35,12 +35,14 @@ CHUNK = 20_000
 # What weighing a stored vote needs, by name: a Core row of these columns and an
 # ORM `Vote` both answer `row.viewed_before` and so on, so `signals_of` takes either.
 SIGNAL_COLUMNS = (
-    Vote.id, Vote.idea_id, Vote.voter_id, Vote.pool, Vote.value, Vote.kind, Vote.created_at,
-    Vote.viewed_before, Vote.seconds_since_view, Vote.idea_word_count, Vote.reason_words,
+    Vote.value, Vote.kind, Vote.viewed_before, Vote.seconds_since_view, Vote.idea_word_count, Vote.reason_words,
     Vote.reason_near_copy, Vote.criteria_rated, Vote.identity, Vote.account_age_seconds,
-    Vote.contributions_90d, Vote.is_author, Vote.network, Vote.collusion, Vote.collusion_discounts,
+    Vote.contributions_90d, Vote.is_author, Vote.collusion, Vote.collusion_discounts,
 )
+# A vote's place: who cast it on which idea, when, from where.
+PLACE_COLUMNS = (Vote.id, Vote.idea_id, Vote.voter_id, Vote.pool, Vote.created_at, Vote.network)
 WEIGHT_COLUMNS = ("effort", "standing", "collusion", "weight", "discounts", "collusion_discounts", "policy")
+_WEIGHT = WEIGHT_COLUMNS.index("weight")
 SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
                 "support_external", "oppose_external", "raw_external",
                 "score_employee", "score_external", "score_blended")
@@ -90,28 +92,42 @@ class Weighed:
                 "policy": self.weight.policy}
 
 
-def weigh(signals: VoteSignals, policy: weighting.WeightingPolicy, found: Collusion) -> Weighed:
-    """`weight_for` under the weighted rules (the factors) and under the challenge's policy."""
+def weigh(signals: VoteSignals, policy: weighting.WeightingPolicy, found: Collusion, *,
+          same: bool | None = None) -> Weighed:
+    """`weight_for` under the weighted rules (the factors) and under the challenge's policy
+    (`same`: whether that policy is the weighted one, when the caller knows already)."""
     factors = weighting.weight_for(signals, WEIGHTED, found)
-    weight = factors if policy == WEIGHTED else weighting.weight_for(signals, policy, found)
+    if same is None:
+        same = policy == WEIGHTED
+    weight = factors if same else weighting.weight_for(signals, policy, found)
     return Weighed(factors, weight, found)
 
 
 class Weigher:
-    """`weigh` for many votes. Equal inputs give equal outputs (the functions are pure),
-    so a vote whose signals and collusion judgement repeat an earlier one's reuses it."""
+    """`weigh` for many stored votes, returning the columns to write back.
 
-    def __init__(self, policy: weighting.WeightingPolicy):
+    The functions are pure, so a vote whose stored signals and collusion judgement
+    repeat an earlier one's gets the same result: it is reused rather than computed
+    and serialised again (exactly equal inputs only, keyed by the stored values)."""
+
+    def __init__(self, policy: weighting.WeightingPolicy, has_criteria: bool):
         self.policy = policy
-        self._seen: dict[tuple[VoteSignals, Collusion], Weighed] = {}
+        self.has_criteria = has_criteria
+        self.same = policy == WEIGHTED
+        self.weighed = 0  # how many distinct inputs were weighed
+        self._seen: dict[tuple, tuple] = {}
 
-    def __call__(self, signals: VoteSignals, found: Collusion) -> Weighed:
-        key = (signals, found)
+    def __call__(self, row, key: tuple) -> tuple:
+        """The WEIGHT_COLUMNS values for `row`, which has the SIGNAL_COLUMNS by name;
+        `key` is their values."""
         done = self._seen.get(key)
         if done is None:
-            if len(self._seen) > 200_000:
+            if len(self._seen) >= 100_000:
                 self._seen.clear()
-            done = self._seen[key] = weigh(signals, self.policy, found)
+            columns = weigh(signals_of(row, self.has_criteria), self.policy, stored_collusion(row),
+                            same=self.same).columns()
+            done = self._seen[key] = tuple(columns[name] for name in WEIGHT_COLUMNS)
+            self.weighed += 1
         return done
 
 
@@ -164,12 +180,17 @@ def update_scores(rows: list[dict]) -> None:
     _expire(IdeaScore)
 
 
-def write_weights(rows: list[dict]) -> None:
-    """Bulk UPDATE of votes' weights and explanations: rows of `b_id` and WEIGHT_COLUMNS."""
+def write_weights(rows: list[tuple]) -> None:
+    """Bulk UPDATE of votes' weights and explanations: tuples of WEIGHT_COLUMNS then the id.
+
+    Straight to the driver's executemany: at a million rows SQLAlchemy's per-row
+    parameter processing would cost more than the database's work."""
     if not rows:
         return
-    statement = update(Vote.__table__).where(Vote.__table__.c.id == bindparam("b_id"))
-    _executemany(statement, rows)
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f"{name} = {mark}" for name in WEIGHT_COLUMNS)
+    connection.exec_driver_sql(f"UPDATE votes SET {sets} WHERE id = {mark}", rows)
     _expire(Vote)
 
 
@@ -192,12 +213,12 @@ def _parts(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
 
 # --- a whole challenge -------------------------------------------------------------
 
-def stored_votes(challenge_id: int, columns=SIGNAL_COLUMNS) -> Iterator[Sequence]:
+def stored_votes(challenge_id: int, columns) -> Iterator[Sequence]:
     """Every vote of a challenge, in chunks of rows in id order (keyset paging: one
     indexed query per chunk, whatever the size of the challenge)."""
     last = 0
     while True:
-        rows = db.session.execute(
+        rows = db.session.connection().execute(
             select(*columns).where(Vote.challenge_id == challenge_id, Vote.id > last)
             .order_by(Vote.id).limit(CHUNK)).all()
         if not rows:
@@ -213,13 +234,13 @@ def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.W
 
     Returns each idea's (pool, value, weight) entries, for its aggregates."""
     entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
-    weigher = Weigher(policy)
-    for rows in stored_votes(challenge_id):
+    weigher = Weigher(policy, has_criteria)
+    for rows in stored_votes(challenge_id, (Vote.id, Vote.idea_id, Vote.pool, *SIGNAL_COLUMNS)):
         out = []
         for row in rows:
-            weighed = weigher(signals_of(row, has_criteria), stored_collusion(row))
-            out.append({"b_id": row.id, **weighed.columns()})
-            entries[row.idea_id].append((row.pool, row.value, weighed.weight.value))
+            done = weigher(row, row[3:])
+            out.append((*done, row.id))
+            entries[row.idea_id].append((row.pool, row.value, done[_WEIGHT]))
         write_weights(out)
     return entries
 

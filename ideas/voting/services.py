@@ -35,8 +35,13 @@ NETWORK_RETENTION = timedelta(days=90)
 SUBSTANTIVE_COMMENT_WORDS = 20
 REASON_LIMIT = 5000
 # How far around a vote the collusion rules look, bounded so a vote costs the same
-# in a challenge of ten votes and of a million.
+# in a challenge of ten votes and of a million (`voting.replay` keeps to the same bounds).
 CONTEXT_LIMIT = 500
+CONTEXT_RECENT = timedelta(days=2)  # the idea's votes judged again with each new one
+CONTEXT_AROUND = timedelta(days=30)  # the history of those voters the rules look at
+AROUND_LIMIT = CONTEXT_LIMIT * 4
+OWN_REASONS_LIMIT = 100  # the voter's latest reasons a new reason is compared with
+CONTRIBUTION_WINDOW = timedelta(days=90)
 
 
 class VoteError(ChallengeError):
@@ -96,14 +101,40 @@ def identity_of(user: User) -> str:
 
 def contributions(user_id: int, now: datetime) -> int:
     """Substantive contributions in the last 90 days: published ideas and real comments."""
-    since = now - timedelta(days=90)
+    since = now - CONTRIBUTION_WINDOW
     ideas = db.session.scalar(select(func.count(Idea.id)).where(
-        Idea.author_id == user_id, Idea.status != IdeaStatus.DRAFT, Idea.published_at >= since,
+        Idea.author_id == user_id, *_substantive_ideas(), Idea.published_at >= since,
         Idea.published_at <= now)) or 0
     comments = db.session.scalar(select(func.count(Comment.id)).where(
         Comment.author_id == user_id, Comment.created_at >= since, Comment.created_at <= now,
-        func.length(Comment.body) >= SUBSTANTIVE_COMMENT_WORDS * 5)) or 0
+        *_substantive_comments())) or 0
     return ideas + comments
+
+
+def _substantive_ideas():
+    return (Idea.status != IdeaStatus.DRAFT,)
+
+
+def _substantive_comments():
+    return (func.length(Comment.body) >= SUBSTANTIVE_COMMENT_WORDS * 5,)
+
+
+def contribution_times(user_ids) -> dict[int, list[datetime]]:
+    """When each of these people made a substantive contribution, in time order: what
+    `contributions` counts, read for many people at once (`bisect` then counts a window)."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    ids = sorted(set(user_ids))
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        for user_id, at in db.session.execute(select(Idea.author_id, Idea.published_at).where(
+                Idea.author_id.in_(part), *_substantive_ideas(), Idea.published_at.is_not(None))):
+            found[user_id].append(clock.as_utc(at))
+        for user_id, at in db.session.execute(select(Comment.author_id, Comment.created_at).where(
+                Comment.author_id.in_(part), *_substantive_comments())):
+            found[user_id].append(clock.as_utc(at))
+    for times in found.values():
+        times.sort()
+    return found
 
 
 def _signals_for(vote: Vote, idea: Idea) -> VoteSignals:
@@ -133,7 +164,7 @@ def _other_reasons(vote: Vote, idea: Idea, voter: User) -> list[str]:
     mine = db.session.scalars(
         select(Vote.reason).where(Vote.voter_id == voter.id, Vote.challenge_id == idea.challenge_id,
                                   Vote.idea_id != idea.id, Vote.reason != "")
-        .order_by(Vote.id.desc()).limit(100))
+        .order_by(Vote.id.desc()).limit(OWN_REASONS_LIMIT))
     theirs = db.session.scalars(
         select(Vote.reason).where(Vote.idea_id == idea.id, Vote.voter_id != voter.id, Vote.reason != "")
         .order_by(Vote.id.desc()).limit(CONTEXT_LIMIT))
@@ -310,7 +341,7 @@ def _context(idea: Idea, now: datetime) -> tuple[list[Vote], list[Vote]]:
     the recent votes of those voters and of the idea's authors (reciprocity, lockstep).
     Bounded by CONTEXT_LIMIT per look-up, whatever the size of the challenge."""
     recent = list(db.session.scalars(
-        select(Vote).where(Vote.idea_id == idea.id, Vote.created_at >= now - timedelta(days=2))
+        select(Vote).where(Vote.idea_id == idea.id, Vote.created_at >= now - CONTEXT_RECENT)
         .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT)))
     networks = {v.network for v in recent if v.network}
     shared = list(db.session.scalars(
@@ -320,8 +351,8 @@ def _context(idea: Idea, now: datetime) -> tuple[list[Vote], list[Vote]]:
     people = {v.voter_id for v in on_idea.values()} | idea.author_ids()
     around = list(db.session.scalars(
         select(Vote).where(Vote.challenge_id == idea.challenge_id, Vote.voter_id.in_(people),
-                           Vote.created_at >= now - timedelta(days=30))
-        .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT * 4))) if people else []
+                           Vote.created_at >= now - CONTEXT_AROUND)
+        .order_by(Vote.created_at.desc()).limit(AROUND_LIMIT))) if people else []
     others = [v for v in around if v.id not in on_idea]
     return list(on_idea.values()), others
 

@@ -1,0 +1,223 @@
+"""Replaying a history of votes in bulk, with the weights the live site would have given.
+
+An archive brings votes with their times. Cast one by one through
+`services.record_vote`, each costs a dozen queries (20–30 ms); here the whole
+history is read with a few set-based queries, every vote is measured and judged in
+memory in time order exactly as `record_vote` would at that moment, and the
+results are written with one bulk INSERT.
+
+"Exactly as live" means the same inputs reach the same pure functions:
+
+- signals as `services._measure` takes them: the voter's first view of the idea
+  before the vote, the reason's words and whether it near-copies the voter's
+  latest other reasons or others' reasons on the idea (`weighting.near_copy`),
+  identity, account age and substantive contributions in the 90 days before;
+- the collusion judgement as `services._reweigh_idea_votes` makes it: when a vote
+  is cast on idea X, the rules run (`collusion.collusion_factors`) over X's votes
+  of the last two days and those sharing their networks, plus the recent votes of
+  those voters and X's authors (`services._context`, same bounds), and X's votes in
+  that set are weighed again. A vote's stored weight is the one from the last such
+  judgement that included it, so each vote is judged once, at that cast;
+- weights from `batch.weigh` (`weighting.weight_for`), scores afterwards from the
+  stored weights (`services.rebuild_scores`).
+
+The equivalence is tested vote by vote against the live path
+(tests/archive/test_bulk_import.py).
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from ideas import clock
+from ideas.accounts.models import User
+from ideas.challenges.models import Challenge, Idea
+from ideas.extensions import db
+from ideas.voting import batch, services, weighting
+from ideas.voting import collusion as collusion_rules
+from ideas.voting.models import IdeaView, Vote, VoteRating
+from ideas.voting.weighting import WEIGHTED
+
+
+@dataclass(frozen=True)
+class Cast:
+    """One vote to replay, already checked: the voter may vote on the idea, ratings
+    name the challenge's criteria (by id), `network` is the hash the site stores."""
+
+    idea_id: int
+    voter_id: int
+    at: datetime
+    value: int = 1
+    reason: str = ""
+    ratings: Mapping[int, int] = field(default_factory=dict)
+    network: str | None = None
+
+
+@dataclass
+class _Vote:
+    index: int
+    cast: Cast
+    kind: str
+    signals: weighting.VoteSignals
+    effort: float
+    standing: float
+    pool: str
+    measured: dict
+    shingles: frozenset | None
+
+
+def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea],
+           users: Mapping[int, User]) -> int:
+    """Store these votes (in time order, as live) with their live weights; returns how many.
+
+    `ideas` and `users` hold every idea and voter the casts name. The challenge must
+    have no votes yet (an import); the caller rebuilds the scores afterwards."""
+    policy = services.active_policy(challenge)
+    has_criteria = bool(challenge.criteria)
+    criteria = {c.id for c in challenge.criteria}
+    idea_ids = sorted(ideas)
+    authors = services._authors_of(idea_ids)
+    views = _first_views(idea_ids)
+    worked = services.contribution_times({c.voter_id for c in casts})
+
+    votes: list[_Vote] = []
+    by_idea: dict[int, list[int]] = defaultdict(list)
+    times_by_idea: dict[int, list[datetime]] = defaultdict(list)
+    by_voter: dict[int, list[int]] = defaultdict(list)
+    reasons_by_voter: dict[int, list[tuple[int, frozenset]]] = defaultdict(list)  # (idea, shingles)
+    reasons_by_idea: dict[int, list[tuple[int, frozenset]]] = defaultdict(list)  # (voter, shingles)
+    judged_at: dict[int, int] = {}  # vote -> the cast whose judgement it keeps
+    on_idea_of: dict[int, list[int]] = {}
+
+    for index, cast in enumerate(casts):
+        now = cast.at
+        idea, voter = ideas[cast.idea_id], users[cast.voter_id]
+        reason = cast.reason.strip()
+        mine = None
+        if reason:
+            others = [sh for other_idea, sh in reversed(reasons_by_voter[voter.id])
+                      if other_idea != idea.id][:services.OWN_REASONS_LIMIT]
+            others += [sh for other_voter, sh in reversed(reasons_by_idea[idea.id])
+                       if other_voter != voter.id][:services.CONTEXT_LIMIT]
+            mine = weighting.shingles(reason)
+        first = views.get((idea.id, voter.id))
+        viewed = first is not None and first <= now
+        since = now - services.CONTRIBUTION_WINDOW
+        times = worked.get(voter.id, ())
+        measured = {
+            "viewed_before": viewed,
+            "seconds_since_view": (now - first).total_seconds() if viewed else None,
+            "idea_word_count": idea.word_count,
+            "reason": reason,
+            "reason_words": weighting.word_count(reason),
+            "reason_near_copy": bool(reason) and weighting.near_copy(reason, others),
+            "criteria_rated": bool(challenge.criteria) and criteria <= set(cast.ratings),
+            "identity": services.identity_of(voter),
+            "account_age_seconds": max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds()),
+            "contributions_90d": bisect.bisect_right(times, now) - bisect.bisect_left(times, since),
+            "is_author": voter.id in authors.get(idea.id, ()),
+        }
+        kind = "ratings" if cast.ratings else ("reason" if reason else "support")
+        signals = weighting.VoteSignals(
+            kind=kind, value=cast.value, viewed_before=measured["viewed_before"],
+            seconds_since_view=measured["seconds_since_view"], idea_word_count=measured["idea_word_count"],
+            reason_word_count=measured["reason_words"], reason_is_near_copy=measured["reason_near_copy"],
+            criteria_rated=measured["criteria_rated"], has_criteria=has_criteria, identity=measured["identity"],
+            account_age_seconds=measured["account_age_seconds"], contributions_90d=measured["contributions_90d"],
+            is_author_or_coauthor=measured["is_author"])
+        alone = weighting.weight_for(signals, WEIGHTED)
+        votes.append(_Vote(index, cast, kind, signals, alone.effort, alone.standing, voter.pool, measured, mine))
+        by_idea[idea.id].append(index)
+        times_by_idea[idea.id].append(now)
+        by_voter[voter.id].append(index)
+        if mine is not None:
+            reasons_by_voter[voter.id].append((idea.id, mine))
+            reasons_by_idea[idea.id].append((voter.id, mine))
+        # The idea's votes this cast judges again (services._context): the last two days'
+        # (at most CONTEXT_LIMIT) and those sharing one of their networks.
+        on_idea = by_idea[idea.id]
+        start = bisect.bisect_left(times_by_idea[idea.id], now - services.CONTEXT_RECENT)
+        recent = on_idea[max(start, len(on_idea) - services.CONTEXT_LIMIT):]
+        networks = {votes[j].cast.network for j in recent if votes[j].cast.network}
+        shared = [j for j in on_idea if votes[j].cast.network in networks][:services.CONTEXT_LIMIT] \
+            if networks else []
+        judged = sorted({*recent, *shared})
+        on_idea_of[index] = judged
+        for j in judged:
+            judged_at[j] = index
+
+    keeps: dict[int, list[int]] = defaultdict(list)
+    for vote_index, cast_index in judged_at.items():
+        keeps[cast_index].append(vote_index)
+    rows = []
+    results: dict[int, dict] = {}
+    weigher_same = policy == WEIGHTED
+    for cast_index in sorted(keeps):
+        factors = _judge(cast_index, votes, on_idea_of[cast_index], by_voter, authors)
+        for j in keeps[cast_index]:
+            found = factors.get(j, weighting.NO_COLLUSION)
+            results[j] = batch.weigh(votes[j].signals, policy, found, same=weigher_same).columns()
+    for vote in votes:
+        cast = vote.cast
+        rows.append({
+            "challenge_id": challenge.id, "idea_id": cast.idea_id, "voter_id": cast.voter_id, "pool": vote.pool,
+            "kind": vote.kind, "value": cast.value, "created_at": cast.at, "updated_at": cast.at,
+            "network": cast.network, **vote.measured, **results[vote.index],
+        })
+    _write(rows, [vote.cast.ratings for vote in votes])
+    return len(rows)
+
+
+def _judge(cast_index: int, votes: list[_Vote], on_idea: list[int], by_voter, authors) -> dict:
+    """The collusion factors of an idea's votes as the cast at `cast_index` finds them."""
+    cast = votes[cast_index].cast
+    now = cast.at
+    people = {votes[j].cast.voter_id for j in on_idea} | set(authors.get(cast.idea_id, ()))
+    # Those people's votes up to this cast, of the last 30 days, the latest AROUND_LIMIT.
+    cutoff = now - services.CONTEXT_AROUND
+    around: list[int] = []
+    for person in people:
+        own = by_voter.get(person, ())
+        end = bisect.bisect_right(own, cast_index)
+        around.extend(j for j in own[:end] if votes[j].cast.at >= cutoff)
+    around.sort(key=lambda j: (votes[j].cast.at, j), reverse=True)
+    chosen = set(on_idea) | set(around[:services.AROUND_LIMIT])
+    facts = [
+        collusion_rules.VoteFact(
+            vote_id=j, voter_id=votes[j].cast.voter_id, idea_id=votes[j].cast.idea_id,
+            author_ids=authors.get(votes[j].cast.idea_id, frozenset()), at=votes[j].cast.at,
+            standing=votes[j].standing, effort=votes[j].effort, network=votes[j].cast.network,
+            value=votes[j].cast.value)
+        for j in sorted(chosen)
+    ]
+    return collusion_rules.collusion_factors(facts, WEIGHTED, ideas={cast.idea_id})
+
+
+def _first_views(idea_ids: Sequence[int]) -> dict[tuple[int, int], datetime]:
+    found = {}
+    for start in range(0, len(idea_ids), 500):
+        for idea_id, user_id, first in db.session.execute(
+                select(IdeaView.idea_id, IdeaView.user_id, IdeaView.first_at)
+                .where(IdeaView.idea_id.in_(idea_ids[start:start + 500]))):
+            found[idea_id, user_id] = clock.as_utc(first)
+    return found
+
+
+def _write(rows: list[dict], ratings: list[Mapping[int, int]]) -> None:
+    if not rows:
+        return
+    table = Vote.__table__
+    ids: list[int] = []
+    for start in range(0, len(rows), batch.CHUNK):
+        result = db.session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[start:start + batch.CHUNK])
+        ids.extend(result.scalars().all())
+    rated = [{"vote_id": vote_id, "criterion_id": criterion, "rating": rating}
+             for vote_id, given in zip(ids, ratings, strict=True) for criterion, rating in sorted(given.items())]
+    for start in range(0, len(rated), batch.CHUNK):
+        db.session.execute(insert(VoteRating.__table__), rated[start:start + batch.CHUNK])

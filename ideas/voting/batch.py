@@ -28,6 +28,14 @@ from ideas.voting import ranking, weighting
 from ideas.voting.models import IdeaScore, Vote
 from ideas.voting.weighting import WEIGHTED, Collusion, Discount, VoteSignals, Weight
 
+# Every cause a discount can name (`Discount.code`): what an archive's `discounts` may
+# list (weighting.py and collusion.py make them; a test checks they make no other).
+DISCOUNT_CODES = frozenset({
+    "own_idea", "not_read", "read_too_fast", "no_reason", "short_reason", "copied_reason", "criteria_not_rated",
+    "identity_external_verified", "identity_unverified", "new_account", "few_contributions",
+    "burst", "shared_network", "lockstep", "reciprocal", "voter_burst", "answered_fast", "one_sided",
+})
+
 # Rows read and written per round trip: large enough that a million votes take a
 # few dozen queries, small enough to keep memory flat.
 CHUNK = 20_000

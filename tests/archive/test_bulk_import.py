@@ -92,3 +92,92 @@ def test_imported_votes_get_exactly_the_live_weights_one_by_one(admin, seed, day
         # Live scores grow vote by vote, imported ones are summed once (math.fsum): equal
         # up to the last bits of a float.
         assert bulk_scores[ref] == pytest.approx(expected, abs=1e-12), ref
+
+
+# --- real archives: long keys and texts, and what is refused ---------------------------
+
+def test_an_archive_with_a_long_comment_and_a_long_key_imports_whole(admin):
+    from tests.archive.test_archive import rich_archive
+
+    document = rich_archive()
+    long_key = "idea/" + "k" * 118  # 123 characters, as another platform wrote it
+    document["ideas"][0]["key"] = long_key
+    for entry in (*document["votes"], *document["views"], *document["comments"]):
+        if entry.get("idea") == "i0":
+            entry["idea"] = long_key
+    comment = ("A long discussion of the pilot. " * 400)[:10_211]
+    document["comments"][0]["body"] = comment
+    document["ideas"][1]["summary"] = "A summary longer than the form's paragraph. " * 60
+    document["ideas"][2]["key"] = "x" * 255
+    for entry in (*document["votes"], *document["views"], *document["comments"]):
+        if entry.get("idea") == "i2":
+            entry["idea"] = "x" * 255
+    challenge = import_archive(document)
+    db.session.commit()
+    refs = set(db.session.scalars(select(Idea.external_ref).where(Idea.challenge_id == challenge.id)))
+    assert {long_key, "x" * 255} <= refs
+    from ideas.challenges.models import Comment
+
+    assert comment.strip() in set(db.session.scalars(select(Comment.body)))
+    assert document["ideas"][1]["summary"].strip() in set(db.session.scalars(select(Idea.summary)))
+
+
+TOO_LONG = {
+    "comment over the cap": (["comments", 0, "body"], "comments[0].body"),
+    "idea body over the cap": (["ideas", 1, "body"], "ideas[1].body"),
+    "vote reason over the cap": (["votes", 2, "reason"], "votes[2].reason"),
+    "brief over the cap": (["challenge", "brief"], "challenge.brief"),
+}
+
+
+@pytest.mark.parametrize("case", list(TOO_LONG))
+def test_a_text_over_the_hard_cap_is_refused_naming_it_and_nothing_is_written(admin, case):
+    from ideas.archive import ArchiveError
+    from ideas.archive.document import TEXT_MAX
+    from tests.archive.test_archive import rich_archive, row_counts
+
+    where, path = TOO_LONG[case]
+    document = rich_archive()
+    target = document
+    for part in where[:-1]:
+        target = target[part]
+    target[where[-1]] = "word " * (TEXT_MAX // 5) + "over"
+    before = row_counts()
+    with pytest.raises(ArchiveError) as refused:
+        import_archive(document)
+    assert refused.value.path == path
+    assert "100,000 characters" in refused.value.message and f"{TEXT_MAX + 4:,}" in refused.value.message
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize(("change", "path", "message"), [
+    ({"ideas": [0, "key", "k" * 256]}, "ideas[0].key", "up to 255 characters"),
+    ({"votes": [1, "discounts", ["not_read", "too_cheerful"]]}, "votes[1].discounts[1]",
+     'unknown discount code "too_cheerful"'),
+    ({"votes": [1, "discounts", "not_read"]}, "votes[1].discounts", "must be a JSON list"),
+    ({"votes": [1, "weight", 1.5]}, "votes[1].weight", "between 0 and 1"),
+])
+def test_bad_keys_weights_and_discount_codes_are_refused_naming_the_field(admin, change, path, message):
+    from ideas.archive import ArchiveError
+    from tests.archive.test_archive import rich_archive, row_counts
+
+    document = rich_archive()
+    (name, (index, field, value)), = change.items()
+    document[name][index][field] = value
+    before = row_counts()
+    with pytest.raises(ArchiveError) as refused:
+        import_archive(document)
+    assert refused.value.path == path and message in refused.value.message
+    assert row_counts() == before
+
+
+def test_exported_weights_and_discounts_are_known_to_the_import(admin):
+    from ideas.archive import export_challenge
+
+    challenge = import_archive(synthetic_archive(votes=60, seed=4, ideas=4))
+    exported = export_challenge(challenge)
+    assert all("weight" in v and isinstance(v["discounts"], list) for v in exported["votes"])
+    assert any(v["discounts"] for v in exported["votes"])
+    exported["challenge"]["key"] = "again"
+    again = import_archive(exported)  # every code the site writes, it reads back
+    assert len(votes_of(again)) == len(exported["votes"])

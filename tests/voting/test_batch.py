@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ideas.archive.synthetic import synthetic_archive
 from ideas.challenges import services as challenges
 from ideas.extensions import db
-from ideas.voting import collusion, ranking, services, weighting
+from ideas.voting import batch, collusion, ranking, services, weighting
 from ideas.voting.models import Vote
 from ideas.voting.services import Ballot
 from tests.archive.test_bulk_import import cast_live, scores_of, votes_of
@@ -111,3 +113,24 @@ def test_the_pure_functions_are_what_recompute_rescore_and_import_run(admin, mak
     calls.clear()
     challenges.update_challenge(challenge, admin, pool_weight_employee=0.7, pool_weight_external=0.3)
     assert calls.get("blended_score", 0) >= 1
+
+
+@given(st.builds(
+    weighting.VoteSignals,
+    kind=st.sampled_from(sorted(weighting.VOTE_KINDS)), viewed_before=st.booleans(),
+    seconds_since_view=st.none() | st.floats(0, 600), idea_word_count=st.integers(0, 2000),
+    reason_word_count=st.integers(0, 80), reason_is_near_copy=st.booleans(), criteria_rated=st.booleans(),
+    has_criteria=st.booleans(), identity=st.sampled_from(sorted(weighting.IDENTITIES)),
+    account_age_seconds=st.floats(0, 1e8), contributions_90d=st.integers(0, 10),
+    is_author_or_coauthor=st.booleans(), pair_same_side_ratio=st.floats(0, 1), pair_answers=st.integers(0, 40)),
+    st.sampled_from(sorted(weighting.POLICIES)))
+def test_every_discount_code_the_rules_give_is_one_an_archive_may_name(signals, policy):
+    weight = weighting.weight_for(signals, weighting.POLICIES[policy])
+    assert {d.code for d in weight.discounts} <= batch.DISCOUNT_CODES
+
+
+def test_every_collusion_code_is_one_an_archive_may_name():
+    facts = [collusion.VoteFact(vote_id=n, voter_id=n % 7, idea_id=n % 3, author_ids={100 + n % 3, n % 5},
+                                at=n * 4.0, standing=0.1, effort=0.1, network="one") for n in range(60)]
+    codes = {d.code for found in collusion.collusion_factors(facts).values() for d in found.discounts}
+    assert codes and codes <= batch.DISCOUNT_CODES

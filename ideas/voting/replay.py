@@ -64,8 +64,7 @@ class _Vote:
     cast: Cast
     kind: str
     signals: weighting.VoteSignals
-    effort: float
-    standing: float
+    fact: collusion_rules.VoteFact
     pool: str
     measured: dict
     shingles: frozenset | None
@@ -131,7 +130,11 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
             account_age_seconds=measured["account_age_seconds"], contributions_90d=measured["contributions_90d"],
             is_author_or_coauthor=measured["is_author"])
         alone = weighting.weight_for(signals, WEIGHTED)
-        votes.append(_Vote(index, cast, kind, signals, alone.effort, alone.standing, voter.pool, measured, mine))
+        # As the rules see it (services._facts): standing and effort as measured when cast.
+        fact = collusion_rules.VoteFact(
+            vote_id=index, voter_id=voter.id, idea_id=idea.id, author_ids=authors.get(idea.id, frozenset()),
+            at=now, standing=alone.standing, effort=alone.effort, network=cast.network, value=cast.value)
+        votes.append(_Vote(index, cast, kind, signals, fact, voter.pool, measured, mine))
         by_idea[idea.id].append(index)
         times_by_idea[idea.id].append(now)
         by_voter[voter.id].append(index)
@@ -187,14 +190,7 @@ def _judge(cast_index: int, votes: list[_Vote], on_idea: list[int], by_voter, au
         around.extend(j for j in own[:end] if votes[j].cast.at >= cutoff)
     around.sort(key=lambda j: (votes[j].cast.at, j), reverse=True)
     chosen = set(on_idea) | set(around[:services.AROUND_LIMIT])
-    facts = [
-        collusion_rules.VoteFact(
-            vote_id=j, voter_id=votes[j].cast.voter_id, idea_id=votes[j].cast.idea_id,
-            author_ids=authors.get(votes[j].cast.idea_id, frozenset()), at=votes[j].cast.at,
-            standing=votes[j].standing, effort=votes[j].effort, network=votes[j].cast.network,
-            value=votes[j].cast.value)
-        for j in sorted(chosen)
-    ]
+    facts = [votes[j].fact for j in sorted(chosen)]
     return collusion_rules.collusion_factors(facts, WEIGHTED, ideas={cast.idea_id})
 
 

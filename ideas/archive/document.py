@@ -21,8 +21,7 @@ from ideas.accounts.models import Pool
 from ideas.accounts.policy import normalise_email
 from ideas.accounts.services import normalise_tags
 from ideas.challenges import policy as challenge_policy
-from ideas.challenges.models import Phase, PoolMode
-from ideas.challenges.models import EXTERNAL_REF_MAX
+from ideas.challenges.models import EXTERNAL_REF_MAX, Phase, PoolMode
 from ideas.challenges.services import VOTING_POLICIES
 from ideas.voting import weighting
 from ideas.voting.batch import DISCOUNT_CODES

@@ -15,6 +15,7 @@ few set-based queries and write the results back with one executemany per chunk.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -40,15 +41,16 @@ DISCOUNT_CODES = frozenset({
 # few dozen queries, small enough to keep memory flat.
 CHUNK = 20_000
 
-# What weighing a stored vote needs, by name: a Core row of these columns and an
-# ORM `Vote` both answer `row.viewed_before` and so on, so `signals_of` takes either.
-SIGNAL_COLUMNS = (
-    Vote.value, Vote.kind, Vote.viewed_before, Vote.seconds_since_view, Vote.idea_word_count, Vote.reason_words,
-    Vote.reason_near_copy, Vote.criteria_rated, Vote.identity, Vote.account_age_seconds,
-    Vote.contributions_90d, Vote.is_author, Vote.collusion, Vote.collusion_discounts,
-)
-# A vote's place: who cast it on which idea, when, from where.
-PLACE_COLUMNS = (Vote.id, Vote.idea_id, Vote.voter_id, Vote.pool, Vote.created_at, Vote.network)
+# What weighing a stored vote needs: every `VoteSignals` field the votes table stores,
+# under its column's name (so a signal added to both flows through every path), then
+# the collusion judgement. A Core row of these columns and an ORM `Vote` both answer
+# `row.viewed_before` and so on, so `signals_of` takes either.
+_RENAMED = {"reason_word_count": "reason_words", "reason_is_near_copy": "reason_near_copy",
+            "is_author_or_coauthor": "is_author"}
+_SIGNAL_FIELDS = tuple((f.name, _RENAMED.get(f.name, f.name)) for f in dataclasses.fields(VoteSignals)
+                       if _RENAMED.get(f.name, f.name) in Vote.__table__.c)
+SIGNAL_COLUMNS = (*(Vote.__table__.c[column] for _, column in _SIGNAL_FIELDS),
+                  Vote.__table__.c.collusion, Vote.__table__.c.collusion_discounts)
 WEIGHT_COLUMNS = ("effort", "standing", "collusion", "weight", "discounts", "collusion_discounts", "policy")
 _WEIGHT = WEIGHT_COLUMNS.index("weight")
 SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
@@ -60,14 +62,8 @@ SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
 
 def signals_of(vote, has_criteria: bool) -> VoteSignals:
     """The signals a stored vote was cast with, as `weighting.weight_for` takes them."""
-    return VoteSignals(
-        kind=vote.kind, value=vote.value, viewed_before=bool(vote.viewed_before),
-        seconds_since_view=vote.seconds_since_view, idea_word_count=vote.idea_word_count,
-        reason_word_count=vote.reason_words, reason_is_near_copy=bool(vote.reason_near_copy),
-        criteria_rated=bool(vote.criteria_rated), has_criteria=has_criteria,
-        identity=vote.identity, account_age_seconds=vote.account_age_seconds,
-        contributions_90d=vote.contributions_90d, is_author_or_coauthor=bool(vote.is_author),
-    )
+    return VoteSignals(**{field: getattr(vote, column) for field, column in _SIGNAL_FIELDS},
+                       has_criteria=has_criteria)
 
 
 def dump_discounts(discounts: Iterable[Discount]) -> str:
@@ -243,7 +239,8 @@ def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.W
     Returns each idea's (pool, value, weight) entries, for its aggregates."""
     entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
     weigher = Weigher(policy, has_criteria)
-    for rows in stored_votes(challenge_id, (Vote.id, Vote.idea_id, Vote.pool, *SIGNAL_COLUMNS)):
+    for rows in stored_votes(challenge_id, (Vote.__table__.c.id, Vote.__table__.c.idea_id, Vote.__table__.c.pool,
+                                            *SIGNAL_COLUMNS)):
         out = []
         for row in rows:
             done = weigher(row, row[3:])

@@ -58,16 +58,28 @@ class Cast:
     network: str | None = None
 
 
+class _Record:
+    """A vote being replayed, with the votes table's columns as attributes, so that the
+    live path's own functions (`services.measure`, `_signals_for`, `_facts`) read it
+    as they read a stored `Vote`."""
+
+    def __init__(self, **columns):
+        self.__dict__.update(columns)
+
+    def columns(self) -> dict:
+        return {name: getattr(self, name) for name in _COLUMNS if hasattr(self, name)}
+
+
+_COLUMNS = [c.key for c in Vote.__table__.c if c.key != "id"]
+
+
 @dataclass
 class _Vote:
     index: int
     cast: Cast
-    kind: str
+    record: _Record
     signals: weighting.VoteSignals
     fact: collusion_rules.VoteFact
-    pool: str
-    measured: dict
-    shingles: frozenset | None
 
 
 def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea],
@@ -77,7 +89,6 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
     `ideas` and `users` hold every idea and voter the casts name. The challenge must
     have no votes yet (an import); the caller rebuilds the scores afterwards."""
     policy = services.active_policy(challenge)
-    has_criteria = bool(challenge.criteria)
     criteria = {c.id for c in challenge.criteria}
     idea_ids = sorted(ideas)
     authors = services._authors_of(idea_ids)
@@ -97,48 +108,33 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
         now = cast.at
         idea, voter = ideas[cast.idea_id], users[cast.voter_id]
         reason = cast.reason.strip()
-        mine = None
-        if reason:
-            others = [sh for other_idea, sh in reversed(reasons_by_voter[voter.id])
-                      if other_idea != idea.id][:services.OWN_REASONS_LIMIT]
-            others += [sh for other_voter, sh in reversed(reasons_by_idea[idea.id])
-                       if other_voter != voter.id][:services.CONTEXT_LIMIT]
-            mine = weighting.shingles(reason)
-        first = views.get((idea.id, voter.id))
-        viewed = first is not None and first <= now
-        since = now - services.CONTRIBUTION_WINDOW
+
+        def others(idea=idea, voter=voter) -> list[frozenset]:
+            # services._other_reasons: the voter's latest reasons on other ideas of the
+            # challenge, and the latest reasons of others on this idea.
+            found = [sh for other_idea, sh in reversed(reasons_by_voter[voter.id])
+                     if other_idea != idea.id][:services.OWN_REASONS_LIMIT]
+            return found + [sh for other_voter, sh in reversed(reasons_by_idea[idea.id])
+                            if other_voter != voter.id][:services.CONTEXT_LIMIT]
+
         times = worked.get(voter.id, ())
-        measured = {
-            "viewed_before": viewed,
-            "seconds_since_view": (now - first).total_seconds() if viewed else None,
-            "idea_word_count": idea.word_count,
-            "reason": reason,
-            "reason_words": weighting.word_count(reason),
-            "reason_near_copy": bool(reason) and weighting.near_copy(reason, others),
-            "criteria_rated": bool(challenge.criteria) and criteria <= set(cast.ratings),
-            "identity": services.identity_of(voter),
-            "account_age_seconds": max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds()),
-            "contributions_90d": bisect.bisect_right(times, now) - bisect.bisect_left(times, since),
-            "is_author": voter.id in authors.get(idea.id, ()),
-        }
-        kind = "ratings" if cast.ratings else ("reason" if reason else "support")
-        signals = weighting.VoteSignals(
-            kind=kind, value=cast.value, viewed_before=measured["viewed_before"],
-            seconds_since_view=measured["seconds_since_view"], idea_word_count=measured["idea_word_count"],
-            reason_word_count=measured["reason_words"], reason_is_near_copy=measured["reason_near_copy"],
-            criteria_rated=measured["criteria_rated"], has_criteria=has_criteria, identity=measured["identity"],
-            account_age_seconds=measured["account_age_seconds"], contributions_90d=measured["contributions_90d"],
-            is_author_or_coauthor=measured["is_author"])
-        alone = weighting.weight_for(signals, WEIGHTED)
-        # As the rules see it (services._facts): standing and effort as measured when cast.
-        fact = collusion_rules.VoteFact(
-            vote_id=index, voter_id=voter.id, idea_id=idea.id, author_ids=authors.get(idea.id, frozenset()),
-            at=now, standing=alone.standing, effort=alone.effort, network=cast.network, value=cast.value)
-        votes.append(_Vote(index, cast, kind, signals, fact, voter.pool, measured, mine))
+        since = now - services.CONTRIBUTION_WINDOW
+        record = _Record(
+            id=index, challenge_id=challenge.id, idea_id=idea.id, voter_id=voter.id, pool=voter.pool,
+            value=cast.value, kind="ratings" if cast.ratings else ("reason" if reason else "support"),
+            created_at=now, updated_at=now, network=cast.network,
+            criteria_rated=bool(challenge.criteria) and criteria <= set(cast.ratings))
+        services.measure(record, idea, voter, now, reason, first_view=views.get((idea.id, voter.id)),
+                         other_reasons=others,
+                         contributions_90d=bisect.bisect_right(times, now) - bisect.bisect_left(times, since),
+                         author_ids=authors.get(idea.id, ()))
+        fact, = services._facts([record], authors)
+        votes.append(_Vote(index, cast, record, services._signals_for(record, idea), fact))
         by_idea[idea.id].append(index)
         times_by_idea[idea.id].append(now)
         by_voter[voter.id].append(index)
-        if mine is not None:
+        if reason:
+            mine = weighting.shingles(reason)
             reasons_by_voter[voter.id].append((idea.id, mine))
             reasons_by_idea[idea.id].append((voter.id, mine))
         # The idea's votes this cast judges again (services._context): the last two days'
@@ -157,27 +153,20 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
     keeps: dict[int, list[int]] = defaultdict(list)
     for vote_index, cast_index in judged_at.items():
         keeps[cast_index].append(vote_index)
-    rows = []
-    results: dict[int, dict] = {}
-    weigher_same = policy == WEIGHTED
+    same = policy == WEIGHTED
     for cast_index in sorted(keeps):
         factors = _judge(cast_index, votes, on_idea_of[cast_index], by_voter, authors)
         for j in keeps[cast_index]:
             found = factors.get(j, weighting.NO_COLLUSION)
-            results[j] = batch.weigh(votes[j].signals, policy, found, same=weigher_same).columns()
-    for vote in votes:
-        cast = vote.cast
-        rows.append({
-            "challenge_id": challenge.id, "idea_id": cast.idea_id, "voter_id": cast.voter_id, "pool": vote.pool,
-            "kind": vote.kind, "value": cast.value, "created_at": cast.at, "updated_at": cast.at,
-            "network": cast.network, **vote.measured, **results[vote.index],
-        })
-    _write(rows, [vote.cast.ratings for vote in votes])
-    return len(rows)
+            for name, value in batch.weigh(votes[j].signals, policy, found, same=same).columns().items():
+                setattr(votes[j].record, name, value)
+    _write([vote.record.columns() for vote in votes], [vote.cast.ratings for vote in votes])
+    return len(votes)
 
 
 def _judge(cast_index: int, votes: list[_Vote], on_idea: list[int], by_voter, authors) -> dict:
-    """The collusion factors of an idea's votes as the cast at `cast_index` finds them."""
+    """The collusion factors of an idea's votes as the cast at `cast_index` finds them
+    (services._reweigh_idea_votes over services._context, on the history up to it)."""
     cast = votes[cast_index].cast
     now = cast.at
     people = {votes[j].cast.voter_id for j in on_idea} | set(authors.get(cast.idea_id, ()))

@@ -22,12 +22,19 @@ from sqlalchemy.exc import IntegrityError
 from ideas import clock
 from ideas.accounts.models import User
 from ideas.challenges import policy as challenge_policy
-from ideas.challenges.models import Challenge, Comment, CoAuthor, Idea, IdeaStatus, PoolMode
+from ideas.challenges.models import (
+    Challenge,
+    CoAuthor,
+    Comment,
+    Idea,
+    IdeaStatus,
+    PoolMode,
+)
 from ideas.challenges.policy import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db
-from ideas.voting import collusion as collusion_rules
 from ideas.voting import batch, ranking, weighting
+from ideas.voting import collusion as collusion_rules
 from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, Vote, VoteRating
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
@@ -143,17 +150,29 @@ def _signals_for(vote: Vote, idea: Idea) -> VoteSignals:
 
 def _measure(vote: Vote, idea: Idea, voter: User, now: datetime, reason: str) -> None:
     view = db.session.get(IdeaView, (idea.id, voter.id))
-    first = clock.as_utc(view.first_at) if view else None
-    vote.viewed_before = first is not None and first <= now
-    vote.seconds_since_view = (now - first).total_seconds() if vote.viewed_before else None
+    measure(vote, idea, voter, now, reason, first_view=clock.as_utc(view.first_at) if view else None,
+            other_reasons=lambda: _other_reasons(vote, idea, voter),
+            contributions_90d=contributions(voter.id, now), author_ids=idea.author_ids())
+
+
+def measure(vote, idea: Idea, voter: User, now: datetime, reason: str, *, first_view: datetime | None,
+            other_reasons, contributions_90d: int, author_ids) -> None:
+    """Set a vote's signals, and its effort and standing alone, from what is known of it.
+
+    The live path gathers the facts with queries (`_measure`); an archive's replay
+    from the history in memory (`voting.replay`), passing an object with the vote's
+    columns as attributes. `other_reasons()` gives the reasons a new one is compared
+    with (texts, or `weighting.shingles` of them)."""
+    vote.viewed_before = first_view is not None and first_view <= now
+    vote.seconds_since_view = (now - first_view).total_seconds() if vote.viewed_before else None
     vote.idea_word_count = idea.word_count
     vote.reason = reason
     vote.reason_words = weighting.word_count(reason)
-    vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, _other_reasons(vote, idea, voter))
+    vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, other_reasons())
     vote.identity = identity_of(voter)
     vote.account_age_seconds = max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds())
-    vote.contributions_90d = contributions(voter.id, now)
-    vote.is_author = voter.id in idea.author_ids()
+    vote.contributions_90d = contributions_90d
+    vote.is_author = voter.id in author_ids
     # Effort and standing first: the collusion rules need to know who is low-standing.
     alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
     vote.effort, vote.standing = alone.effort, alone.standing

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, insert, select, update
 
 from ideas import clock
+from ideas.challenges.models import Idea
 from ideas.extensions import db
 from ideas.voting import ranking, weighting
 from ideas.voting.models import IdeaScore, Vote
@@ -154,10 +155,10 @@ def scores_for(aggregates: Mapping[str, ranking.PoolAggregate], policy: weightin
 
 
 def write_scores(challenge_id: int, idea_ids: Iterable[int],
-                 entries: Mapping[int, Sequence[tuple[str, int, float]]],
+                 aggregates: Mapping[int, Mapping[str, ranking.PoolAggregate]],
                  policy: weighting.WeightingPolicy, pool_weights: Mapping[str, float]) -> None:
-    """Rebuild the score rows of these ideas from their votes' (pool, value, weight) entries
-    with `ranking.aggregate`, creating the rows that are missing; bulk writes."""
+    """Rebuild the score rows of these ideas from their per-pool aggregates (an idea
+    without any has none), creating the rows that are missing; bulk writes."""
     now = clock.now()
     existing = set()
     ids = sorted(set(idea_ids))
@@ -165,7 +166,7 @@ def write_scores(challenge_id: int, idea_ids: Iterable[int],
         existing.update(db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.idea_id.in_(part))))
     rows = []
     for idea_id in ids:
-        values = scores_for(ranking.aggregate(entries.get(idea_id, ())), policy, pool_weights)
+        values = scores_for(aggregates.get(idea_id, {}), policy, pool_weights)
         rows.append({"b_idea_id": idea_id, "challenge_id": challenge_id, "updated_at": now, **values})
     fresh = [row for row in rows if row["b_idea_id"] not in existing]
     if fresh:
@@ -218,42 +219,61 @@ def _parts(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
 # --- a whole challenge -------------------------------------------------------------
 
 def stored_votes(challenge_id: int, columns) -> Iterator[Sequence]:
-    """Every vote of a challenge, in chunks of rows in id order (keyset paging: one
-    indexed query per chunk, whatever the size of the challenge)."""
-    last = 0
-    while True:
-        rows = db.session.connection().execute(
-            select(*columns).where(Vote.challenge_id == challenge_id, Vote.id > last)
-            .order_by(Vote.id).limit(CHUNK)).all()
-        if not rows:
-            return
+    """Every vote of a challenge, in chunks of about CHUNK rows that each hold all the
+    votes of some ideas: one query per chunk by the (idea, time) index, whatever the
+    size of the challenge. (Paging the challenge's votes by id would make the database
+    scan and sort all of them for every chunk.)"""
+    sizes = dict(db.session.execute(
+        select(IdeaScore.idea_id, IdeaScore.raw_employee + IdeaScore.raw_external)
+        .where(IdeaScore.challenge_id == challenge_id)).all())
+    ideas = sorted(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge_id)))
+    part: list[int] = []
+    size = 0
+    for idea_id in ideas:
+        part.append(idea_id)
+        size += sizes.get(idea_id) or 1  # an estimate: stale counts only make chunks uneven
+        if size >= CHUNK or len(part) >= 500:
+            yield from _votes_of(part, columns)
+            part, size = [], 0
+    if part:
+        yield from _votes_of(part, columns)
+
+
+def _votes_of(idea_ids: list[int], columns) -> Iterator[Sequence]:
+    rows = db.session.connection().execute(select(*columns).where(Vote.__table__.c.idea_id.in_(idea_ids))).all()
+    if rows:
         yield rows
-        last = rows[-1].id
 
 
 def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.WeightingPolicy
-                      ) -> dict[int, list[tuple[str, int, float]]]:
+                      ) -> dict[int, dict[str, ranking.PoolAggregate]]:
     """Every vote of the challenge weighed again from its stored signals and collusion
     judgement under `policy`, written back (weights, factors, discounts, policy label).
 
-    Returns each idea's (pool, value, weight) entries, for its aggregates."""
-    entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
+    Returns each idea's per-pool aggregates (`ranking.aggregate`) of the new weights."""
+    aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
     weigher = Weigher(policy, has_criteria)
-    for rows in stored_votes(challenge_id, (Vote.__table__.c.id, Vote.__table__.c.idea_id, Vote.__table__.c.pool,
-                                            *SIGNAL_COLUMNS)):
+    table = Vote.__table__
+    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, *SIGNAL_COLUMNS)):
         out = []
+        entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         for row in rows:
             done = weigher(row, row[3:])
             out.append((*done, row.id))
             entries[row.idea_id].append((row.pool, row.value, done[_WEIGHT]))
         write_weights(out)
-    return entries
+        aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    return aggregates
 
 
-def stored_entries(challenge_id: int) -> dict[int, list[tuple[str, int, float]]]:
-    """Each idea's (pool, value, weight) entries as stored, for `ranking.aggregate`."""
-    entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
-    for rows in stored_votes(challenge_id, (Vote.id, Vote.idea_id, Vote.pool, Vote.value, Vote.weight)):
+def stored_aggregates(challenge_id: int) -> dict[int, dict[str, ranking.PoolAggregate]]:
+    """Each idea's per-pool aggregates (`ranking.aggregate`) of its stored weights."""
+    aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
+    table = Vote.__table__
+    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, table.c.value,
+                                            table.c.weight)):
+        entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         for row in rows:
             entries[row.idea_id].append((row.pool, row.value, row.weight))
-    return entries
+        aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    return aggregates

@@ -602,22 +602,23 @@ def recompute_challenge(challenge: Challenge) -> None:
     (`voting.batch`), and no discount of the previous policy stays behind."""
     policy = active_policy(challenge)
     db.session.flush()
-    entries = batch.reweigh_challenge(challenge.id, bool(challenge.criteria), policy)
-    _write_scores(challenge, entries, policy)
+    aggregates = batch.reweigh_challenge(challenge.id, bool(challenge.criteria), policy)
+    _write_scores(challenge, aggregates, policy)
 
 
 def rebuild_scores(challenge: Challenge) -> None:
     """Aggregates (`ranking.aggregate`) and scores of every idea from its stored weights."""
     policy = active_policy(challenge)
     db.session.flush()
-    _write_scores(challenge, batch.stored_entries(challenge.id), policy)
+    _write_scores(challenge, batch.stored_aggregates(challenge.id), policy)
 
 
-def _write_scores(challenge: Challenge, entries, policy) -> None:
+def _write_scores(challenge: Challenge, aggregates, policy) -> None:
     published = db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
                                                          Idea.status == IdeaStatus.PUBLISHED))
     scored = db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.challenge_id == challenge.id))
-    batch.write_scores(challenge.id, {*published, *scored, *entries}, entries, policy, pool_weights(challenge))
+    batch.write_scores(challenge.id, {*published, *scored, *aggregates}, aggregates, policy,
+                       pool_weights(challenge))
     refresh_disagreement(challenge)
 
 

@@ -11,8 +11,12 @@ weeks, and every policy ranks the ideas from the same crowd's behaviour:
   order), judge each with noise (sd equal to that of quality), support those
   above their own bar, often with a reason and criteria ratings; most are
   established accounts, some are new;
+- honest newcomers (accounts hours or days old) among the engaged voters, and
+  honest people sharing a network (employees in three offices, externals on a
+  few campus or carrier networks);
 - drive-by likers click one to three ideas without reading, picked in proportion
-  to the visible raw count (rich get richer);
+  to the visible raw count (rich get richer); some of them paste generic praise
+  ("Great idea, I fully support this …") as a reason;
 - adversaries push ideas from the lower half of the quality: rings of accounts
   created minutes before bursting on their targets (half of them faking the read
   and pasting a lightly edited template reason), sockpuppets on one network
@@ -21,7 +25,11 @@ weeks, and every policy ranks the ideas from the same crowd's behaviour:
 
 Each policy is scored against the truth by top-10 precision (share of the true
 top 10 in the policy's top 10) and Kendall's tau-b over all ideas, per seed, with
-mean and min. `raw` is the visible count of votes. `budget` runs the crowd again
+mean and min. Fairness, for the weighted policy: the mean weight of honest
+engaged votes (read, and reasoned or rated) by newcomers (accounts under a week
+old at the vote) relative to that of established voters' (target ≥ 0.6); the
+share of honest engaged votes from shared networks that a network cluster
+discounted; and the mean weight of generic-praise votes. `raw` is the visible count of votes. `budget` runs the crowd again
 with each voter limited to K supports (engaged voters keep their K best).
 `pairwise` runs the crowd again on the pairwise page: the site picks the pairs;
 engaged voters compare with the same noise, drive-bys answer in seconds, many
@@ -47,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ideas.voting import collusion, pairwise, ranking  # noqa: E402
 from ideas.voting.weighting import (  # noqa: E402
     DAY,
+    reason_specificity,
     POLICIES,
     VoteSignals,
     WeightingPolicy,
@@ -76,6 +85,11 @@ class Scenario:
     engaged_criteria: float = 0.5
     engaged_skip_read: float = 0.15  # votes cast from the list without opening the idea
     engaged_new_account: float = 0.1
+    # Externals sharing a campus or carrier network honestly, among this many networks.
+    external_shared_network: float = 0.3
+    shared_networks: int = 4
+    # Drive-bys who paste generic praise as a reason.
+    drive_by_praise: float = 0.3
     drive_by_clicks: tuple[int, int] = (1, 3)
     herding: float = 1.5  # drive-bys pick ∝ (raw count + 1) ** herding
     # Adversarial voters split: burst rings, network sockpuppets, reciprocal rings.
@@ -110,6 +124,7 @@ class Idea:
     quality: float
     words: int
     authors: frozenset[int] = field(default_factory=frozenset)
+    text: str = ""  # the words a reason about this idea can share with it
 
 
 @dataclass
@@ -121,12 +136,23 @@ class Vote:
     seconds: float | None
     reason: tuple[str, ...] = ()
     criteria: bool = False
+    honest: bool = False  # an engaged voter's vote
+
+
+GENERIC_PRAISE = [
+    "Great idea, I fully support this and I really think it would help everyone a lot, please make it happen soon",
+    "Love it! This is exactly the kind of thing we need, totally agree, brilliant idea, would be great to see it",
+    "Fantastic idea, I absolutely support this one, it is a really good thing and everybody will love it",
+]
 
 
 # --- the crowd ---------------------------------------------------------------------
 
 
-def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Person]]:
+def build_crowd(sc: Scenario, rng: random.Random, extra: random.Random | None = None) -> tuple[list[Idea], list[Person]]:
+    """The ideas and the people. `extra` draws what the fairness scenario added
+    (shared campus networks, idea texts), so `rng` draws the same crowd as before."""
+    extra = extra or random.Random(0)
     qualities = sorted(rng.gauss(0, 1) for _ in range(sc.ideas))
     lower_half = list(range(sc.ideas // 2))
     rng.shuffle(lower_half)  # indexes into `qualities` still free for adversaries
@@ -148,7 +174,12 @@ def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Pers
         identity = rng.choices(["employee_verified", "external_verified", "unverified"], [0.5, 0.4, 0.1])[0]
         new = rng.random() < sc.engaged_new_account
         joined = rng.uniform(0, sc.days * DAY) if new else established()
-        network = rng.choice(offices) if identity == "employee_verified" else f"home-{len(people)}"
+        if identity == "employee_verified":
+            network = rng.choice(offices)
+        elif extra.random() < sc.external_shared_network:
+            network = f"campus-{extra.randrange(sc.shared_networks)}"
+        else:
+            network = f"home-{len(people)}"
         contributions = 0 if new else min(6, int(rng.expovariate(1 / 1.5)))
         person("engaged", identity, joined, contributions, network,
                bar=rng.gauss(sc.engaged_bar[0], sc.engaged_bar[1]))
@@ -204,6 +235,8 @@ def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Pers
     rng.shuffle(ids)
     engaged = [p.id for p in people if p.kind == "engaged"]
     ideas = [Idea(ids[k], qualities[k], rng.randint(60, 600)) for k in range(sc.ideas)]
+    for idea in ideas:
+        idea.text = " ".join(extra.sample(VOCABULARY, 40))
     by_quality_index = {k: ideas[k] for k in range(sc.ideas)}
     for p in people:
         p.targets = tuple(by_quality_index[t].id for t in p.targets)
@@ -224,7 +257,7 @@ def build_crowd(sc: Scenario, rng: random.Random) -> tuple[list[Idea], list[Pers
 
 
 def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random.Random,
-               budget_k: int | None) -> tuple[list[Vote], list[tuple[float, Person]]]:
+               budget_k: int | None, extra: random.Random) -> tuple[list[Vote], list[tuple[float, Person]]]:
     """Votes that do not depend on what others did, and the drive-by arrivals."""
     votes: list[Vote] = []
     drive_bys: list[tuple[float, Person]] = []
@@ -233,10 +266,14 @@ def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: rando
     def reason(words: int) -> tuple[str, ...]:
         return tuple(rng.choice(VOCABULARY) for _ in range(words))
 
-    def engaged_reason() -> tuple[str, ...]:
+    def engaged_reason(idea: Idea) -> tuple[str, ...]:
+        """A reason of one's own about the idea: some of its words, many of one's own."""
         if rng.random() >= sc.engaged_reason:
             return ()
-        return reason(rng.randint(5, 19) if rng.random() < 0.1 else rng.randint(20, 80))
+        n = rng.randint(5, 19) if rng.random() < 0.1 else rng.randint(20, 80)
+        about = idea.text.split()
+        words = [rng.choice(VOCABULARY) for _ in range(n)]
+        return tuple(extra.choice(about) if extra.random() < 0.25 else word for word in words)
 
     templates: dict[int, tuple[str, ...]] = {}
     for p in people:
@@ -259,7 +296,8 @@ def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: rando
             for _, idea, at, spent in chosen:
                 skip = rng.random() < sc.engaged_skip_read
                 votes.append(Vote(p.id, idea.id, at, viewed=not skip, seconds=None if skip else spent,
-                                  reason=engaged_reason(), criteria=rng.random() < sc.engaged_criteria))
+                                  reason=engaged_reason(idea), criteria=rng.random() < sc.engaged_criteria,
+                                  honest=True))
         elif p.kind == "drive_by":
             drive_bys.append((max(p.joined, 0.0) + rng.uniform(0, sc.days * DAY), p))
         elif p.kind == "burst":
@@ -295,13 +333,15 @@ def plan_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: rando
 
 
 def run_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random.Random,
-              budget_k: int | None) -> list[Vote]:
+              budget_k: int | None, extra: random.Random | None = None) -> list[Vote]:
     """The whole voting period in time order; drive-bys see the raw counts so far."""
-    planned, arrivals = plan_votes(sc, ideas, people, rng, budget_k)
+    extra = extra or random.Random(0)
+    planned, arrivals = plan_votes(sc, ideas, people, rng, budget_k, extra)
     planned.sort(key=lambda v: v.at)
     arrivals.sort(key=lambda a: a[0])
     counts = Counter()
     votes: list[Vote] = []
+    praiser = {p.id: extra.random() < sc.drive_by_praise for _, p in arrivals}
     k = 0
     for t, p in arrivals:
         while k < len(planned) and planned[k].at <= t:
@@ -320,6 +360,8 @@ def run_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random
             glance = rng.random() < 0.2
             reason = tuple(rng.choice(["great", "idea", "love", "it", "yes"]) for _ in range(rng.randint(2, 6))) \
                 if rng.random() < 0.05 else ()
+            if praiser[p.id]:
+                reason = tuple(extra.choice(GENERIC_PRAISE).split())
             votes.append(Vote(p.id, idea.id, at, glance, rng.uniform(2, 6) if glance else None, reason))
             counts[idea.id] += 1
             at += rng.uniform(3, 15)
@@ -333,9 +375,11 @@ def run_votes(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random
 
 def signals_of(vote: Vote, idea: Idea, p: Person, near: bool) -> VoteSignals:
     kind = "reason" if vote.reason else ("ratings" if vote.criteria else "support")
+    text = " ".join(vote.reason)
     return VoteSignals(
         kind=kind, value=1, viewed_before=vote.viewed, seconds_since_view=vote.seconds,
         idea_word_count=idea.words, reason_word_count=len(vote.reason), reason_is_near_copy=near,
+        reason_specificity=reason_specificity(text, idea.text) if text else 1.0,
         criteria_rated=vote.criteria, has_criteria=True, identity=p.identity,
         account_age_seconds=max(0.0, vote.at - p.joined), contributions_90d=p.contributions,
         is_author_or_coauthor=p.id in idea.authors,
@@ -343,7 +387,7 @@ def signals_of(vote: Vote, idea: Idea, p: Person, near: bool) -> VoteSignals:
 
 
 def weighted_ranking(votes: list[Vote], ideas: list[Idea], people: list[Person],
-                     policy: WeightingPolicy) -> dict[int, float]:
+                     policy: WeightingPolicy, fairness: dict | None = None) -> dict[int, float]:
     by_idea = {i.id: i for i in ideas}
     # Near-copies: against the voter's own earlier reasons and others' on the idea.
     said_on_idea: dict[int, list[frozenset]] = defaultdict(list)
@@ -364,15 +408,39 @@ def weighted_ranking(votes: list[Vote], ideas: list[Idea], people: list[Person],
         facts.append(collusion.VoteFact(
             vote_id=n, voter_id=vote.voter, idea_id=vote.idea, author_ids=by_idea[vote.idea].authors,
             at=vote.at, standing=standing(s, policy), effort=effort(s, policy), network=p.network,
+            account_age=s.account_age_seconds, copied=near,
         ))
     factors = collusion.collusion_factors(facts, policy) if policy.weighs_collusion else {}
     entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
+    weights: list[tuple[Vote, VoteSignals, Person, float, tuple[str, ...]]] = []
     for n, (vote, s) in enumerate(zip(votes, signals)):
         w = weight_for(s, policy, factors.get(n, 1.0))
         entries[vote.idea].append((POOL, 1, w.value))
+        weights.append((vote, s, people[vote.voter], w.value, tuple(d.code for d in w.discounts)))
     aggregates = {i.id: ranking.aggregate(entries.get(i.id, [])) for i in ideas}
     ranked = ranking.rank(aggregates, POOL, policy)
+    if fairness is not None:
+        fairness.update(fairness_figures(weights))
     return {line.idea_id: line.score for line in ranked}
+
+
+def fairness_figures(weights) -> dict[str, float]:
+    """Whom the defences spare: honest engaged newcomers, honest shared networks; and generic praise."""
+    new, old, shared, shared_hit, praise = [], [], 0, 0, []
+    for vote, s, p, w, codes in weights:
+        if p.kind == "drive_by" and len(vote.reason) > 10:
+            praise.append(w)
+        engaged = vote.honest and s.viewed_before and (s.reason_word_count > 0 or s.criteria_rated)
+        if not engaged or s.is_author_or_coauthor:
+            continue
+        (new if s.account_age_seconds < 7 * DAY else old).append(w)
+        if not p.network.startswith("home-"):
+            shared += 1
+            shared_hit += "shared_network" in codes
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
+    return {"newcomer_ratio": mean(new) / mean(old), "newcomer_votes": len(new),
+            "shared_network_hit": shared_hit / shared if shared else 0.0, "shared_votes": shared,
+            "praise_weight": mean(praise), "engaged_weight": mean(old)}
 
 
 def pairwise_ranking(sc: Scenario, ideas: list[Idea], people: list[Person], rng: random.Random) -> dict[int, float]:
@@ -470,22 +538,24 @@ def kendall_tau_b(scores: dict[int, float], truth: dict[int, float]) -> float:
 METHODS = ("raw", "simple", "weighted", "budget", "pairwise")
 
 
-def run_seed(sc: Scenario, seed: int) -> dict[str, tuple[float, float]]:
+def run_seed(sc: Scenario, seed: int) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
     rng = random.Random(seed)
-    ideas, people = build_crowd(sc, rng)
+    ideas, people = build_crowd(sc, rng, random.Random(seed * 7919 + 3))
     truth = {i.id: i.quality for i in ideas}
-    votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), None)
-    budget_votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), POLICIES["budget"].budget_k)
+    votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), None, random.Random(seed * 7919 + 4))
+    budget_votes = run_votes(sc, ideas, people, random.Random(seed * 7919 + 1), POLICIES["budget"].budget_k,
+                             random.Random(seed * 7919 + 4))
     authors = {i.id: i.authors for i in ideas}
     raw = Counter(v.idea for v in votes if v.voter not in authors[v.idea])
+    fairness: dict[str, float] = {}
     scores = {
         "raw": {i.id: float(raw[i.id]) for i in ideas},
         "simple": weighted_ranking(votes, ideas, people, POLICIES["simple"]),
-        "weighted": weighted_ranking(votes, ideas, people, POLICIES["weighted"]),
+        "weighted": weighted_ranking(votes, ideas, people, POLICIES["weighted"], fairness),
         "budget": weighted_ranking(budget_votes, ideas, people, POLICIES["budget"]),
         "pairwise": pairwise_ranking(sc, ideas, people, random.Random(seed * 7919 + 2)),
     }
-    return {m: (top_precision(scores[m], truth), kendall_tau_b(scores[m], truth)) for m in METHODS}
+    return {m: (top_precision(scores[m], truth), kendall_tau_b(scores[m], truth)) for m in METHODS}, fairness
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -526,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             per_seed = list(pool.map(run_seed, [sc] * len(seeds), seeds))
     else:
         per_seed = [run_seed(sc, seed) for seed in seeds]
-    for figures_by_method in per_seed:
+    for figures_by_method, _ in per_seed:
         for method, figures in figures_by_method.items():
             results[method].append(figures)
     print()
@@ -538,6 +608,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{method:<10} {sum(precision) / len(precision):>10.2f} {min(precision):>11.2f} "
               f"{sum(tau) / len(tau):>10.2f} {min(tau):>11.2f}")
     print()
+    fair = [f for _, f in per_seed]
+    ratios = [f["newcomer_ratio"] for f in fair]
+    print(f"fairness (weighted): honest engaged newcomer / established mean weight = "
+          f"{sum(ratios) / len(ratios):.2f} (min {min(ratios):.2f}; "
+          f"{sum(f['newcomer_votes'] for f in fair) / len(fair):.0f} newcomer votes a seed; target >= 0.6)")
+    print(f"  honest engaged votes from shared networks discounted as a network cluster: "
+          f"{sum(f['shared_network_hit'] for f in fair) / len(fair):.1%} "
+          f"(of {sum(f['shared_votes'] for f in fair) / len(fair):.0f} a seed)")
+    print(f"  mean weight: generic-praise votes {sum(f['praise_weight'] for f in fair) / len(fair):.3f}, "
+          f"established honest engaged votes {sum(f['engaged_weight'] for f in fair) / len(fair):.3f}")
     print("per seed (precision / tau): " + "; ".join(
         f"{m} " + " ".join(f"{p:.1f}/{t:.2f}" for p, t in results[m]) for m in METHODS))
     print(f"took {time.perf_counter() - started:.1f} s")

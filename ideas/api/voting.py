@@ -115,7 +115,9 @@ def cast_vote(idea_id: int):
     data = body({"value": (int, False), "reason": (str, False), "ratings": (dict, False)})
     ballot = Ballot(value=1 if data["value"] is None else data["value"], reason=data["reason"] or "",
                     ratings=data["ratings"] or {})
-    vote = services.cast_vote(idea, user, ballot, network=services.network_hash(request.remote_addr))
+    vote = services.cast_vote(idea, user, ballot,
+                              network=services.network_of_request(request.remote_addr, request.headers))
+    services.observe_vote_address(request.remote_addr, user.id)
     # Read after the vote is applied (under the idea's lock), so that of simultaneous
     # requests by one person exactly the one that created the vote says so.
     created = vote.created_at == vote.updated_at

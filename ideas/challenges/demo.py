@@ -110,20 +110,10 @@ def add_challenges(context) -> None:
     db.session.add(Comment(idea_id=ideas[0].id, author_id=ideas[0].author_id,
                            body="Amsterdam and Helsinki; both report shorter queues at peak.", created_at=now - 3 * day))
     ideas[0].comment_count = 2
-    # Votes: engaged voters read and give reasons; a few drive-by clicks.
-    voters = [context.users["reviewer"], context.users["owner"], *context.made["crowd"]]
-    for position, voter in enumerate(voters):
-        picks = rng.sample(ideas, 2)
-        for idea in picks:
-            if voter.id == idea.author_id:
-                continue
-            at = now - 4 * day + timedelta(hours=position * 3 + rng.randint(0, 2))
-            engaged = position % 3 != 2
-            if engaged:
-                voting.record_view(idea, voter, now=at - timedelta(minutes=3))
-            ratings = {c.id: rng.randint(3, 5) for c in checkin.criteria} if engaged and position % 2 else {}
-            voting.record_vote(idea, voter, voting.Ballot(reason=rng.choice(REASONS) if engaged else "",
-                                                          ratings=ratings), network=None, now=at)
+    # Votes: people with real histories, each voting in their own way (ideas/voting/demo.py).
+    from ideas.voting import demo as voting_demo
+
+    voting_demo.cast_votes(context, checkin, ideas, now)
 
     green = services.create_challenge(
         manager, title="Greener ground operations", pool_mode="separate", cross_visibility=False,

@@ -401,12 +401,13 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = 100) -> li
     """The top of the blended ranking, plus ideas on which the pools disagree, within the
     places left: a third of them (at least one) is kept for disagreement, since it is
     information the blended score averages away."""
-    from ideas.voting.services import ranking_page
+    from ideas.voting.services import suggested_lines
 
     places = max(challenge.review_capacity - shortlisted_count(challenge), 0)
     if not places:
         return []
-    lines = ranking_page(challenge, viewer, "blended", limit=depth)
+    # A separate-pools challenge suggests from each pool's own ranking, never a blend.
+    lines = suggested_lines(challenge, viewer, limit=depth)
     taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.challenge_id == challenge.id)))
     lines = [line for line in lines if line.idea.id not in taken]
     disagreeing = [line for line in lines if line.disagree]
@@ -425,7 +426,7 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = 100) -> li
     for line in sorted(picked.values(), key=lambda ln: ln.position):
         why = []
         if line.idea.id in top:
-            why.append(f"#{line.position} in the blended ranking")
+            why.append(f"#{line.position} in {line.ranking_words}")
         if line.disagree:
             why.append("employees and externals disagree")
         suggestions.append(Suggestion(line.idea, line.position, line.score, line.disagree, why))
@@ -1127,7 +1128,7 @@ class Dashboard:
 
 
 def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -> Dashboard:
-    from ideas.voting.services import ranking_page
+    from ideas.voting.services import ranking_page, suggested_lines
 
     now = now or clock.now()
     reviews = list(db.session.scalars(
@@ -1136,7 +1137,7 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     for review in reviews:
         by_state[str(review.state)].append(review)
     taken = {r.idea_id for r in reviews}
-    ranking = ranking_page(challenge, viewer, "blended", limit=50)
+    ranking = suggested_lines(challenge, viewer, limit=50)
     ranked = {line.idea.id for line in ranking}
     # Where each idea stands in each pool's own ranking: the blend can hide a pool's view.
     pool_positions: dict[int, dict[str, int]] = defaultdict(dict)

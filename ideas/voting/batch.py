@@ -30,13 +30,10 @@ from ideas.voting import ranking, weighting
 from ideas.voting.models import IdeaScore, Vote
 from ideas.voting.weighting import WEIGHTED, Collusion, Discount, VoteSignals, Weight
 
-# Every cause a discount can name (`Discount.code`): what an archive's `discounts` may
-# list (weighting.py and collusion.py make them; a test checks they make no other).
-DISCOUNT_CODES = frozenset({
-    "own_idea", "not_read", "read_too_fast", "no_reason", "short_reason", "copied_reason", "criteria_not_rated",
-    "identity_external_verified", "identity_unverified", "new_account", "few_contributions",
-    "burst", "shared_network", "lockstep", "reciprocal", "voter_burst", "answered_fast", "one_sided",
-})
+# Every cause a discount can name (`Discount.code`): the codes the weighting policy
+# puts in plain words, which is what an archive's `discounts` may list (a test checks
+# that the rules make no other).
+DISCOUNT_CODES = frozenset(weighting.DISCOUNT_LABELS)
 
 # Rows read and written per round trip: large enough that a million votes take a
 # few dozen queries, small enough to keep memory flat.
@@ -63,8 +60,11 @@ SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
 
 def signals_of(vote, has_criteria: bool) -> VoteSignals:
     """The signals a stored vote was cast with, as `weighting.weight_for` takes them."""
-    return VoteSignals(**{field: getattr(vote, column) for field, column in _SIGNAL_FIELDS},
-                       has_criteria=has_criteria)
+    values = {field: getattr(vote, column) for field, column in _SIGNAL_FIELDS}
+    if "reason_specificity" in values:  # kept since weighted/2; a vote from before counts as specific
+        stored = values["reason_specificity"]
+        values["reason_specificity"] = 1.0 if stored is None else min(1.0, max(0.0, stored))
+    return VoteSignals(**values, has_criteria=has_criteria)
 
 
 def dump_discounts(discounts: Iterable[Discount]) -> str:
@@ -138,42 +138,43 @@ class Weigher:
 
 # --- scores ------------------------------------------------------------------------
 
-def scores_for(aggregates: Mapping[str, ranking.PoolAggregate], policy: weighting.WeightingPolicy,
-               pool_weights: Mapping[str, float]) -> dict[str, float]:
-    """An idea's stored aggregates and scores from its per-pool aggregates."""
-    values: dict[str, float] = {}
-    pool_scores = {}
-    for pool in ranking.POOLS:
-        agg = aggregates.get(pool, ranking.PoolAggregate())
-        support = agg.support_weight if agg.support_weight >= 1e-9 else 0.0  # crumbs of many adds and removes
-        agg = ranking.PoolAggregate(support, max(0.0, agg.oppose_weight), agg.raw_count)
-        values[f"support_{pool}"], values[f"oppose_{pool}"] = agg.support_weight, agg.oppose_weight
-        values[f"raw_{pool}"] = agg.raw_count
-        pool_scores[pool] = values[f"score_{pool}"] = ranking.pool_score(agg, policy)
-    values["score_blended"] = ranking.blended_score(pool_scores, pool_weights)
-    return values
+def pool_values(idea_ids: Iterable[int], aggregates: Mapping[int, Mapping[str, ranking.PoolAggregate]],
+                policy: weighting.WeightingPolicy) -> dict[int, dict[str, float]]:
+    """Each idea's stored aggregates and pool scores (`ranking.pool_score`) from its
+    per-pool aggregates; an idea without any has none."""
+    found = {}
+    for idea_id in idea_ids:
+        values: dict[str, float] = {}
+        for pool in ranking.POOLS:
+            agg = aggregates.get(idea_id, {}).get(pool, ranking.PoolAggregate())
+            support = agg.support_weight if agg.support_weight >= 1e-9 else 0.0  # crumbs of adds and removes
+            agg = ranking.PoolAggregate(support, max(0.0, agg.oppose_weight), agg.raw_count)
+            values[f"support_{pool}"], values[f"oppose_{pool}"] = agg.support_weight, agg.oppose_weight
+            values[f"raw_{pool}"] = agg.raw_count
+            values[f"score_{pool}"] = ranking.pool_score(agg, policy)
+        found[idea_id] = values
+    return found
 
 
-def write_scores(challenge_id: int, idea_ids: Iterable[int],
-                 aggregates: Mapping[int, Mapping[str, ranking.PoolAggregate]],
-                 policy: weighting.WeightingPolicy, pool_weights: Mapping[str, float]) -> None:
-    """Rebuild the score rows of these ideas from their per-pool aggregates (an idea
-    without any has none), creating the rows that are missing; bulk writes."""
+def write_scores(challenge_id: int, values: Mapping[int, dict[str, float]], pool_weights: Mapping[str, float],
+                 scales: Mapping[str, float]) -> None:
+    """Write these ideas' score rows (`pool_values`) with their blended scores
+    (`ranking.blended_score` on the pools' scales), creating the rows that are missing."""
     now = clock.now()
     existing = set()
-    ids = sorted(set(idea_ids))
+    ids = sorted(values)
     for part in _parts(ids):
         existing.update(db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.idea_id.in_(part))))
-    rows = []
+    fresh, known = [], []
     for idea_id in ids:
-        values = scores_for(aggregates.get(idea_id, {}), policy, pool_weights)
-        rows.append({"b_idea_id": idea_id, "challenge_id": challenge_id, "updated_at": now, **values})
-    fresh = [row for row in rows if row["b_idea_id"] not in existing]
+        row = dict(values[idea_id], updated_at=now, score_blended=ranking.blended_score(
+            {pool: values[idea_id][f"score_{pool}"] for pool in ranking.POOLS}, pool_weights, scales))
+        if idea_id in existing:
+            known.append({"b_idea_id": idea_id, **row})
+        else:
+            fresh.append({"idea_id": idea_id, "challenge_id": challenge_id, **row})
     if fresh:
-        _executemany(insert(IdeaScore.__table__),
-                     [{"idea_id": r["b_idea_id"], **{k: v for k, v in r.items() if k != "b_idea_id"}}
-                      for r in fresh])
-    known = [{k: v for k, v in r.items() if k != "challenge_id"} for r in rows if r["b_idea_id"] in existing]
+        _executemany(insert(IdeaScore.__table__), fresh)
     if known:
         update_scores(known)
 

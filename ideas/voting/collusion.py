@@ -7,14 +7,19 @@ coordination (see ../shared/voting-notes.md). Five rules, all constants in the
 
 (a) burst — at least `burst_min_votes` votes on one idea within
     `burst_window_seconds` by voters of standing below `burst_standing_ceiling`;
-(b) shared network — at least `network_min_votes` votes on one idea from one
-    network hash, by voters of standing below `network_standing_ceiling`;
+(b) shared network — votes on one idea from one network hash are linked only
+    with a second clue: cast within `network_window_seconds` of each other, both
+    reasons near-copies, both accounts fresh and created together, or both voters
+    voting from that network on `network_covote_ideas` same ideas, making up
+    `network_covote_share` of what each of them voted on from it; linked votes
+    form a cluster of at least `network_min_votes`. A shared network alone (an
+    office, a university, a mobile carrier) never discounts anyone;
 (c) lockstep — voters linked by having voted on `lockstep_min_ideas` same ideas,
     each time within `lockstep_window_seconds` of each other; on one idea, linked
     voters acting within the window form a cluster of at least `lockstep_min_voters`;
-(d) reciprocal pairs — two people each giving at least `reciprocal_min_share` of
-    their supports to ideas of people who support theirs: their votes for each
-    other count `reciprocal_factor`;
+(d) reciprocal pairs — two people each giving at least `reciprocal_min_mutual`
+    supports, and at least `reciprocal_min_share` of their supports, to ideas of
+    people who support theirs: their votes for each other count `reciprocal_factor`;
 (e) one voter's burst — `voter_burst_min_votes` votes by one voter within
     `voter_burst_window_seconds` count `voter_burst_factor`.
 
@@ -59,7 +64,11 @@ class VoteFact:
     it is stored as seconds. `standing` and `effort` are the vote's factors from
     `weighting.standing` / `weighting.effort` at the time of the vote: standing
     decides who is "low-standing", standing × effort which vote of a cluster is the
-    largest. `network` is the salted network hash, None when unknown or purged.
+    largest. `network` is the salted network hash, None when unknown, purged, or
+    not a voter's own (loopback, private or proxy addresses). `account_age` is
+    the voter's account age in seconds at the vote (None when unknown) and
+    `copied` whether the vote's reason is a near-copy: clues the network rule
+    needs besides the network itself.
     Vote ids must be mutually orderable (ints or strings): ties in time are broken
     by them, which is what makes the result independent of input order.
     """
@@ -73,6 +82,8 @@ class VoteFact:
     effort: float = 1.0
     network: str | None = None
     value: int = 1
+    account_age: float | None = None
+    copied: bool = False
 
     def __post_init__(self) -> None:
         at = self.at
@@ -206,18 +217,92 @@ def _bursts(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
 
 
 def _shared_networks(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
+    # Which ideas each voter voted on from each network: the co-voting clue.
+    from_network: dict[tuple[str, Hashable], set[Hashable]] = defaultdict(set)
+    for idea, idea_votes in by_idea.items():
+        for vote in idea_votes:
+            if vote.network is not None:
+                from_network[(vote.network, vote.voter_id)].add(idea)
     for idea_votes in by_idea.values():
         groups: dict[str, list[VoteFact]] = defaultdict(list)
         for vote in idea_votes:
-            if vote.network is not None and vote.standing < policy.network_standing_ceiling:
+            if vote.network is not None:
                 groups[vote.network].append(vote)
-        for cluster in groups.values():
-            if len(cluster) >= policy.network_min_votes:
+        for network, group in groups.items():
+            if len(group) < policy.network_min_votes:
+                continue
+            for cluster, clues in _network_clusters(network, group, from_network, policy):
                 _cluster(cluster, Discount(
                     "shared_network",
-                    f"one of {len(cluster)} votes on this idea from one network: counts ×{_share(policy)}, "
-                    f"the largest of them counts in full",
+                    f"one of {len(cluster)} votes on this idea from one network that also "
+                    f"{' and '.join(sorted(clues))}: counts ×{_share(policy)}, the largest of them counts in full",
                 ), policy, marks)
+
+
+_CLUE_WORDS = {
+    "timing": "came within minutes of each other",
+    "copied": "share copied reasons",
+    "fresh": "come from new accounts created together",
+    "covoting": "vote together on the same ideas",
+}
+
+
+def _network_clusters(network: str, group: Sequence[VoteFact], from_network, policy: WeightingPolicy):
+    """Components of the votes linked by a second clue; (votes, clue words) per cluster."""
+    n = len(group)
+    parent = list(range(n))
+    clue_of: dict[int, set[str]] = defaultdict(set)  # root -> clues, merged at the end
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    links: list[tuple[int, int, str]] = []
+    # Tight timing: consecutive votes (in time order) within the window.
+    for k in range(1, n):
+        if group[k].at - group[k - 1].at <= policy.network_window_seconds \
+                and group[k].voter_id != group[k - 1].voter_id:
+            links.append((k - 1, k, "timing"))
+    copied = [k for k in range(n) if group[k].copied]
+    links += [(copied[0], k, "copied") for k in copied[1:]]
+    fresh = sorted((group[k].at - group[k].account_age, k) for k in range(n)
+                   if group[k].account_age is not None and group[k].account_age < policy.network_fresh_seconds)
+    for (made_a, a), (made_b, b) in zip(fresh, fresh[1:]):
+        if made_b - made_a <= policy.network_created_window_seconds:
+            links.append((a, b, "fresh"))
+    # Co-voting: two voters of this group who voted from this network on enough same ideas.
+    shared: Counter = Counter()
+    index_of = {vote.voter_id: k for k, vote in enumerate(group)}
+    by_other: dict[Hashable, list[Hashable]] = defaultdict(list)
+    for voter in index_of:
+        for other in from_network.get((network, voter), ()):
+            by_other[other].append(voter)
+    for voters in by_other.values():
+        if len(voters) > 1:
+            ordered = sorted(voters, key=lambda v: index_of[v])
+            for i in range(len(ordered)):
+                for j in range(i + 1, len(ordered)):
+                    shared[(ordered[i], ordered[j])] += 1
+    for (a, b), count in shared.items():
+        most = max(len(from_network[(network, a)]), len(from_network[(network, b)]))
+        if count >= policy.network_covote_ideas and count >= policy.network_covote_share * most:
+            links.append((index_of[a], index_of[b], "covoting"))
+    used: list[tuple[int, str]] = []
+    for a, b, clue in links:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+        used.append((a, clue))
+    for a, clue in used:
+        clue_of[root(a)].add(clue)
+    components: dict[int, list[VoteFact]] = defaultdict(list)
+    for k in range(n):
+        components[root(k)].append(group[k])
+    for top, members in components.items():
+        if len(members) >= policy.network_min_votes and len({v.voter_id for v in members}) > 1:
+            yield members, {_CLUE_WORDS[c] for c in clue_of[top]}
 
 
 def _close_pairs(idea_votes: Sequence[VoteFact], window: float) -> Iterable[tuple[int, int]]:
@@ -285,13 +370,15 @@ def _reciprocal(counted: Sequence[VoteFact], policy: WeightingPolicy, marks: Mar
             to_partners[vote.voter_id] += 1
 
     def mostly(person: Hashable) -> bool:
-        return total[person] > 0 and to_partners[person] / total[person] >= policy.reciprocal_min_share
+        return (to_partners[person] >= policy.reciprocal_min_mutual
+                and to_partners[person] / total[person] >= policy.reciprocal_min_share)
 
     for vote in supports:
         if any(mutual(vote.voter_id, a) and mostly(vote.voter_id) and mostly(a) for a in vote.author_ids):
             marks[vote.vote_id].append((policy.reciprocal_factor, Discount(
                 "reciprocal",
-                f"the voter and the idea's author mostly support each other's ideas: "
+                f"the voter and the idea's author support each other's ideas, and most of their "
+                f"{total[vote.voter_id]} supports go to people who support them back: "
                 f"counts ×{policy.reciprocal_factor:g}",
             )))
 

@@ -2,7 +2,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ideas.voting.services import REASON_LIMIT
@@ -15,7 +22,8 @@ def vote_form_class(criteria):
         value = HiddenField(default="1")
         reason = TextAreaField(
             "Why do you support it? (optional)", [Length(max=REASON_LIMIT)],
-            description="A reason in your own words (20 words or more) makes your vote count more.",
+            description="A sentence or two in your own words on what this idea would change makes your vote count "
+                        "more; generic praise counts little.",
         )
 
     for criterion in criteria:

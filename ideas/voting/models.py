@@ -73,6 +73,8 @@ class Vote(db.Model):
     idea_word_count: Mapped[int] = mapped_column(Integer, default=0)
     reason_words: Mapped[int] = mapped_column(Integer, default=0)
     reason_near_copy: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How much the reason speaks about the idea (weighting.reason_specificity), at the vote.
+    reason_specificity: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
     criteria_rated: Mapped[bool] = mapped_column(Boolean, default=False)
     identity: Mapped[str] = mapped_column(String(24), default="unverified")
     account_age_seconds: Mapped[float] = mapped_column(Float, default=0.0)
@@ -137,6 +139,28 @@ class IdeaScore(db.Model):
     # Pairwise: how often the idea was shown, and its Bradley–Terry score.
     pair_appearances: Mapped[int] = mapped_column(Integer, default=0)
     score_pairwise: Mapped[float] = mapped_column(Float, default=0.5)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class PoolScale(db.Model):
+    """What puts one pool's scores of a challenge on the common scale before blending.
+
+    `heard` is the weighted support the pool has given (kept with every vote) and
+    `best` its best idea's score; `applied_best` and `applied_heard` are the
+    values the stored blended scores were computed with. They are brought up to
+    date, and every blended score with them, once the true scale has moved by more
+    than a percent, so a vote costs the same in a small and a huge challenge while
+    every stored blended score uses one and the same scale.
+    """
+
+    __tablename__ = "pool_scales"
+    __table_args__ = (CheckConstraint(_in("pool", ("employee", "external")), name="pool"),)
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    pool: Mapped[str] = mapped_column(String(16), primary_key=True)
+    heard: Mapped[float] = mapped_column(Float, default=0.0)
+    applied_best: Mapped[float] = mapped_column(Float, default=0.0)
+    applied_heard: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 

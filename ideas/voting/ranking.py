@@ -7,8 +7,11 @@ number of ideas, not the number of votes.
 - A pool's score is the Wilson lower bound on the weighted share of support, so a
   few votes do not beat many. Views are not a denominator: an idea read by many
   and supported by a few honest people must not lose to a ring that reads nothing.
-- Blended = Σ pool weight × pool score. Pool scores lie in [0, 1], so no pool adds
-  more than its weight, however many voters it has.
+- Pools on one scale: before blending, a pool's scores are divided by its best
+  score and multiplied by its confidence H / (H + z²), H being the weighted support
+  the pool has given (`pool_scale`). Blended = Σ pool weight × min(1, scaled
+  score), so no pool adds more than its weight, however many voters it has, and
+  a pool that has heard a handful of votes adds in proportion to that.
 - Where the pools judge an idea very differently, the idea is flagged: that
   disagreement is information, not noise to average away.
 """
@@ -107,14 +110,55 @@ def check_pool_weights(pool_weights: Mapping[str, float]) -> None:
         raise ValueError("pool weights sum to more than 1")
 
 
-def blended_score(pool_scores: Mapping[str, float], pool_weights: Mapping[str, float]) -> float:
-    """Σ pool weight × pool score; a pool without a score adds 0.
+def pool_confidence(heard_weight: float, policy: WeightingPolicy = WEIGHTED) -> float:
+    """How sure a pool's ranking is, in [0, 1): H / (H + z²), H the weighted support it gave.
 
-    Weights must sum to at most 1 (published shares), so the blended score lies in
-    [0, 1] and a pool contributes at most its weight.
+    The Wilson bound of the pool's whole support: one click (0.1) gives 0.06,
+    five engaged votes 0.75, twenty 0.92, a hundred 0.98.
+    """
+    if heard_weight <= 0:
+        return 0.0
+    return heard_weight / (heard_weight + policy.z * policy.z)
+
+
+def pool_scale(best_score: float, heard_weight: float, policy: WeightingPolicy = WEIGHTED) -> float:
+    """The factor that puts a pool's scores on the common scale: confidence / best score.
+
+    The pool's best idea then scores its confidence, whatever the pool's size:
+    a pool of fifty and a pool of five thousand weigh their favourites alike once
+    both have heard enough, and one click is never a full share. 0 for a pool that
+    has supported nothing.
+    """
+    if best_score <= 0 or heard_weight <= 0:
+        return 0.0
+    return pool_confidence(heard_weight, policy) / best_score
+
+
+def pool_scales(ideas: Mapping[Hashable, Mapping[str, PoolAggregate]],
+                policy: WeightingPolicy = WEIGHTED) -> dict[str, float]:
+    """`pool_scale` of every pool from all the ideas' aggregates (the set-based form)."""
+    best: dict[str, float] = defaultdict(float)
+    heard: dict[str, list[float]] = defaultdict(list)
+    for pools in ideas.values():
+        for pool, agg in pools.items():
+            best[pool] = max(best[pool], pool_score(agg, policy))
+            heard[pool].append(agg.support_weight)
+    return {pool: pool_scale(best[pool], math.fsum(heard[pool]), policy) for pool in best}
+
+
+def blended_score(pool_scores: Mapping[str, float], pool_weights: Mapping[str, float],
+                  scales: Mapping[str, float] | None = None) -> float:
+    """Σ pool weight × min(1, pool score × pool scale); a pool without a score adds 0.
+
+    `scales` are the pools' `pool_scale` factors; without them the scores are
+    blended as they are. Weights must sum to at most 1 (published shares), so the
+    blended score lies in [0, 1] and a pool contributes at most its weight.
     """
     check_pool_weights(pool_weights)
-    return math.fsum(weight * pool_scores.get(pool, 0.0) for pool, weight in pool_weights.items())
+    if scales is None:
+        return math.fsum(weight * pool_scores.get(pool, 0.0) for pool, weight in pool_weights.items())
+    return math.fsum(weight * min(1.0, pool_scores.get(pool, 0.0) * scales.get(pool, 0.0))
+                     for pool, weight in pool_weights.items())
 
 
 def positions(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
@@ -188,7 +232,7 @@ def rank(
     """
     scores = {idea: {p: pool_score(agg, policy) for p, agg in pools.items()} for idea, pools in ideas.items()}
     counts = {idea: {p: agg.raw_count for p, agg in pools.items()} for idea, pools in ideas.items()}
-    return rank_scores(scores, counts, pool, policy, pool_weights)
+    return rank_scores(scores, counts, pool, policy, pool_weights, pool_scales(ideas, policy))
 
 
 def rank_scores(
@@ -197,8 +241,12 @@ def rank_scores(
     pool: str = BLENDED,
     policy: WeightingPolicy = WEIGHTED,
     pool_weights: Mapping[str, float] | None = None,
+    scales: Mapping[str, float] | None = None,
 ) -> list[RankedIdea]:
-    """`rank` for scores already computed per pool, such as Bradley–Terry scores."""
+    """`rank` for scores already computed per pool, such as Bradley–Terry scores.
+
+    `scales`: the pools' `pool_scale` factors for the blend (None: scores as they are).
+    """
     if pool == BLENDED:
         if pool_weights is None:
             raise ValueError("a blended ranking needs pool weights")
@@ -208,7 +256,7 @@ def rank_scores(
     lines: list[RankedIdea] = []
     for idea, per in scores.items():
         counts = dict(raw_counts.get(idea, {}))
-        score = blended_score(per, pool_weights) if pool == BLENDED else per.get(pool, 0.0)
+        score = blended_score(per, pool_weights, scales) if pool == BLENDED else per.get(pool, 0.0)
         flag = pools_disagree({p: placed[p][idea] for p in pools}, policy, counts)
         lines.append(RankedIdea(idea, score, dict(per), counts, flag))
     lines.sort(key=lambda line: (-line.score, line.idea_id))

@@ -85,12 +85,14 @@ def vote(idea_id: int):
     try:
         cast = services.cast_vote(idea, current_user, Ballot(value=value, reason=form.reason.data or "",
                                                              ratings=_ratings_from(form, idea.challenge)),
-                                  network=services.network_hash(request.remote_addr))
+                                  network=services.network_of_request(request.remote_addr, request.headers))
     except ChallengeError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(f"Your vote is counted with weight {cast.weight:.2f}.", "success")
+        services.observe_vote_address(request.remote_addr, current_user.id)
+        flash(f"Your vote is counted with weight {cast.weight:.2f}: below is why, and what would raise it.",
+              "success")
     return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
 
 
@@ -168,18 +170,38 @@ def ranking_visible(challenge, viewer) -> bool:
             or challenge.phase in ("review", "closed"))
 
 
+def _pools_and_choice(challenge) -> tuple[list[str], str]:
+    """The rankings shown to this person and the one asked for (the first when unknown)."""
+    pools = services.ranking_pools(challenge, current_user)
+    pool = request.args.get("pool", pools[0])
+    return pools, pool if pool in pools else pools[0]
+
+
 @bp.route("/challenges/<int:challenge_id>/ranking")
 def ranking(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
     if not ranking_visible(challenge, current_user):
         abort(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
-    pool = request.args.get("pool", "blended")
-    if pool not in services.RANKING_POOLS:
-        pool = "blended"
+    pools, pool = _pools_and_choice(challenge)
     page = max(1, min(request.args.get("page", 1, type=int), 1000))
     lines = services.ranking_page(challenge, current_user, pool, limit=50, offset=(page - 1) * 50)
-    return render_template("voting/ranking.html", challenge=challenge, lines=lines, pool=pool, page=page,
-                           weights=services.pool_weights(challenge), policy=services.active_policy(challenge))
+    return render_template("voting/ranking.html", challenge=challenge, lines=lines, pool=pool, pools=pools,
+                           page=page, weights=services.pool_weights(challenge),
+                           policy=services.active_policy(challenge),
+                           is_manager=challenge_policy.is_staff(current_user, challenge))
+
+
+@bp.route("/challenges/<int:challenge_id>/ranking/compare")
+@login_required
+def compare(challenge_id: int):
+    """For managers: raw counts against weighted ranks, who rose, who fell, and why."""
+    challenge = challenges.get_challenge(challenge_id, current_user)
+    if not challenge_policy.is_staff(current_user, challenge):
+        abort(403)
+    pools, pool = _pools_and_choice(challenge)
+    return render_template("voting/compare.html", challenge=challenge, pool=pool, pools=pools,
+                           comparison=services.raw_vs_weighted(challenge, current_user, pool),
+                           policy=services.active_policy(challenge), network_off=services.network_rule_off())
 
 
 @bp.route("/ideas/<int:idea_id>/votes")
@@ -189,7 +211,12 @@ def breakdown(idea_id: int):
     if not challenge_policy.is_staff(current_user, idea.challenge):
         abort(403)
     return render_template("voting/breakdown.html", idea=idea, breakdown=services.breakdown(idea),
-                           scores=services.scores_of(idea), policy=services.active_policy(idea.challenge))
+                           scores=services.scores_of(idea), policy=services.active_policy(idea.challenge),
+                           kinds=KIND_WORDS, network_off=services.network_rule_off())
+
+
+KIND_WORDS = {"support": "support only", "reason": "with a reason", "ratings": "with criteria ratings",
+              "pairwise": "pairwise answer"}
 
 
 @bp.route("/challenges/<int:challenge_id>/voting-policy", methods=["GET", "POST"])

@@ -9,7 +9,9 @@ unique (voter, idea) constraint makes a second vote impossible whatever the timi
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
+import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -35,10 +37,23 @@ from ideas.challenges.services import ChallengeError, NotFound, require_particip
 from ideas.extensions import db
 from ideas.voting import batch, ranking, weighting
 from ideas.voting import collusion as collusion_rules
-from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, Vote, VoteRating
+from ideas.voting.models import (
+    IdeaScore,
+    IdeaView,
+    PolicyChange,
+    PoolScale,
+    Vote,
+    VoteRating,
+)
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
+log = logging.getLogger(__name__)
+
 NETWORK_RETENTION = timedelta(days=90)
+# This many votes in a row, by this many different people, from one address: the
+# site sees a proxy's address, not its voters' (IDEAS_TRUST_PROXY is not set).
+ONE_ADDRESS_VOTERS = 20
+NETWORK_RULE_KEY = "voting.network_rule_off"
 SUBSTANTIVE_COMMENT_WORDS = 20
 REASON_LIMIT = 5000
 # How far around a vote the collusion rules look, bounded so a vote costs the same
@@ -98,6 +113,108 @@ def network_hash(address: str | None) -> str | None:
         return None
     salt = current_app.config["SECRET_KEY"]
     return hashlib.sha256(f"{salt}|network|{address}".encode()).hexdigest()[:32]
+
+
+def voter_network(address: str | None, *, forwarded: bool = False) -> str | None:
+    """The network hash of a live vote, or None when the address says nothing about
+    the voter's own network.
+
+    Loopback, private, shared and other non-public addresses are never one voter
+    network (a site's own proxy, an office's NAT, a test client); neither is an
+    untrusted proxy's address (the request carries forwarding headers the site
+    does not trust), nor any address once the site has been found to see every
+    vote from one address. IPv6 voters are grouped by their /64, which is one
+    household or office; IPv4 by the address itself.
+    """
+    if not address or network_rule_off():
+        return None
+    if forwarded and not current_app.config.get("IDEAS_TRUST_PROXY"):
+        return None
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if not ip.is_global:
+        return None
+    if ip.version == 6:
+        return network_hash(str(ipaddress.ip_network(f"{ip}/64", strict=False)))
+    return network_hash(str(ip))
+
+
+def network_rule_off() -> str | None:
+    """Why the shared-network rule is switched off on this site, or None while it runs.
+
+    It is switched off when every vote arrives from one address (a proxy whose
+    forwarded addresses the site is not told to trust); setting IDEAS_TRUST_PROXY
+    switches it back on."""
+    if current_app.config.get("IDEAS_TRUST_PROXY"):
+        return None
+    from ideas.accounts.models import SiteSetting
+
+    row = db.session.get(SiteSetting, NETWORK_RULE_KEY)
+    return row.value if row is not None and row.value else None
+
+
+def observe_vote_address(address: str | None, voter_id: int) -> bool:
+    """Watch for a site that sees every vote from one address; True when it just tripped.
+
+    Kept in the worker's memory (no write per vote): the latest address and the
+    people who voted from it in a row. When ONE_ADDRESS_VOTERS different people in
+    a row voted from one address and the site does not trust a proxy, the network
+    rule is switched off, the existing hashes of that address are forgotten, the
+    event is logged and the administrators are told.
+    """
+    if not address or current_app.config.get("IDEAS_TRUST_PROXY"):
+        return False
+    probe = current_app.extensions.setdefault("ideas.vote_addresses", {"address": None, "voters": set()})
+    if probe["address"] != address:
+        probe["address"], probe["voters"] = address, set()
+    probe["voters"].add(voter_id)
+    if len(probe["voters"]) < ONE_ADDRESS_VOTERS or network_rule_off():
+        return False
+    _switch_network_rule_off(address, len(probe["voters"]))
+    return True
+
+
+def _switch_network_rule_off(address: str, voters: int) -> None:
+    from ideas.accounts.models import Role, SiteSetting, UserRole
+    from ideas.notifications import services as notifications
+
+    reason = (f"The last {voters} votes, by {voters} different people, all came from one address ({address}): "
+              f"the site is behind a proxy and IDEAS_TRUST_PROXY is not set, so it cannot tell voters' networks "
+              f"apart. The shared-network rule is off until IDEAS_TRUST_PROXY is set to the number of proxies "
+              f"in front of the site.")
+    row = db.session.get(SiteSetting, NETWORK_RULE_KEY)
+    if row is None:
+        db.session.add(SiteSetting(key=NETWORK_RULE_KEY, value=reason))
+    else:
+        row.value = reason
+    stale = {network_hash(address)}
+    try:
+        ip = ipaddress.ip_address(address)
+        if ip.version == 6:
+            stale.add(network_hash(str(ipaddress.ip_network(f"{ip}/64", strict=False))))
+    except ValueError:
+        pass
+    affected = set(db.session.scalars(select(Vote.idea_id).where(Vote.network.in_(stale)).distinct()))
+    db.session.execute(update(Vote).where(Vote.network.in_(stale)).values(network=None),
+                       execution_options={"synchronize_session": "fetch"})
+    # Votes a network cluster of that address discounted count again as they should.
+    now = clock.now()
+    for idea in db.session.scalars(select(Idea).where(Idea.id.in_(affected))):
+        policy = active_policy(idea.challenge)
+        _lock_scores(idea, now)
+        _apply_changes(idea, _reweigh_idea_votes(idea, policy, now), policy)
+    log.warning("voting: shared-network rule switched off: %s", reason)
+    admins = db.session.scalars(select(UserRole.user_id).where(UserRole.role == Role.ADMIN))
+    notifications.notify(set(admins), "admin", f"Voting: {reason}")
+    db.session.flush()
+
+
+def network_of_request(remote_addr: str | None, headers) -> str | None:
+    """`voter_network` for a request's address and headers (routes and the API call this)."""
+    forwarded = any(headers.get(name) for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP"))
+    return voter_network(remote_addr, forwarded=forwarded)
 
 
 def identity_of(user: User) -> str:
@@ -169,6 +286,7 @@ def measure(vote, idea: Idea, voter: User, now: datetime, reason: str, *, first_
     vote.reason = reason
     vote.reason_words = weighting.word_count(reason)
     vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, other_reasons())
+    vote.reason_specificity = weighting.reason_specificity(reason, idea_text(idea)) if reason else 1.0
     vote.identity = identity_of(voter)
     vote.account_age_seconds = max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds())
     vote.contributions_90d = contributions_90d
@@ -176,6 +294,11 @@ def measure(vote, idea: Idea, voter: User, now: datetime, reason: str, *, first_
     # Effort and standing first: the collusion rules need to know who is low-standing.
     alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
     vote.effort, vote.standing = alone.effort, alone.standing
+
+
+def idea_text(idea: Idea) -> str:
+    """What a reason about the idea can speak of: its title, summary and body."""
+    return f"{idea.title}\n{idea.summary or ''}\n{idea.body or ''}"
 
 
 def _other_reasons(vote: Vote, idea: Idea, voter: User) -> list[str]:
@@ -330,12 +453,20 @@ def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
 
 # --- weights -------------------------------------------------------------------
 
+def voter_standing(vote: Vote) -> float:
+    """The voter's own standing at the vote (identity × age × contribution), as the
+    collusion rules need it; `vote.standing` is the standing the vote counts with."""
+    return weighting.standing(VoteSignals(identity=vote.identity, account_age_seconds=vote.account_age_seconds,
+                                          contributions_90d=vote.contributions_90d), WEIGHTED)
+
+
 def _facts(votes: list[Vote], authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
     return [
         collusion_rules.VoteFact(
             vote_id=v.id, voter_id=v.voter_id, idea_id=v.idea_id, author_ids=authors.get(v.idea_id, frozenset()),
-            at=clock.as_utc(v.created_at), standing=v.standing,
-            effort=v.effort, network=v.network, value=v.value,
+            at=clock.as_utc(v.created_at), standing=voter_standing(v),
+            effort=v.effort, network=v.network, value=v.value, account_age=v.account_age_seconds,
+            copied=bool(v.reason_near_copy),
         )
         for v in votes
     ]
@@ -408,17 +539,86 @@ def _apply_changes(idea: Idea, changes, policy) -> None:
     if values:
         db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(**values))
     score = db.session.get(IdeaScore, idea.id, populate_existing=True)
-    _score(score, idea.challenge, policy)
+    _pool_scores(score, policy)
+    db.session.flush()
+    heard = {pool: delta.get(f"support_{pool}", 0.0) for pool in ranking.POOLS}
+    if _keep_scales(idea.challenge, policy, heard):
+        db.session.expire(score, ["score_blended"])  # re-blended in the database with every other idea
+    else:
+        _blend(score, idea.challenge, _applied_scales(idea.challenge, policy))
     db.session.flush()
 
 
-def _score(score: IdeaScore, challenge: Challenge, policy) -> None:
-    aggregates = {pool: ranking.PoolAggregate(max(0.0, getattr(score, f"support_{pool}")),
-                                              max(0.0, getattr(score, f"oppose_{pool}")), getattr(score, f"raw_{pool}"))
-                  for pool in ranking.POOLS}
-    values = batch.scores_for(aggregates, policy, pool_weights(challenge))
-    for name in ("score_employee", "score_external", "score_blended"):
-        setattr(score, name, values[name])
+def _pool_scores(score: IdeaScore, policy) -> None:
+    for pool in ranking.POOLS:
+        support = max(0.0, getattr(score, f"support_{pool}"))
+        oppose = max(0.0, getattr(score, f"oppose_{pool}"))
+        if support < 1e-9:
+            support = 0.0
+        agg = ranking.PoolAggregate(support, oppose, getattr(score, f"raw_{pool}"))
+        setattr(score, f"score_{pool}", ranking.pool_score(agg, policy))
+
+
+def _blend(score: IdeaScore, challenge: Challenge, scales: dict[str, float]) -> None:
+    score.score_blended = ranking.blended_score(
+        {"employee": score.score_employee, "external": score.score_external}, pool_weights(challenge), scales)
+
+
+def _score(score: IdeaScore, challenge: Challenge, policy, scales: dict[str, float] | None = None) -> None:
+    _pool_scores(score, policy)
+    _blend(score, challenge, _applied_scales(challenge, policy) if scales is None else scales)
+
+
+# --- pools on one scale ----------------------------------------------------------
+
+SCALE_TOLERANCE = 0.01
+
+
+def _scale_rows(challenge: Challenge) -> dict[str, PoolScale]:
+    rows = {row.pool: row for row in db.session.scalars(
+        select(PoolScale).where(PoolScale.challenge_id == challenge.id))}
+    for pool in ranking.POOLS:
+        if pool not in rows:
+            rows[pool] = PoolScale(challenge_id=challenge.id, pool=pool, heard=0.0, applied_best=0.0,
+                                   applied_heard=0.0, updated_at=clock.now())
+            db.session.add(rows[pool])
+    return rows
+
+
+def _applied_scales(challenge: Challenge, policy) -> dict[str, float]:
+    """The scales the stored blended scores use (`ranking.pool_scale` of the applied values)."""
+    rows = _scale_rows(challenge)
+    return {pool: ranking.pool_scale(row.applied_best, row.applied_heard, policy) for pool, row in rows.items()}
+
+
+def _best_scores(challenge: Challenge) -> dict[str, float]:
+    """Each pool's best score in the challenge: one indexed look-up per pool."""
+    return {pool: float(db.session.scalar(select(func.max(ranking_column(pool))).where(
+        IdeaScore.challenge_id == challenge.id)) or 0.0) for pool in ranking.POOLS}
+
+
+def _keep_scales(challenge: Challenge, policy, heard_change: dict[str, float]) -> bool:
+    """Add the support a vote changed to its pool's heard weight; when a pool's true
+    scale has moved by more than SCALE_TOLERANCE from the one the blended scores use,
+    apply it and re-blend the whole challenge. True when everything was re-blended."""
+    rows = _scale_rows(challenge)
+    for pool, change in heard_change.items():
+        if change:
+            rows[pool].heard = max(0.0, (rows[pool].heard or 0.0) + change)
+    best = _best_scores(challenge)
+    moved = False
+    for pool, row in rows.items():
+        applied = ranking.pool_scale(row.applied_best, row.applied_heard, policy)
+        true = ranking.pool_scale(best[pool], row.heard, policy)
+        if (applied == 0.0) != (true == 0.0) or (applied and abs(true / applied - 1.0) > SCALE_TOLERANCE):
+            moved = True
+    if not moved:
+        return False
+    for pool, row in rows.items():
+        row.applied_best, row.applied_heard, row.updated_at = best[pool], row.heard, clock.now()
+    db.session.flush()
+    rescore_blend(challenge)
+    return True
 
 
 # --- rankings ------------------------------------------------------------------
@@ -434,6 +634,15 @@ class RankingLine:
     support: dict[str, float]
     raw: dict[str, int]
     disagree: bool
+    ranking: str = "blended"  # which ranking placed the line (see `suggested_lines`)
+
+    @property
+    def ranking_words(self) -> str:
+        return RANKING_WORDS.get(self.ranking, self.ranking)
+
+    @property
+    def raw_total(self) -> int:
+        return self.raw["employee"] + self.raw["external"]
 
 
 def ranking_column(pool: str):
@@ -464,13 +673,133 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
     lines = []
     for position, (idea, score) in enumerate(db.session.execute(query), start=offset + 1):
         lines.append(RankingLine(
-            position=position, idea=idea,
+            ranking=pool, position=position, idea=idea,
             score=getattr(score, column.key),
             support={"employee": score.support_employee, "external": score.support_external},
             raw={"employee": score.raw_employee, "external": score.raw_external},
             disagree=score.disagree,
         ))
     return lines
+
+
+def ranking_pools(challenge: Challenge, viewer) -> list[str]:
+    """The rankings this challenge shows this person, the one to open first leading.
+
+    Only a blended challenge has a blended ranking; a separate-pools challenge shows
+    each pool's own ranking (the viewer's own pool first) and never blends them; a
+    one-pool challenge shows that pool."""
+    mode = PoolMode(challenge.pool_mode)
+    if mode == PoolMode.EMPLOYEES_ONLY:
+        return ["employee"]
+    if mode == PoolMode.EXTERNALS_ONLY:
+        return ["external"]
+    visible = [p for p in ("employee", "external") if p in challenge_policy.visible_pools(viewer, challenge)]
+    if mode == PoolMode.BLENDED:
+        return ["blended", *visible]
+    own = challenge_policy.user_pool(viewer) if getattr(viewer, "is_authenticated", False) else None
+    return sorted(visible, key=lambda p: p != own)
+
+
+def suggested_lines(challenge: Challenge, viewer, *, limit: int = 100) -> list[RankingLine]:
+    """The ranking that suggests what to shortlist: the blend where the challenge
+    blends; where it keeps separate pools, each pool's own ranking in turn (the
+    first of each, then the second of each …), never a blend of the two; the one
+    pool's ranking where there is one. Each line says which ranking placed it."""
+    pools = [p for p in ranking_pools(challenge, viewer) if p != "blended"] \
+        if PoolMode(challenge.pool_mode) == PoolMode.SEPARATE else ["blended"]
+    per_pool = [ranking_page(challenge, viewer, pool, limit=limit) for pool in pools]
+    for pool, lines in zip(pools, per_pool, strict=True):
+        for line in lines:
+            line.ranking = pool
+    if len(per_pool) == 1:
+        return per_pool[0]
+    merged: dict[int, RankingLine] = {}
+    for rank_lines in zip(*per_pool, strict=False):
+        for line in rank_lines:
+            merged.setdefault(line.idea.id, line)
+    for lines in per_pool:  # a pool with more ranked ideas than the other
+        for line in lines:
+            merged.setdefault(line.idea.id, line)
+    return list(merged.values())[:limit]
+
+
+RANKING_WORDS = {"blended": "the blended ranking", "employee": "the employees' ranking",
+                 "external": "the externals' ranking"}
+
+
+@dataclass
+class Movement:
+    """One idea's place by raw count and by weight, and the main causes of the difference."""
+
+    idea: Idea
+    raw_position: int | None  # None: beyond the compared depth
+    weighted_position: int | None
+    votes: int
+    weight: float
+    causes: list[tuple[str, int, float]]  # plain words, votes, weight lost
+
+    @property
+    def shift(self) -> int:
+        depth = COMPARE_DEPTH + 1
+        return (self.raw_position or depth) - (self.weighted_position or depth)
+
+    @property
+    def mean_weight(self) -> float:
+        return self.weight / self.votes if self.votes else 0.0
+
+
+COMPARE_DEPTH = 100
+
+
+def raw_vs_weighted(challenge: Challenge, viewer, pool: str, *, show: int = 10) -> dict:
+    """For managers: the top ideas by raw count and by weight, which rose and fell, and why.
+
+    Compares the top COMPARE_DEPTH of each order (two bounded queries), then reads
+    the votes of the ideas shown only, grouped by their discounts."""
+    visible = challenge_policy.visible_pools(viewer, challenge)
+    weighted = ranking_page(challenge, viewer, pool, limit=COMPARE_DEPTH)
+    raw_column = (IdeaScore.raw_employee + IdeaScore.raw_external) if pool == "blended" else \
+        getattr(IdeaScore, f"raw_{pool}")
+    raw_rows = db.session.execute(
+        select(Idea, raw_column).join(IdeaScore, IdeaScore.idea_id == Idea.id)
+        .where(IdeaScore.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED, Idea.pool.in_(visible),
+               Idea.hidden_at.is_(None), raw_column > 0)
+        .order_by(raw_column.desc(), Idea.id).limit(COMPARE_DEPTH)).all()
+    raw_position = {idea.id: k for k, (idea, _) in enumerate(raw_rows, start=1)}
+    weighted_position = {line.idea.id: line.position for line in weighted if line.raw_total}
+    ideas = {line.idea.id: line.idea for line in weighted} | {idea.id: idea for idea, _ in raw_rows}
+    pools = ("employee", "external") if pool == "blended" else (pool,)
+    depth = COMPARE_DEPTH + 1
+    candidates = sorted(ideas, key=lambda i: -abs(raw_position.get(i, depth) - weighted_position.get(i, depth)))
+    risers = [i for i in candidates if weighted_position.get(i, depth) < raw_position.get(i, depth)][:show]
+    fallers = [i for i in candidates if weighted_position.get(i, depth) > raw_position.get(i, depth)][:show]
+    top = [line.idea.id for line in weighted[:show] if line.raw_total]
+    wanted = set(risers) | set(fallers) | set(top)
+    totals: dict[int, list] = defaultdict(lambda: [0, 0.0, defaultdict(lambda: [0, 0.0])])
+    if wanted:
+        for idea_id, discounts, effort, standing, collusion, count, weight in db.session.execute(
+            select(Vote.idea_id, Vote.discounts, Vote.effort, Vote.standing, Vote.collusion, func.count(Vote.id),
+                   func.sum(Vote.weight))
+            .where(Vote.idea_id.in_(wanted), Vote.pool.in_(pools), Vote.value > 0)
+            .group_by(Vote.idea_id, Vote.discounts, Vote.effort, Vote.standing, Vote.collusion)
+        ):
+            entry = totals[idea_id]
+            entry[0] += count
+            entry[1] += float(weight or 0)
+            lost = max(0.0, count - float(weight or 0))
+            for code, share in weighting.attribute_loss([c for c, _ in json.loads(discounts)],
+                                                        effort, standing, collusion).items():
+                entry[2][code][0] += count
+                entry[2][code][1] += lost * share
+
+    def movement(idea_id: int) -> Movement:
+        votes, weight, causes = totals[idea_id]
+        main = sorted(causes.items(), key=lambda kv: (-kv[1][1], kv[0]))[:3]
+        return Movement(ideas[idea_id], raw_position.get(idea_id), weighted_position.get(idea_id), votes, weight,
+                        [(weighting.discount_label(code), n, lost) for code, (n, lost) in main if lost > 0.005])
+
+    return {"risers": [movement(i) for i in risers], "fallers": [movement(i) for i in fallers],
+            "top": [movement(i) for i in top], "depth": COMPARE_DEPTH}
 
 
 def scores_of(idea: Idea) -> IdeaScore | None:
@@ -549,7 +878,7 @@ def breakdown(idea: Idea) -> dict:
         select(Vote.discounts, func.count(Vote.id)).where(Vote.idea_id == idea.id).group_by(Vote.discounts)
     ):
         for code, text_ in json.loads(discounts):
-            entry = causes.setdefault(code, {"count": 0, "examples": []})
+            entry = causes.setdefault(code, {"count": 0, "examples": [], "label": weighting.discount_label(code)})
             entry["count"] += count
             if len(entry["examples"]) < 3 and text_ not in entry["examples"]:
                 entry["examples"].append(text_)
@@ -614,20 +943,32 @@ def rebuild_scores(challenge: Challenge) -> None:
 
 
 def _write_scores(challenge: Challenge, aggregates, policy) -> None:
+    """Every idea's score row from its aggregates; the pools' scales from scratch, then
+    every blended score with them."""
     published = db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
                                                          Idea.status == IdeaStatus.PUBLISHED))
     scored = db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.challenge_id == challenge.id))
-    batch.write_scores(challenge.id, {*published, *scored, *aggregates}, aggregates, policy,
-                       pool_weights(challenge))
+    values = batch.pool_values({*published, *scored, *aggregates}, aggregates, policy)
+    now = clock.now()
+    scales = {}
+    for pool, scale in _scale_rows(challenge).items():
+        scale.heard = math.fsum(max(0.0, v[f"support_{pool}"]) for v in values.values())
+        scale.applied_heard = scale.heard
+        scale.applied_best = max((v[f"score_{pool}"] for v in values.values()), default=0.0)
+        scale.updated_at = now
+        scales[pool] = ranking.pool_scale(scale.applied_best, scale.applied_heard, policy)
+    batch.write_scores(challenge.id, values, pool_weights(challenge), scales)
     refresh_disagreement(challenge)
 
 
 def rescore_blend(challenge: Challenge) -> None:
-    """Pool weights changed: each blended score again by `ranking.blended_score`, in bulk."""
+    """Pool weights or pool scales changed: each blended score again by
+    `ranking.blended_score` with the applied scales, in bulk."""
     weights = pool_weights(challenge)
+    scales = _applied_scales(challenge, active_policy(challenge))
     db.session.flush()
     rows = [{"b_idea_id": idea_id, "score_blended": ranking.blended_score(
-                {"employee": employee, "external": external}, weights)}
+                {"employee": employee, "external": external}, weights, scales)}
             for idea_id, employee, external in db.session.execute(
                 select(IdeaScore.idea_id, IdeaScore.score_employee, IdeaScore.score_external)
                 .where(IdeaScore.challenge_id == challenge.id))]

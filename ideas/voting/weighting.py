@@ -38,7 +38,7 @@ class WeightingPolicy:
     """
 
     name: str = "weighted"
-    version: int = 1
+    version: int = 2
 
     # Which factors this policy applies. `simple` switches all three off, so every
     # vote counts 1 (own and co-authored ideas still count 0).
@@ -68,15 +68,33 @@ class WeightingPolicy:
     read_fraction: float = 0.5
     read_min_seconds: float = 8.0
     read_max_seconds: float = 60.0
-    reason_min_words: int = 20
+    # Reason credit = length × specificity, graded (no cliff): length rises
+    # linearly to 1 at `reason_full_words`; specificity (`reason_specificity`) is
+    # how much of the reason speaks about this idea rather than praising in
+    # general. A copy earns nothing.
+    reason_full_words: int = 12
+    # Specificity: (shared + own_share × own) / full, capped at 1, where shared are
+    # the reason's content words that also occur in the idea's title, summary,
+    # body or tags, and own its other content words (generic praise and filler
+    # words are not content words).
+    specificity_full_words: float = 4.0
+    specificity_own_share: float = 0.25
     # Near-copy: 3-word shingles, Jaccard similarity at or above this.
     shingle_size: int = 3
     near_copy_jaccard: float = 0.8
 
-    # --- standing: identity × age × contribution --------------------------------
+    # --- standing: identity × history^(1 − engagement) ----------------------------
+    # Within a pool every verified member starts equal: being staff or outsider
+    # changes what a vote counts only through the challenge's published pool
+    # weights (ranking.blended_score), never twice.
     identity_employee_verified: float = 1.0
-    identity_external_verified: float = 0.7
+    identity_external_verified: float = 1.0
     identity_unverified: float = 0.3
+    # History (age × contribution) discounts cheap signals, not engaged ones: it is
+    # applied to the power (1 − engagement), engagement being the share of the
+    # effort parts (read, reason, criteria) the vote shows. A one-click vote takes
+    # the history factor whole, a read, reasoned and rated vote not at all.
+    history_relief: bool = True
     age_floor: float = 0.25
     age_floor_seconds: float = HOUR  # below this, the floor
     age_full_seconds: float = 7 * DAY  # from here on, 1
@@ -91,11 +109,23 @@ class WeightingPolicy:
     burst_window_seconds: float = 10 * 60
     burst_min_votes: int = 5
     burst_standing_ceiling: float = 0.3
-    # (b) shared network: votes on one idea from one network hash, by voters whose
-    # standing is below the ceiling. The ceiling spares verified employees, who
-    # share their office's network as a matter of course.
+    # (b) shared network: an office, a university or a mobile carrier puts many
+    # honest people on one network, so a shared network alone is no evidence. Two
+    # votes on one idea from one network are linked only with a second clue: cast
+    # within `network_window_seconds` of each other; both reasons near-copies;
+    # both accounts younger than `network_fresh_seconds` and created within
+    # `network_created_window_seconds` of each other; or both voters voted from
+    # this network on at least `network_covote_ideas` of the same ideas, which make
+    # up at least `network_covote_share` of the ideas each of them voted on from
+    # it (colleagues who like the same three favourites among many votes are not
+    # a pattern; accounts that vote for the same slate and nothing else are).
+    # Linked votes form a cluster of at least `network_min_votes`.
     network_min_votes: int = 2
-    network_standing_ceiling: float = 0.6
+    network_window_seconds: float = 5 * 60
+    network_fresh_seconds: float = 30 * DAY
+    network_created_window_seconds: float = DAY
+    network_covote_ideas: int = 3
+    network_covote_share: float = 0.75
     # (c) lockstep: two voters are linked when they voted on at least
     # `lockstep_min_ideas` same ideas, each time within the window of each other;
     # linked voters acting on one idea within the window form a cluster when they
@@ -103,8 +133,11 @@ class WeightingPolicy:
     lockstep_window_seconds: float = 5 * 60
     lockstep_min_ideas: int = 3
     lockstep_min_voters: int = 3
-    # (d) reciprocal pairs: both people give at least this share of their supports
-    # to ideas of people who support theirs; their votes for each other count ×factor.
+    # (d) reciprocal pairs: both people give at least `reciprocal_min_mutual`
+    # supports, and at least this share of their supports, to ideas of people who
+    # support theirs; their votes for each other count ×factor. One vote each way
+    # is ordinary life in a challenge, not a pattern.
+    reciprocal_min_mutual: int = 3
     reciprocal_min_share: float = 0.5
     reciprocal_factor: float = 0.5
     # (e) one voter's burst: this many votes within this window count ×factor.
@@ -114,6 +147,10 @@ class WeightingPolicy:
 
     # --- ranking (ranking.py) ----------------------------------------------------
     z: float = 1.28  # one-sided 90 % (two-sided 80 %) lower bound
+    # Pools on one scale (ranking.pool_scale): before blending, each pool's scores
+    # are divided by the pool's best score and multiplied by its confidence
+    # H / (H + z²), H being the weighted support the pool has given in the
+    # challenge: the same caution as one idea's Wilson bound, applied to the pool.
     # Pools disagree when the idea's position (percentile) in two pools differs by
     # at least this much, each pool having at least `disagreement_min_votes` votes.
     disagreement_gap: float = 0.5
@@ -136,6 +173,23 @@ class WeightingPolicy:
     bt_max_iterations: int = 10_000
     bt_tolerance: float = 1e-10
 
+    def __post_init__(self) -> None:
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
+                    or not low <= value <= high:
+                raise PolicyError(name, f"{name} must lie in [{low:g}, {high:g}], not {value!r}")
+        if self.budget_k is not None and (isinstance(self.budget_k, bool) or not isinstance(self.budget_k, int)
+                                          or self.budget_k < 1):
+            raise PolicyError("budget_k", f"budget_k must be a whole number of at least 1, not {self.budget_k!r}")
+        if self.read_min_seconds > self.read_max_seconds:
+            raise PolicyError("read_min_seconds", "read_min_seconds cannot exceed read_max_seconds")
+        if self.age_floor_seconds > self.age_full_seconds:
+            raise PolicyError("age_floor_seconds", "age_floor_seconds cannot exceed age_full_seconds")
+        if self.ranking_method not in ("wilson", "bradley_terry"):
+            raise PolicyError("ranking_method", f"ranking_method is wilson or bradley_terry, "
+                                                f"not {self.ranking_method!r}")
+
     def identity_factor(self, identity: Identity) -> float:
         return {
             "employee_verified": self.identity_employee_verified,
@@ -149,16 +203,51 @@ class WeightingPolicy:
         return f"{self.name}/{self.version}"
 
 
+class PolicyError(ValueError):
+    """A policy constant outside its range; `field` names it."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+_SHARE = (0.0, 1.0)
+_SECONDS = (0.0, 10 * 365 * DAY)
+# The range of every numeric constant; a policy outside them is refused, naming the field.
+_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "version": (1, 10_000),
+    "effort_base": _SHARE, "effort_read": _SHARE, "effort_reason": _SHARE, "effort_criteria": _SHARE,
+    "reading_words_per_minute": (1.0, 10_000.0), "read_fraction": (0.01, 1.0),
+    "read_min_seconds": (0.0, 3600.0), "read_max_seconds": (0.0, 3600.0),
+    "reason_full_words": (1, 1000), "specificity_full_words": (0.5, 100.0), "specificity_own_share": _SHARE,
+    "shingle_size": (1, 20), "near_copy_jaccard": (0.01, 1.0),
+    "identity_employee_verified": _SHARE, "identity_external_verified": _SHARE, "identity_unverified": _SHARE,
+    "age_floor": _SHARE, "age_floor_seconds": _SECONDS, "age_full_seconds": _SECONDS,
+    "contribution_base": _SHARE, "contribution_full_count": (0, 1000),
+    "cluster_rest_share": _SHARE, "burst_window_seconds": _SECONDS, "burst_min_votes": (2, 100_000),
+    "burst_standing_ceiling": _SHARE, "network_min_votes": (2, 100_000), "network_window_seconds": _SECONDS,
+    "network_fresh_seconds": _SECONDS, "network_created_window_seconds": _SECONDS,
+    "network_covote_ideas": (2, 1000), "network_covote_share": _SHARE, "lockstep_window_seconds": _SECONDS, "lockstep_min_ideas": (2, 1000),
+    "lockstep_min_voters": (2, 100_000), "reciprocal_min_mutual": (1, 1000), "reciprocal_min_share": _SHARE,
+    "reciprocal_factor": _SHARE, "voter_burst_window_seconds": _SECONDS, "voter_burst_min_votes": (2, 100_000),
+    "voter_burst_factor": _SHARE, "z": (0.0, 10.0),
+    "disagreement_gap": _SHARE, "disagreement_min_votes": (0, 1_000_000), "pair_weight_cap": (1e-6, 1.0),
+    "pair_fast_floor": _SHARE, "pair_side_min_answers": (1, 1_000_000), "pair_side_free_ratio": (0.5, 0.999),
+    "pair_side_floor": _SHARE, "bt_prior": (1e-6, 1000.0), "bt_max_iterations": (1, 10_000_000),
+    "bt_tolerance": (0.0, 1.0),
+})
+
+
 WEIGHTED = WeightingPolicy()
 SIMPLE = WeightingPolicy(
     name="simple", version=1, weighs_effort=False, weighs_standing=False, weighs_collusion=False
 )
-BUDGET = WeightingPolicy(name="budget", version=1, budget_k=5)
+BUDGET = WeightingPolicy(name="budget", version=2, budget_k=5)
 # The site picks the pairs, so a ring cannot aim its answers; an answer's effort
 # is its speed and side pattern (see `answer_factors`), and collusion rules, made
 # for votes aimed at one idea, are not applied.
 PAIRWISE = WeightingPolicy(
-    name="pairwise", version=1, weighs_collusion=False, ranking_method="bradley_terry"
+    name="pairwise", version=2, weighs_collusion=False, ranking_method="bradley_terry"
 )
 
 POLICIES: Mapping[str, WeightingPolicy] = MappingProxyType(
@@ -190,6 +279,9 @@ class VoteSignals:
     seconds_since_view: float | None = None
     idea_word_count: int = 0
     reason_word_count: int = 0
+    # `reason_specificity` of the reason against the idea, in [0, 1]; 1 where it
+    # was not measured (then the reason is judged by its length alone).
+    reason_specificity: float = 1.0
     reason_is_near_copy: bool = False
     criteria_rated: bool = False
     # False when the challenge has no criteria: then there is nothing to rate and
@@ -217,6 +309,8 @@ class VoteSignals:
             raise ValueError("seconds_since_view cannot be negative")
         if not 0.0 <= self.pair_same_side_ratio <= 1.0:
             raise ValueError("pair_same_side_ratio lies in [0, 1]")
+        if not 0.0 <= self.reason_specificity <= 1.0:
+            raise ValueError("reason_specificity lies in [0, 1]")
 
 
 class Discount(NamedTuple):
@@ -239,7 +333,12 @@ NO_COLLUSION = Collusion()
 
 @dataclass(frozen=True)
 class Weight:
-    """A vote's weight with everything needed to explain it."""
+    """A vote's weight with everything needed to explain it.
+
+    ``value = min(1, effort × standing × collusion)``, where `standing` is the
+    standing this vote counts with (`vote_standing`), not the voter's bare
+    standing (`standing`).
+    """
 
     value: float
     effort: float
@@ -247,6 +346,69 @@ class Weight:
     collusion: float
     discounts: tuple[Discount, ...] = field(default=())
     policy: str = WEIGHTED.label
+
+
+# Every discount code in plain words, for pages that list causes without a
+# particular vote's sentence (the manager's breakdown, archives). A page never
+# shows a raw code.
+DISCOUNT_LABELS: Mapping[str, str] = MappingProxyType({
+    "own_idea": "vote on one's own or a co-authored idea (counts 0)",
+    "not_read": "voted without opening the idea first",
+    "read_too_fast": "voted sooner after opening the idea than it takes to read",
+    "no_reason": "no reason given",
+    "short_reason": "a short reason",
+    "generic_reason": "a reason that says little about this idea (generic praise)",
+    "copied_reason": "a reason copied from another reason",
+    "criteria_not_rated": "the challenge's criteria not all rated",
+    "identity_unverified": "e-mail address not verified",
+    "identity_external_verified": "external participant",
+    "identity_employee_verified": "employee",
+    "new_account": "a new account (counts less on quick votes)",
+    "few_contributions": "few ideas or comments in the last 90 days (counts less on quick votes)",
+    "burst": "one of a burst of votes from new or unverified accounts",
+    "shared_network": "one of several votes from one network that also share timing, wording or accounts",
+    "lockstep": "one of a group of voters who vote on the same ideas within minutes",
+    "reciprocal": "voter and author repeatedly support each other's ideas",
+    "voter_burst": "one of many votes cast by one person within seconds",
+    "answered_fast": "pair answered faster than it takes to read",
+    "one_sided": "answers nearly always on the same side of the pair",
+})
+
+
+EFFORT_CODES = frozenset({"not_read", "read_too_fast", "no_reason", "short_reason", "generic_reason",
+                          "copied_reason", "criteria_not_rated", "answered_fast", "one_sided"})
+STANDING_CODES = frozenset({"identity_unverified", "identity_external_verified", "identity_employee_verified",
+                            "new_account", "few_contributions"})
+
+
+def attribute_loss(codes: Iterable[str], effort: float, standing: float, collusion: float) -> dict[str, float]:
+    """Which share of a vote's lost weight each of its discounts caused, summing to 1.
+
+    The weight is a product, so each factor's share of the loss is its share of
+    −ln(weight): ``−ln f / −ln(e·s·c)``; a factor's share is split evenly among
+    the discounts that explain it (effort, standing or collusion codes).
+    """
+    codes = list(dict.fromkeys(codes))
+    if "own_idea" in codes:
+        return {"own_idea": 1.0}
+    groups = {"effort": [c for c in codes if c in EFFORT_CODES],
+              "standing": [c for c in codes if c in STANDING_CODES]}
+    groups["collusion"] = [c for c in codes if c not in EFFORT_CODES and c not in STANDING_CODES]
+    logs = {name: -math.log(max(1e-9, min(1.0, value)))
+            for name, value in (("effort", effort), ("standing", standing), ("collusion", collusion))}
+    total = math.fsum(logs[name] for name in groups if groups[name])
+    if total <= 0:
+        return {code: 1.0 / len(codes) for code in codes} if codes else {}
+    shares: dict[str, float] = {}
+    for name, members in groups.items():
+        for code in members:
+            shares[code] = logs[name] / total / len(members)
+    return shares
+
+
+def discount_label(code: str) -> str:
+    """The plain words for a discount code; an unknown code is described, never shown raw."""
+    return DISCOUNT_LABELS.get(code, "another discount")
 
 
 class Suggestion(NamedTuple):
@@ -285,6 +447,64 @@ def shingles(text: str, policy: WeightingPolicy = WEIGHTED) -> frozenset[tuple[s
     if len(words) < size:
         return frozenset({tuple(words)})
     return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+# Words that carry no information about an idea: grammar, and the baseline of
+# generic praise ("great idea, I fully support this, it would really help
+# everyone") that can be pasted under any idea. Measured on the demo's and the
+# simulation's generic reasons; see docs/voting.md, "Reason specificity".
+STOPWORDS: frozenset[str] = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below
+between both but by can did do does doing done down during each few for from further had has have having he
+her here hers him his how i if in into is it its itself just me more most my no nor not now of off on once
+only or other our ours out over own same she should so some such than that the their theirs them then there
+these they this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours could might must shall may us let lets it's i'm don't can't won't isn't
+""".split())
+GENERIC_PRAISE: frozenset[str] = frozenset("""
+great good nice cool awesome amazing excellent fantastic wonderful brilliant super superb perfect terrific
+love loved like liked likes support supported supporting agree agreed idea ideas fully totally really truly
+absolutely definitely strongly completely certainly surely clearly simply think thought believe feel
+make makes made way thing things lot lots everyone everybody people help helps helpful useful important
+need needed needs better best improve improvement improvements worth well yes please soon possible go
+plan proposal suggestion concept initiative change changes project benefit benefits beneficial positive
+value valuable much many everything something anything one ones would get gets getting really big huge
+sure hope hopefully implement implemented implementing vote voting voted deserves deserve top favourite
+favorite must win winner exactly right true add adds excited exciting interesting innovative
+smart clever genius happen happens put forward fine okay ok wow omg
+""".split())
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "kiosks" with "kiosk" and "queueing" with "queue"."""
+    for suffix in ("ing", "ed", "es", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Stems of the words that can say something particular: no grammar, no generic praise."""
+    return frozenset(
+        _stem(w) for w in _tokens(text)
+        if len(w) >= 3 and w not in STOPWORDS and w not in GENERIC_PRAISE and not w.isdigit()
+    )
+
+
+def reason_specificity(reason: str, idea_text: str, policy: WeightingPolicy = WEIGHTED) -> float:
+    """How much the reason speaks about this idea, in [0, 1].
+
+    ``min(1, (shared + own_share × own) / full)``: `shared` are the reason's
+    content words that also occur in the idea's text, `own` its other content
+    words. Generic praise has no content words, so it scores 0 however long.
+    """
+    mine = content_words(reason)
+    if not mine:
+        return 0.0
+    about = content_words(idea_text)
+    shared = len(mine & about)
+    own = len(mine) - shared
+    return min(1.0, (shared + policy.specificity_own_share * own) / policy.specificity_full_words)
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
@@ -331,8 +551,33 @@ def _read(signals: VoteSignals, policy: WeightingPolicy) -> bool:
     )
 
 
+def reason_credit(signals: VoteSignals, policy: WeightingPolicy = WEIGHTED) -> float:
+    """The share of the reason bonus a reason earns, in [0, 1]: length × specificity.
+
+    Length rises linearly to 1 at `reason_full_words`; a near-copy earns 0.
+    """
+    if signals.reason_is_near_copy or signals.reason_word_count == 0:
+        return 0.0
+    length = min(1.0, signals.reason_word_count / policy.reason_full_words)
+    return length * signals.reason_specificity
+
+
 def _reasoned(signals: VoteSignals, policy: WeightingPolicy) -> bool:
-    return signals.reason_word_count >= policy.reason_min_words and not signals.reason_is_near_copy
+    return reason_credit(signals, policy) >= 1.0 - 1e-9
+
+
+def engagement(signals: VoteSignals, policy: WeightingPolicy = WEIGHTED) -> float:
+    """The share of the effort parts the vote shows, in [0, 1] (0 for a one-click vote).
+
+    Effort above the one-click base, over the most a vote can add in this
+    challenge; a pairwise answer's engagement is its effort.
+    """
+    value = effort(signals, policy)
+    if signals.kind == "pairwise":
+        return value
+    if policy.effort_base >= 1.0:
+        return 1.0
+    return min(1.0, max(0.0, (value - policy.effort_base) / (1.0 - policy.effort_base)))
 
 
 def answer_factors(
@@ -372,7 +617,7 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
         notes: list[Discount] = []
         if speed < 1.0:
             taken = signals.seconds_since_view
-            shown = "an unknown time" if taken is None else f"{taken:.0f} s"
+            shown = "an unknown time" if taken is None else f"{math.floor(taken)} s"
             notes.append(Discount(
                 "answered_fast",
                 f"answered after {shown}; reading the pair takes about {need:.0f} s: ×{_num(speed)}",
@@ -394,21 +639,37 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
     else:
         need = read_seconds_needed(signals.idea_word_count, policy)
         taken = signals.seconds_since_view
-        shown = "an unknown time" if taken is None else f"{taken:.0f} s"
+        shown = "an unknown time" if taken is None else f"{math.floor(taken)} s"
         missing.append(Discount(
             "read_too_fast", f"voted {shown} after opening the idea; reading it takes about {need:.0f} s"
         ))
-    if _reasoned(signals, policy):
-        value += policy.effort_reason
-    elif signals.reason_word_count == 0:
+    credit = reason_credit(signals, policy)
+    value += policy.effort_reason * credit
+    if signals.reason_word_count == 0:
         missing.append(Discount("no_reason", "no reason given"))
     elif signals.reason_is_near_copy:
-        missing.append(Discount("copied_reason", "the reason is a near-copy of another reason"))
-    else:
-        missing.append(Discount(
-            "short_reason",
-            f"the reason has {signals.reason_word_count} words; {policy.reason_min_words} count as a reason",
-        ))
+        missing.append(Discount("copied_reason", "the reason is a near-copy of another reason, so it earns "
+                                                 "no reason credit"))
+    elif credit < 1.0 - 1e-9:
+        length = min(1.0, signals.reason_word_count / policy.reason_full_words)
+        if signals.reason_specificity < 0.5:
+            missing.append(Discount(
+                "generic_reason",
+                f"the reason says little about this idea in particular (generic praise earns little): "
+                f"{credit:.0%} of the reason credit",
+            ))
+        elif signals.reason_specificity <= length:
+            missing.append(Discount(
+                "generic_reason",
+                f"the reason speaks only in part about this idea (what it would change, for whom, how): "
+                f"{credit:.0%} of the reason credit",
+            ))
+        else:
+            missing.append(Discount(
+                "short_reason",
+                f"the reason is short ({signals.reason_word_count} words; about {policy.reason_full_words} "
+                f"words about the idea earn it all): {credit:.0%} of the reason credit",
+            ))
     attainable = policy.effort_base + policy.effort_read + policy.effort_reason
     if signals.has_criteria:
         attainable += policy.effort_criteria
@@ -451,32 +712,55 @@ def contribution_factor(contributions: int, policy: WeightingPolicy = WEIGHTED) 
 
 
 def _standing_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float, list[Discount]]:
+    """The standing this vote counts with: identity × (age × contribution)^(1 − engagement)."""
     identity = policy.identity_factor(signals.identity)
     age = age_factor(signals.account_age_seconds, policy)
     contribution = contribution_factor(signals.contributions_90d, policy)
+    power = 1.0 - engagement(signals, policy) if policy.history_relief else 1.0
+    age_applied, contribution_applied = age**power, contribution**power
+    spared = "; a vote with more effort is discounted less for it" if power < 1.0 else ""
     notes: list[Discount] = []
     if identity < 1.0:
-        who = {
-            "external_verified": "an external participant with a verified e-mail",
-            "unverified": "an account whose e-mail is not verified",
-            "employee_verified": "a verified employee",
-        }[signals.identity]
-        notes.append(Discount(f"identity_{signals.identity}", f"{who}: ×{_num(identity)}"))
-    if age < 1.0:
+        notes.append(Discount(f"identity_{signals.identity}",
+                              f"{IDENTITY_WORDS[signals.identity]}: ×{_num(identity)}"))
+    if age_applied < 1.0 - 5e-3:
         notes.append(Discount(
-            "new_account", f"the account was {_duration(signals.account_age_seconds)} old at the vote: ×{_num(age)}"
+            "new_account",
+            f"the account was {_duration(signals.account_age_seconds)} old at the vote: ×{_num(age_applied)}{spared}",
         ))
-    if contribution < 1.0:
+    if contribution_applied < 1.0 - 5e-3:
         notes.append(Discount(
             "few_contributions",
-            f"{signals.contributions_90d} substantive contribution"
-            f"{'' if signals.contributions_90d == 1 else 's'} in the last 90 days: ×{_num(contribution)}",
+            f"{signals.contributions_90d} idea{'' if signals.contributions_90d == 1 else 's'} or substantive "
+            f"comment{'' if signals.contributions_90d == 1 else 's'} in the last 90 days: "
+            f"×{_num(contribution_applied)}{spared}",
         ))
-    return identity * age * contribution, notes
+    return identity * age_applied * contribution_applied, notes
+
+
+IDENTITY_WORDS: Mapping[str, str] = MappingProxyType({
+    "employee_verified": "a verified employee",
+    "external_verified": "an external participant with a verified e-mail",
+    "unverified": "an account whose e-mail address is not verified",
+})
 
 
 def standing(signals: VoteSignals, policy: WeightingPolicy = WEIGHTED) -> float:
-    """The voter's standing at the vote, in [0, 1]: identity × age × contribution."""
+    """The voter's standing at the vote, in [0, 1]: identity × age × contribution.
+
+    This is who the voter is, whatever the vote; the collusion rules use it to tell
+    fresh or unverified accounts. What a vote counts with is `vote_standing`.
+    """
+    return (policy.identity_factor(signals.identity) * age_factor(signals.account_age_seconds, policy)
+            * contribution_factor(signals.contributions_90d, policy))
+
+
+def vote_standing(signals: VoteSignals, policy: WeightingPolicy = WEIGHTED) -> float:
+    """The standing this vote counts with: identity × (age × contribution)^(1 − engagement).
+
+    Account age and history discount a one-click vote fully and a read, reasoned
+    and rated vote not at all: an honest newcomer's careful vote counts from day one.
+    """
     return _standing_parts(signals, policy)[0]
 
 
@@ -535,8 +819,8 @@ def what_would_raise(
         return []
     need = read_seconds_needed(signals.idea_word_count, policy)
     read = {"viewed_before": True, "seconds_since_view": max(need, signals.seconds_since_view or 0.0)}
-    reason = {"reason_word_count": max(policy.reason_min_words, signals.reason_word_count),
-              "reason_is_near_copy": False}
+    reason = {"reason_word_count": max(policy.reason_full_words, signals.reason_word_count),
+              "reason_specificity": 1.0, "reason_is_near_copy": False}
     criteria = {"criteria_rated": True}
 
     candidates: list[tuple[str, str, dict]] = []
@@ -549,9 +833,13 @@ def what_would_raise(
         if not _read(signals, policy):
             actions.append(("read_first", f"open the idea and read it (about {need:.0f} s) before voting", read))
         if not _reasoned(signals, policy):
-            what = "in your own words " if signals.reason_is_near_copy else ""
-            actions.append(("add_reason", f"add a reason of at least {policy.reason_min_words} words {what}".rstrip(),
-                            reason))
+            if signals.reason_word_count == 0:
+                what = "add a reason: a sentence or two in your own words on what this idea would change"
+            elif signals.reason_is_near_copy:
+                what = "write the reason in your own words instead of a copy"
+            else:
+                what = "say in a sentence or two what this idea in particular would change, and why"
+            actions.append(("add_reason", what, reason))
         if signals.has_criteria and not signals.criteria_rated:
             actions.append(("rate_criteria", "rate the idea on all of the challenge's criteria", criteria))
         candidates += actions

@@ -1,7 +1,7 @@
 """imported keys and texts at full length; each vote keeps its collusion causes
 
 Revision ID: 59b19f562cb3
-Revises: 27bc2424c0c6
+Revises: b3c1d2e4f5a6
 Create Date: 2026-12-01 21:10:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '59b19f562cb3'
-down_revision = '27bc2424c0c6'
+down_revision = 'b3c1d2e4f5a6'
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from ideas.extensions import db
 from ideas.voting import batch, collusion, ranking, services, weighting
 from ideas.voting.models import Vote
 from ideas.voting.services import Ballot
-from tests.archive.test_bulk_import import cast_live, scores_of, votes_of
+from tests.archive.test_bulk_import import cast_live, same_scores, scores_of, votes_of
 from tests.challenges.factories import idea_in, open_challenge
 
 
@@ -82,9 +82,7 @@ def test_recomputed_in_bulk_every_vote_gets_what_the_live_path_gives(admin, seed
         services.change_policy(challenge, admin, policy, "Trying the other policy")
         db.session.flush()
         assert votes_of(challenge) == expected[0], policy
-        got = scores_of(challenge)
-        for ref, scores in expected[1].items():
-            assert got[ref] == pytest.approx(scores, abs=1e-12), (policy, ref)
+        same_scores(scores_of(challenge), expected[1])
 
 
 def test_the_pure_functions_are_what_recompute_rescore_and_import_run(admin, make_user, monkeypatch):

@@ -15,9 +15,11 @@ FAST = settings(max_examples=40, deadline=None)
 T0 = 1_800_000_000.0  # any instant; the rules only look at differences
 
 
-def fact(vote_id, voter, idea, at, *, authors=(), standing=1.0, effort=1.0, network=None, value=1):
+def fact(vote_id, voter, idea, at, *, authors=(), standing=1.0, effort=1.0, network=None, value=1,
+         account_age=None, copied=False):
     return VoteFact(vote_id=vote_id, voter_id=voter, idea_id=idea, author_ids=frozenset(authors), at=at,
-                    standing=standing, effort=effort, network=network, value=value)
+                    standing=standing, effort=effort, network=network, value=value, account_age=account_age,
+                    copied=copied)
 
 
 def codes(result, vote_id):
@@ -64,8 +66,10 @@ def test_ten_accounts_on_one_network_count_at_most_two_votes_worth():
                           reason_word_count=30, criteria_rated=True, identity="external_verified",
                           account_age_seconds=10 * DAY, contributions_90d=0)
     one = weight_for(signals).value
+    # The network alone would not do: what gives them away is ten accounts, fresh
+    # and created one after another, on one network.
     votes = [fact(k, f"puppet{k}", "i1", T0 + k * 17 * 3600, standing=standing(signals), effort=effort(signals),
-                  network="net-hash-1") for k in range(10)]
+                  network="net-hash-1", account_age=10 * DAY) for k in range(10)]
     result = collusion_factors(votes)
     total = sum(weight_for(signals, WEIGHTED, result[k]).value for k in range(10))
     assert total <= 2 * one
@@ -76,6 +80,32 @@ def test_ten_accounts_on_one_network_count_at_most_two_votes_worth():
 def test_verified_employees_sharing_their_office_network_are_not_a_cluster():
     votes = [fact(k, f"emp{k}", "i1", T0 + k * 600, standing=0.8, network="office") for k in range(10)]
     assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+def test_eight_established_people_on_one_network_with_their_own_reasons_at_their_own_times_are_not_clustered():
+    # An office, a university, a mobile carrier: one network, eight people, each
+    # with a reason of their own, hours apart, accounts years old.
+    votes = [fact(k, f"colleague{k}", "i1", T0 + k * 5 * 3600, standing=1.0, effort=1.0, network="office",
+                  account_age=(400 + 37 * k) * DAY) for k in range(8)]
+    votes += [fact(100 + k, f"colleague{k}", f"other{k % 3}-{k}", T0 + k * 3600, network="office",
+                   account_age=400 * DAY) for k in range(8)]
+    assert all(c.factor == 1.0 for c in collusion_factors(votes).values())
+
+
+@pytest.mark.parametrize("clue", ["timing", "copied", "fresh", "covoting"])
+def test_a_shared_network_counts_together_with_a_second_clue(clue):
+    def on_network(k, **kw):
+        at = T0 + (k * 60 if clue == "timing" else k * 5 * 3600)
+        return fact(k, f"v{k}", "i1", at, network="net", account_age=(10 * DAY if clue == "fresh" else 400 * DAY),
+                    copied=clue == "copied", **kw)
+
+    votes = [on_network(k) for k in range(4)]
+    if clue == "covoting":
+        votes += [fact(10 * (k + 1) + j, f"v{k}", f"also{j}", T0 + DAY * (j + 1) + k * 4000, network="net")
+                  for k in range(4) for j in range(2)]
+    result = collusion_factors(votes)
+    assert sorted(result[k].factor for k in range(4)) == [0.1, 0.1, 0.1, 1.0]
+    assert codes(result, 3) == ["shared_network"] or codes(result, 0) == ["shared_network"]
 
 
 def test_a_network_shared_across_different_ideas_is_no_cluster():
@@ -117,16 +147,31 @@ def test_two_ideas_in_common_are_not_yet_lockstep():
 # --- (d) reciprocal pairs ------------------------------------------------------------
 
 
-def test_two_people_who_mostly_vote_for_each_other_count_half():
+def test_two_people_who_repeatedly_vote_for_each_other_count_half():
+    votes = [fact(k, "ann", f"bob-idea{k}", T0 + k * DAY, authors={"bob"}) for k in range(3)]
+    votes += [fact(10 + k, "bob", f"ann-idea{k}", T0 + (5 + k) * DAY, authors={"ann"}) for k in range(3)]
+    votes.append(fact(20, "cat", "ann-idea0", T0 + 2 * DAY, authors={"ann"}))
+    result = collusion_factors(votes)
+    assert {result[k].factor for k in (0, 1, 2, 10, 11, 12)} == {0.5}
+    assert codes(result, 0) == ["reciprocal"]
+    assert result[20].factor == 1.0
+
+
+def test_one_mutual_vote_each_way_is_not_reciprocal():
     votes = [
         fact(1, "ann", "bob-idea", T0, authors={"bob"}),
         fact(2, "bob", "ann-idea", T0 + 5 * DAY, authors={"ann"}),
         fact(3, "cat", "ann-idea", T0 + 2 * DAY, authors={"ann"}),
     ]
     result = collusion_factors(votes)
-    assert result[1].factor == result[2].factor == 0.5
-    assert codes(result, 1) == ["reciprocal"]
-    assert result[3].factor == 1.0
+    assert {c.factor for c in result.values()} == {1.0}
+
+
+def test_someone_voting_for_my_idea_after_i_voted_for_theirs_leaves_my_weight_alone():
+    mine = fact(1, "ann", "bob-idea", T0, authors={"bob"}, standing=0.3, effort=0.6)
+    before = collusion_factors([mine])[1]
+    after = collusion_factors([mine, fact(2, "bob", "ann-idea", T0 + DAY, authors={"ann"})])[1]
+    assert after == before
 
 
 def test_supporting_each_other_among_many_other_votes_is_not_reciprocal():
@@ -230,3 +275,34 @@ def test_one_ideas_context_gives_the_same_factors_as_the_whole_challenge(data):
     for idea in {v.idea_id for v in votes}:
         bounded = collusion_factors(context_for(idea, votes), ideas={idea})
         assert bounded == {v.vote_id: whole[v.vote_id] for v in votes if v.idea_id == idea}
+
+
+@FAST
+@given(st.data())
+def test_a_newcomers_vote_a_day_later_never_lowers_anyone_elses_earlier_weight(data):
+    votes = crowd(data)
+    idea = data.draw(st.sampled_from(sorted({v.idea_id for v in votes})))
+    later = max(v.at for v in votes) + 2 * DAY
+    before = collusion_factors(votes)
+    after = collusion_factors([*votes, fact(10_000, "newcomer", idea, later, standing=0.15, effort=0.1)])
+    assert {k: after[k] for k in before} == before
+
+
+@FAST
+@given(st.data())
+def test_an_earlier_weight_falls_after_someone_elses_vote_only_when_it_completes_a_named_pattern(data):
+    votes = crowd(data)
+    voter = data.draw(st.sampled_from(sorted({v.voter_id for v in votes})))
+    idea = data.draw(st.sampled_from(sorted({v.idea_id for v in votes})))
+    if any(v.voter_id == voter and v.idea_id == idea for v in votes):
+        return
+    authors = next(v.author_ids for v in votes if v.idea_id == idea)
+    later = max(v.at for v in votes) + 2 * DAY
+    before = collusion_factors(votes)
+    after = collusion_factors([*votes, fact(10_000, voter, idea, later, authors=authors)])
+    for vote in votes:
+        if vote.voter_id != voter and after[vote.vote_id].factor < before[vote.vote_id].factor:
+            # The only pattern a vote days after all others can complete: a reciprocal pair.
+            new_codes = {d.code for d in after[vote.vote_id].discounts} - {d.code for d in before[vote.vote_id].discounts}
+            assert new_codes == {"reciprocal"}
+            assert "reciprocal" in {d.code for d in after[10_000].discounts}

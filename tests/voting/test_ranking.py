@@ -15,6 +15,9 @@ from ideas.voting.ranking import (
     PoolAggregate,
     aggregate,
     blended_score,
+    pool_confidence,
+    pool_scale,
+    pool_scales,
     pool_score,
     pools_disagree,
     positions,
@@ -212,7 +215,7 @@ def test_twenty_fresh_one_clicks_in_a_minute_rank_below_eight_reasoned_votes():
     assert order(weigh_and_rank(casts, SIMPLE)) == ["pushed", "thought-through"]
 
 
-def test_a_reciprocal_ring_of_five_ranks_below_five_honest_reasoned_voters():
+def test_a_reciprocal_ring_of_five_ranks_below_four_honest_reasoned_voters():
     # The ring's members stand higher than the honest voters (verified employees),
     # read, reason and spread their votes: only reciprocity gives them away.
     ring_signals = replace(REASONED, identity="employee_verified")
@@ -224,8 +227,10 @@ def test_a_reciprocal_ring_of_five_ranks_below_five_honest_reasoned_voters():
                 casts.append(Cast(n, member, f"{other}-idea", T0 + (i * 5 + j) * DAY / 2, ring_signals,
                                   authors=frozenset({other})))
                 n += 1
-    casts += [Cast(1000 + k, f"honest{k}", "honest-idea", T0 + k * DAY, REASONED, authors=frozenset({"author"}))
-              for k in range(5)]
+    # Four honest voters who posted less: without the rule each ring idea (four
+    # careful votes from established members) would beat theirs.
+    casts += [Cast(1000 + k, f"honest{k}", "honest-idea", T0 + k * DAY, replace(REASONED, contributions_90d=1),
+                   authors=frozenset({"author"})) for k in range(4)]
     ranking = weigh_and_rank(casts)
     assert order(ranking)[0] == "honest-idea"
     # Without the reciprocal rule the ring's ideas would come first.
@@ -286,3 +291,64 @@ def test_the_ranking_does_not_depend_on_the_order_votes_arrive_outside_burst_win
     first, second = weigh_and_rank(casts(slots)), weigh_and_rank(casts(arrival))
     assert order(first) == order(second)
     assert [line.score for line in first] == [line.score for line in second]
+
+
+# --- pools on one scale --------------------------------------------------------------
+
+ENGAGED = VoteSignals(kind="ratings", viewed_before=True, seconds_since_view=75.0, idea_word_count=300,
+                      reason_word_count=20, criteria_rated=True, account_age_seconds=200 * DAY, contributions_90d=3)
+
+
+@pytest.mark.parametrize("more, fewer", [("external", "employee"), ("employee", "external")])
+def test_twelve_engaged_votes_of_one_pool_beat_eleven_of_the_other_in_a_half_and_half_blend(more, fewer):
+    identity = {"employee": "employee_verified", "external": "external_verified"}
+    casts = [Cast(k, f"{more}{k}", "twelve", T0 + k * 3600, replace(ENGAGED, identity=identity[more]), pool=more)
+             for k in range(12)]
+    casts += [Cast(100 + k, f"{fewer}{k}", "eleven", T0 + k * 3600, replace(ENGAGED, identity=identity[fewer]),
+                   pool=fewer) for k in range(11)]
+    ranking = weigh_and_rank(casts, pool="blended", pool_weights={"employee": 0.5, "external": 0.5})
+    assert order(ranking) == ["twelve", "eleven"]
+    # One verified person's engaged vote counts the same in either pool: the pool weight is the only difference.
+    assert weight_for(replace(ENGAGED, identity="external_verified")).value == weight_for(
+        replace(ENGAGED, identity="employee_verified")).value == 1.0
+
+
+def test_each_pools_best_idea_weighs_the_same_whatever_the_pools_sizes():
+    # Many employees, fewer externals; each pool's favourite is supported by its own pool.
+    ideas = {
+        "staff-favourite": {"employee": PoolAggregate(200, 0, 200)},
+        "customer-favourite": {"external": PoolAggregate(12, 0, 12)},
+        "middling": {"employee": PoolAggregate(90, 0, 90), "external": PoolAggregate(8, 0, 8)},
+    }
+    weights = {"employee": 0.5, "external": 0.5}
+    scores = {line.idea_id: line.score for line in rank(ideas, "blended", WEIGHTED, weights)}
+    # Each favourite scores its pool's weight times its pool's confidence (290 and 20 weighted votes heard).
+    assert scores["staff-favourite"] == pytest.approx(0.5 * pool_confidence(290))
+    assert scores["customer-favourite"] == pytest.approx(0.5 * pool_confidence(20))
+    # Without the common scale the larger pool's favourite would lead by more.
+    raw = {idea: blended_score({p: pool_score(a) for p, a in pools.items()}, weights)
+           for idea, pools in ideas.items()}
+    gap = scores["staff-favourite"] - scores["customer-favourite"]
+    assert 0 < gap < 0.04 < raw["staff-favourite"] - raw["customer-favourite"]
+    # Once the smaller pool has heard a hundred votes, the favourites are within 1 %.
+    assert 0.5 * pool_confidence(290) - 0.5 * pool_confidence(100) < 0.01
+
+
+def test_a_pool_that_heard_one_click_contributes_in_proportion_never_a_full_share():
+    assert pool_confidence(0.1) < 0.06
+    assert pool_scale(pool_score(PoolAggregate(0.1, 0, 1)), 0.1) * pool_score(PoolAggregate(0.1, 0, 1)) < 0.06
+    ideas = {"one-click": {"external": PoolAggregate(0.1, 0, 1)},
+             "liked": {"employee": PoolAggregate(6, 0, 6)}}
+    scales = pool_scales(ideas)
+    assert blended_score({"external": pool_score(ideas["one-click"]["external"])},
+                         {"employee": 0.5, "external": 0.5}, scales) < 0.03
+    assert pool_confidence(100) > 0.95
+
+
+@FAST
+@given(st.floats(0, 1e6), st.floats(0, 1), st.floats(0, 1e6))
+def test_a_scaled_pool_still_contributes_at_most_its_weight(support, external_weight, heard):
+    weights = {"employee": 1 - external_weight, "external": external_weight}
+    score = pool_score(PoolAggregate(support, 0, 1))
+    scales = {"external": pool_scale(score, heard)}
+    assert blended_score({"external": score}, weights, scales) <= external_weight + 1e-12

@@ -13,16 +13,22 @@ from ideas.voting.weighting import (
     POLICIES,
     SIMPLE,
     WEIGHTED,
+    DISCOUNT_LABELS,
     Collusion,
     Discount,
+    PolicyError,
+    WeightingPolicy,
     VoteSignals,
     age_factor,
     contribution_factor,
+    discount_label,
     effort,
     get_policy,
     near_copy,
     read_seconds_needed,
+    reason_specificity,
     standing,
+    vote_standing,
     weight_for,
     what_would_raise,
     word_count,
@@ -122,8 +128,62 @@ def test_a_view_counts_as_a_read_only_after_the_time_the_idea_takes_to_read():
     assert effort(one_click(viewed_before=True, seconds_since_view=None)) == pytest.approx(0.1)
 
 
-def test_a_short_reason_earns_no_reason_bonus():
-    assert effort(one_click(reason_word_count=19)) == effort(one_click())
+def test_reason_credit_grows_with_length_without_a_cliff():
+    credits = [effort(one_click(reason_word_count=n)) for n in (0, 3, 6, 9, 12, 17, 40)]
+    assert credits == sorted(credits)
+    assert credits[0] == pytest.approx(0.1)
+    assert credits[2] == pytest.approx(0.1 + 0.5 * 6 / 12)
+    # A specific 12-word reason already earns the whole reason credit.
+    assert credits[4] == credits[5] == credits[6] == pytest.approx(0.6)
+    assert "short_reason" in {d.code for d in weight_for(one_click(reason_word_count=6)).discounts}
+
+
+IDEA = ("Self-service bag drop. Travellers tag and drop their own bags at kiosks, as many airports already do. "
+        "Kiosks print the tag, weigh the bag and take it on a belt. Staff help only when a kiosk flags a problem.")
+SPECIFIC_15 = "Kiosks that weigh and tag bags free desk staff for travellers whose bags need help."
+GENERIC_40 = ("Great idea, I fully support this and I really think it is a great thing. Everyone will love it "
+              "and it would help so many people, so please make it happen as soon as possible, it is "
+              "absolutely brilliant, truly.")
+
+
+def test_a_specific_fifteen_word_reason_beats_a_forty_word_generic_one():
+    assert (word_count(SPECIFIC_15), word_count(GENERIC_40)) == (15, 40)
+    specific = reason_specificity(SPECIFIC_15, IDEA)
+    generic = reason_specificity(GENERIC_40, IDEA)
+    assert specific == 1.0 and generic == 0.0
+    with_specific = reasoned(reason_word_count=15, reason_specificity=specific)
+    with_generic = reasoned(reason_word_count=40, reason_specificity=generic)
+    assert weight_for(with_specific).value > weight_for(with_generic).value
+    assert effort(with_generic) == effort(reasoned(reason_word_count=0))
+    assert "generic_reason" in {d.code for d in weight_for(with_generic).discounts}
+
+
+def test_specificity_counts_words_shared_with_the_idea_more_than_other_words():
+    assert reason_specificity("kiosks tag bags", IDEA) == pytest.approx(3 / 4)
+    assert reason_specificity("cheap pilot measurable", IDEA) == pytest.approx(3 * 0.25 / 4)
+    assert reason_specificity("", IDEA) == 0.0
+    # Stems match: "kiosk" and "kiosks", "weighing" and "weigh".
+    assert reason_specificity("kiosk weighing", IDEA) == pytest.approx(2 / 4)
+
+
+def test_the_item_one_bounds_engaged_first_day_vote_and_fresh_one_click():
+    engaged = VoteSignals(kind="ratings", viewed_before=True, seconds_since_view=60.0, idea_word_count=200,
+                          reason_word_count=16, reason_specificity=1.0, criteria_rated=True)
+    for identity in ("employee_verified", "external_verified"):
+        for age in (60.0, 30 * 60.0, 5 * HOUR, 23 * HOUR):
+            assert weight_for(replace(engaged, identity=identity, account_age_seconds=age)).value >= 0.5
+    for identity in ("employee_verified", "external_verified", "unverified"):
+        for age in (0.0, 59 * 60.0):
+            click = VoteSignals(kind="support", idea_word_count=200, identity=identity, account_age_seconds=age,
+                                contributions_90d=0)
+            assert weight_for(click).value <= 0.05
+
+
+def test_history_discounts_quick_votes_far_more_than_engaged_ones():
+    new = dict(account_age_seconds=DAY, contributions_90d=0)
+    quick, careful = one_click(**new), reasoned(**new)
+    assert weight_for(quick).value / weight_for(one_click()).value < 0.25
+    assert weight_for(careful).value / weight_for(reasoned()).value > 0.75
 
 
 def test_copy_pasted_reasons_earn_no_reason_bonus():
@@ -139,8 +199,14 @@ def test_copy_pasted_reasons_earn_no_reason_bonus():
 def test_standing_is_identity_times_age_times_contribution():
     assert standing(one_click()) == 1.0
     fresh = one_click(identity="external_verified", account_age_seconds=30 * 60, contributions_90d=0)
-    assert standing(fresh) == pytest.approx(0.7 * 0.25 * 0.6)
+    assert standing(fresh) == pytest.approx(0.25 * 0.6)
     assert standing(one_click(identity="unverified")) == pytest.approx(0.3)
+    # Within a pool every verified member starts equal.
+    assert standing(one_click(identity="external_verified")) == standing(one_click()) == 1.0
+    # The standing a vote counts with spares effort: history is applied to the power 1 − engagement.
+    assert vote_standing(fresh) == pytest.approx(0.25 * 0.6)
+    assert vote_standing(replace(fresh, viewed_before=True, seconds_since_view=60.0, reason_word_count=20,
+                                 criteria_rated=True)) == 1.0
 
 
 def test_age_ramps_from_a_quarter_after_an_hour_to_one_after_a_week():
@@ -178,11 +244,11 @@ def test_weight_multiplies_effort_standing_and_collusion_and_names_every_discoun
     signals = one_click(identity="external_verified", account_age_seconds=30 * 60, contributions_90d=0)
     burst = Collusion(0.1, (Discount("burst", "one of 20 votes within minutes"),))
     weight = weight_for(signals, WEIGHTED, burst)
-    assert weight.value == pytest.approx(0.1 * (0.7 * 0.25 * 0.6) * 0.1)
+    assert weight.value == pytest.approx(0.1 * (0.25 * 0.6) * 0.1)
     assert (weight.effort, weight.collusion) == (pytest.approx(0.1), 0.1)
+    assert weight.value == pytest.approx(weight.effort * weight.standing * weight.collusion)
     assert [d.code for d in weight.discounts] == [
-        "not_read", "no_reason", "criteria_not_rated",
-        "identity_external_verified", "new_account", "few_contributions", "burst",
+        "not_read", "no_reason", "criteria_not_rated", "new_account", "few_contributions", "burst",
     ]
 
 
@@ -279,13 +345,15 @@ def test_what_would_raise_gives_the_multiplier_the_weight_would_really_change_by
     before = weight_for(signals).value
     found = {s.code: s for s in what_would_raise(signals)}
     with_reason = weight_for(replace(signals, reason_word_count=20)).value
-    assert found["add_reason"].multiplier == pytest.approx(with_reason / before) == pytest.approx(6.0)
-    assert found["add_reason"].text == "add a reason of at least 20 words: this vote would count ×6"
+    assert found["add_reason"].multiplier == pytest.approx(with_reason / before)
+    assert found["add_reason"].text == ("add a reason: a sentence or two in your own words on what this idea "
+                                        "would change: this vote would count ×7.1")
     read = weight_for(replace(signals, viewed_before=True, seconds_since_view=read_seconds_needed(200))).value
-    assert found["read_first"].multiplier == pytest.approx(read / before) == pytest.approx(3.5)
-    assert found["read_first"].text.endswith("×3.5")
-    assert found["all_effort"].multiplier == pytest.approx(10.0)
-    assert found["all_effort"].text.endswith("×10")
+    assert found["read_first"].multiplier == pytest.approx(read / before)
+    assert found["read_first"].text.endswith("×3.8")
+    full = weight_for(replace(signals, viewed_before=True, seconds_since_view=60.0, reason_word_count=20,
+                              criteria_rated=True)).value
+    assert found["all_effort"].multiplier == pytest.approx(full / before) == pytest.approx(1 / 0.0733, rel=1e-3)
     assert list(found) == ["all_effort", "add_reason", "rate_criteria", "read_first"]
 
 
@@ -293,13 +361,13 @@ def test_what_would_raise_suggests_verifying_an_unverified_address():
     signals = reasoned(identity="unverified", criteria_rated=True)
     (suggestion,) = what_would_raise(signals)
     assert suggestion.code == "verify_email"
-    assert suggestion.multiplier == pytest.approx(0.7 / 0.3)
-    assert suggestion.text.endswith("×2.3")
+    assert suggestion.multiplier == pytest.approx(1 / 0.3)
+    assert suggestion.text.endswith("×3.3")
 
 
 def test_what_would_raise_asks_for_a_reason_of_ones_own_when_it_was_copied():
     found = {s.code: s for s in what_would_raise(reasoned(reason_is_near_copy=True))}
-    assert found["add_reason"].text.startswith("add a reason of at least 20 words in your own words")
+    assert found["add_reason"].text.startswith("write the reason in your own words")
     assert found["add_reason"].multiplier == pytest.approx(0.85 / 0.35)
 
 
@@ -340,6 +408,25 @@ def test_named_policies_are_versioned_and_budget_carries_k():
 def test_signals_refuse_impossible_values(bad):
     with pytest.raises(ValueError):
         VoteSignals(**bad)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("cluster_rest_share", 1.5), ("effort_base", -0.1), ("z", float("nan")), ("burst_min_votes", 1),
+    ("reciprocal_min_mutual", 0), ("network_window_seconds", -1.0), ("budget_k", 0),
+])
+def test_a_policy_constant_outside_its_range_is_refused_naming_the_field(field, value):
+    with pytest.raises(PolicyError, match=field) as refused:
+        WeightingPolicy(**{field: value})
+    assert refused.value.field == field
+
+
+def test_every_discount_code_has_plain_words():
+    produced = {"own_idea", "not_read", "read_too_fast", "no_reason", "short_reason", "generic_reason",
+                "copied_reason", "criteria_not_rated", "identity_unverified", "new_account", "few_contributions",
+                "burst", "shared_network", "lockstep", "reciprocal", "voter_burst", "answered_fast", "one_sided"}
+    assert produced <= set(DISCOUNT_LABELS)
+    assert all("_" not in discount_label(code) for code in produced)
+    assert discount_label("something_new") == "another discount"
 
 
 def test_a_collusion_factor_outside_zero_and_one_is_refused():

@@ -1,0 +1,50 @@
+"""The demo shows the weights a real challenge would: realistic people, honest explanations."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from ideas.accounts.models import User
+from ideas.challenges.models import Idea
+from ideas.demo import load_demo
+from ideas.extensions import db
+from ideas.voting import services
+from ideas.voting.models import Vote
+from ideas.voting.services import Ballot
+
+
+@pytest.fixture
+def demo(app):
+    load_demo()
+    db.session.commit()
+
+
+def votes_of(name):
+    return db.session.scalars(select(Vote).join(User, User.id == Vote.voter_id).where(User.name == name)).all()
+
+
+def test_demo_weights_are_realistic(demo):
+    everything = db.session.scalars(select(Vote)).all()
+    assert len(everything) >= 30
+    assert len({v.network for v in everything}) >= 10  # distinct networks, two colleagues share an office
+    codes = [code for v in everything for code, _ in json.loads(v.discounts)]
+    assert "shared_network" not in codes and "reciprocal" not in codes
+    assert sum(v.weight >= 0.99 for v in everything) >= 10  # read, reasoned and rated votes count fully
+    # Engaged newcomers count from their first days; a click within the hour of joining hardly counts.
+    assert all(v.weight >= 0.5 for name in ("Elena Rossi", "Jonas Berg") for v in votes_of(name))
+    assert all(v.weight <= 0.05 for v in votes_of("Liam Byrne"))
+    assert any(code == "generic_reason" for v in votes_of("Hugo Silva") for code, _ in json.loads(v.discounts))
+
+
+def test_a_demo_participant_following_the_advice_sees_the_weight_rise_as_promised(demo):
+    xavier = db.session.scalar(select(User).where(User.email == "external@customer.example"))
+    idea = db.session.scalar(select(Idea).where(Idea.title == "One queue, many desks"))
+    click = services.cast_vote(idea, xavier, Ballot())
+    assert "new_account" not in {code for code, _ in json.loads(click.discounts)}  # years on the site
+    advice = {s.code: s for s in services.explain(click).suggestions}["add_reason"]
+    before = click.weight
+    reasoned = services.cast_vote(idea, xavier, Ballot(
+        reason="A single queue in front of all the desks would stop travellers choosing the slow line."))
+    assert reasoned.weight == pytest.approx(before * advice.multiplier)

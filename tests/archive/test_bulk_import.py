@@ -99,7 +99,6 @@ def test_imported_votes_get_exactly_the_live_weights_one_by_one(admin, seed, day
     # The history is rich enough that the comparison means something.
     if policy == "weighted":
         assert {"burst", "new_account", "not_read", "voter_burst"} <= causes
-        assert causes & {"copied_reason", "generic_reason", "short_reason"}
         assert "shared_network" in causes
     same_scores(bulk_scores, live_scores)
 

@@ -84,7 +84,7 @@ def cast_live(document: dict) -> Challenge:
 def test_imported_votes_get_exactly_the_live_weights_one_by_one(admin, seed, days, policy):
     # Few ideas and a short span: bursts, shared networks, copied reasons, voters' own bursts
     # and votes judged again by later ones on the same idea all occur.
-    document = synthetic_archive(votes=100, seed=seed, days=days, policy=policy, ideas=5)
+    document = synthetic_archive(votes=70, seed=seed, days=days, policy=policy, ideas=5)
     imported = import_archive(document)
     bulk, bulk_scores = votes_of(imported), scores_of(imported)
     db.session.rollback()

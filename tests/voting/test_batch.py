@@ -69,7 +69,7 @@ def test_a_vote_caught_by_the_collusion_rules_keeps_its_causes_through_simple_an
 def test_recomputed_in_bulk_every_vote_gets_what_the_live_path_gives(admin, seed):
     # Random votes, cast live one by one under each policy in turn (each run on its own);
     # then the weighted run switched to simple and back, recomputed in bulk, must match them.
-    document = synthetic_archive(votes=60, seed=seed, days=2, ideas=4)
+    document = synthetic_archive(votes=45, seed=seed, days=2, ideas=4)
     simple_document = {**document, "challenge": {**document["challenge"], "voting_policy": "simple"}}
     live_simple = cast_live(simple_document)
     expected_simple = votes_of(live_simple), scores_of(live_simple)

@@ -12,9 +12,12 @@ WORKERS ?= 2
 BIND ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 CHROMIUM := /usr/bin/chromium
+# axe-core, from the npm registry, is injected into pages by the accessibility tests only.
+BROWSER_TOOLS := tests/browser
+AXE := $(BROWSER_TOOLS)/node_modules/axe-core/axe.min.js
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: help install install-test run test test-sqlite test-pg chromium lint clean
+.PHONY: help install install-test run test test-sqlite test-pg chromium axe lint clean
 
 help:
 	@echo "make run          install into $(VENV), migrate, load the demo once, serve on $(BIND)"
@@ -23,7 +26,7 @@ help:
 	@echo "make test-pg      the suite on PostgreSQL only (127.0.0.1:5432)"
 	@echo "make install      create $(VENV) and install the site"
 	@echo "make lint         ruff over ideas/ and tests/"
-	@echo "make clean        remove $(VENV) (instance/ and its data stay)"
+	@echo "make clean        remove $(VENV) and the browser tests' node_modules (instance/ and its data stay)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +58,7 @@ run: install
 # Both backends run at once (one per core), each with its own log, printed in turn;
 # both run even when one fails, so one run tells everything. (The recipe runs under
 # `set -e`, hence `|| rc=$$?`: a failing backend must still write its exit code.)
-test: install-test chromium
+test: install-test chromium axe
 	@logs=$$(mktemp -d); \
 	trap 'rm -rf "$$logs"' EXIT; \
 	echo "==> Test suite on SQLite and PostgreSQL side by side; each backend's output follows when both are done"; \
@@ -68,13 +71,13 @@ test: install-test chromium
 	[ "$$(cat $$logs/pg.rc)" = 0 ] || { echo "==> FAILED on PostgreSQL"; status=1; }; \
 	exit $$status
 
-test-sqlite: install-test
+test-sqlite: install-test axe
 	@echo; echo "==> Test suite on SQLite"
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
 # A fresh, randomly named database, dropped afterwards even when the suite fails.
-test-pg: install-test
+test-pg: install-test axe
 	@if ! $(BIN)/python -m tests.pg available; then \
 	  echo; echo "==> PostgreSQL at 127.0.0.1:5432 does not answer: the PostgreSQL run is skipped"; \
 	  exit 0; \
@@ -103,9 +106,27 @@ chromium:
 	  echo "==> $(CHROMIUM) is missing and apt-get cannot run as this user: the browser tests will be skipped"; \
 	fi
 
+# The lock file pins axe-core's exact version; `npm ci` installs it into tests/browser/node_modules.
+axe: $(AXE)
+
+$(AXE): $(BROWSER_TOOLS)/package.json $(BROWSER_TOOLS)/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  echo "==> npm is missing (apt-get install npm): the accessibility tests will be skipped"; \
+	  exit 0; \
+	fi; \
+	echo "==> Installing axe-core for the accessibility tests"; \
+	log=$$(mktemp); \
+	if npm ci --prefix $(BROWSER_TOOLS) --no-audit --no-fund --loglevel=error >"$$log" 2>&1; then \
+	  touch $@; \
+	else \
+	  tail -n 20 "$$log"; \
+	  echo "==> npm could not install axe-core: the accessibility tests will be skipped"; \
+	fi; \
+	rm -f "$$log"
+
 lint: install-test
 	$(PIP) install -q ruff
 	$(BIN)/ruff check ideas tests
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(BROWSER_TOOLS)/node_modules

@@ -14,7 +14,9 @@ class BoundedIntConverter(IntegerConverter):
     number is simply not found (404), instead of overflowing inside the driver."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        from ideas.numbers import INT_MAX
+
+        kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
 
 
@@ -45,7 +47,7 @@ def configure_logging(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     import ideas.models  # noqa: F401  (the metadata must know every table)
-    from ideas import mail, scheduler
+    from ideas import caching, mail, scheduler
     from ideas.database import init_database
     from ideas.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -57,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     mail.init_app(app)
     scheduler.init_app(app)
+    caching.init_app(app)
 
     from ideas.accounts import auth
 

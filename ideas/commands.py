@@ -59,8 +59,21 @@ def import_users(path: str) -> None:
 
 
 @ideas_cli.command("demo")
-def demo() -> None:
+@click.option("--scale", default=None, metavar="small|medium|large",
+              help="Instead of the demo, fill an empty database with scale data of this size (for benchmarks).")
+@click.option("--force", is_flag=True, help="With --scale: add the scale data even if the database holds data.")
+@click.option("--seed", default=1, show_default=True, help="With --scale: the random seed.")
+def demo(scale: str | None, force: bool, seed: int) -> None:
     """Load demo content into an empty database (does nothing otherwise)."""
+    if scale is not None:
+        from ideas.demo_scale import ScaleError, load_scale
+
+        try:
+            click.echo(load_scale(scale, force=force, seed=seed, echo=click.echo))
+        except ScaleError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from error
+        return
     from ideas.demo import load_demo
 
     printed = load_demo()
@@ -143,3 +156,25 @@ def export_challenge(challenge_id: int, output: str | None) -> None:
 def _count(n: int, word: str) -> str:
     plural = "people" if word == "person" else f"{word}s"
     return f"{n:,} {word if n == 1 else plural}"
+
+
+@ideas_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=True, writable=True))
+@click.option("--uploads/--no-uploads", default=True, show_default=True,
+              help="Also copy the uploaded files, to PATH-uploads/.")
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists.")
+def backup(path: str, uploads: bool, overwrite: bool) -> None:
+    """Copy the SQLite database to PATH while the site runs (a consistent snapshot).
+
+    PATH may be a folder: the copy is then named after the time it was taken. On
+    PostgreSQL, use pg_dump (docs/operations.md)."""
+    from ideas import backup as backups
+
+    try:
+        result = backups.backup_sqlite(path, uploads=uploads, overwrite=overwrite)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up {result.tables} tables ({result.size:,} bytes, integrity checked) to {result.path}.")
+    if result.uploads is not None:
+        click.echo(f"Copied {result.uploads_copied} uploaded file(s) to {result.uploads}.")
+    click.echo("To restore: docs/operations.md (stop the site, put the file back, then `ideas reindex`).")

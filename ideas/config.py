@@ -102,6 +102,9 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "IDEAS_LAZY_TICK_SECONDS": int(env.get("IDEAS_LAZY_TICK_SECONDS", "0" if testing else "30")),
         "IDEAS_SEARCH_INDEX": env.get("IDEAS_SEARCH_INDEX") or str(instance / "search-index"),
         "IDEAS_UPLOADS": env.get("IDEAS_UPLOADS") or str(instance / "uploads"),
+        # Page and ranking caches (ideas/caching.py): a folder under the instance path by
+        # default, redis://… to share them between servers, null to switch them off.
+        "IDEAS_CACHE_URL": env.get("IDEAS_CACHE_URL", ""),
     }
     config.update(overrides)
     if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql://"):

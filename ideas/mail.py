@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
@@ -17,7 +18,11 @@ from ideas.accounts.models import MailMessage
 from ideas.extensions import db
 
 log = logging.getLogger("ideas.mail")
-MAX_ATTEMPTS = 5
+# Minutes after a message was written when each attempt is due: at once, then spaced
+# out, so that a mail server down for two days loses nothing (and one down for a
+# minute is not hammered by every `ideas tick`).
+RETRY_SCHEDULE = (0, 1, 5, 15, 60, 180, 360, 720, 1440, 2880)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE)
 
 
 def send_mail(to: str, subject: str, body: str) -> MailMessage:
@@ -39,12 +44,14 @@ def deliver_pending(limit: int = 100) -> int:
     config = current_app.config
     if not config.get("IDEAS_SMTP_HOST"):
         return 0
+    now = clock.now()
     rows = db.session.scalars(
         select(MailMessage)
         .where(MailMessage.status == "pending", MailMessage.attempts < MAX_ATTEMPTS)
-        .order_by(MailMessage.id)
-        .limit(limit)
+        .order_by(MailMessage.attempts, MailMessage.id)
+        .limit(limit * 5)
     ).all()
+    rows = [row for row in rows if _due(row, now)][:limit]
     sent = 0
     for row in rows:
         row.attempts += 1
@@ -60,6 +67,10 @@ def deliver_pending(limit: int = 100) -> int:
             sent += 1
     db.session.commit()
     return sent
+
+
+def _due(row: MailMessage, now) -> bool:
+    return clock.as_utc(row.created_at) + timedelta(minutes=RETRY_SCHEDULE[row.attempts]) <= now
 
 
 def _smtp_send(config, row: MailMessage) -> None:

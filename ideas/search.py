@@ -107,6 +107,7 @@ from ideas.challenges.models import (
     Phase,
 )
 from ideas.extensions import db
+from ideas.numbers import db_int
 
 log = logging.getLogger("ideas.search")
 
@@ -376,7 +377,15 @@ def _current_handle(wait: float) -> _Handle:
 def _repair(path: Path, wait: float) -> _Handle:
     """Open the index with the writer lock held (no writer at work, so a failure is real
     damage) and rebuild it if it is missing or unreadable."""
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return _repair_or_rebuild(path, wait)
+    except OSError as error:  # no permission, a full disk, a read-only mount…
+        log.error("the search index at %s cannot be repaired (%s): search is unavailable", path, error)
+        raise SearchUnavailable(UNAVAILABLE) from error
+
+
+def _repair_or_rebuild(path: Path, wait: float) -> _Handle:
+    _make_folder(path)
     lock = _lock_for(path)
     if not _acquire(lock, wait):
         raise SearchUnavailable(REBUILDING)
@@ -397,6 +406,18 @@ def _repair(path: Path, wait: float) -> _Handle:
     # a thread of this process rebuilds, and search says so meanwhile.
     _rebuild_in_background(path)
     raise SearchUnavailable(REBUILDING)
+
+
+def _make_folder(path: Path) -> None:
+    """The index folder, made if missing. Something else where it should be (a plain
+    file, a dangling link) is moved aside, not deleted: the rebuild needs the place."""
+    if path.is_dir():
+        return
+    if path.exists() or path.is_symlink():
+        aside = path.with_name(f"{path.name}.moved-aside-{int(time.time())}")
+        log.warning("%s is not a folder: moved aside to %s, and the index is rebuilt", path, aside)
+        path.rename(aside)
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def _indexable_count() -> int:
@@ -779,8 +800,8 @@ def search_ideas(
 
 def _int(value) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+        return db_int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):  # not a number, or beyond any stored id
         return None
 
 

@@ -6,6 +6,7 @@ per run; each test then starts from empty tables.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import re
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -69,6 +71,8 @@ def _empty_tables() -> None:
         db.session.connection().exec_driver_sql("; ".join(f"DELETE FROM {name}" for name in tables))
         db.session.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
     else:
+        # An emptied SQLite table numbers its rows from 1 again, as a fresh copy of the
+        # template would (no table uses AUTOINCREMENT, so there is no sequence to reset).
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
     db.session.commit()
@@ -85,14 +89,42 @@ class FreshContextClient(FlaskClient):
         db.session.commit()  # what the test wrote is visible to the request
         try:
             with self.application.app_context():
-                return super().open(*args, **kwargs)
+                response = super().open(*args, **kwargs)
         finally:
             db.session.rollback()  # and the test then reads what the request wrote
+        _check_post_forms(response)
+        return response
 
 
-@pytest.fixture
-def app(database_template, tmp_path) -> Iterator:
-    instance = tmp_path / "instance"
+_POST_FORM = re.compile(r"<form\b[^>]*\bmethod=[\"']?post\b[^>]*>.*?</form>", re.IGNORECASE | re.DOTALL)
+
+
+def _check_post_forms(response) -> None:
+    """Every form that posts carries its CSRF token, on every page any test receives."""
+    if response.mimetype != "text/html" or response.is_streamed:
+        return
+    for form in _POST_FORM.finditer(response.get_data(as_text=True)):
+        assert 'name="csrf_token"' in form.group(0), f"a form without its CSRF token: {form.group(0)[:300]}"
+
+
+@pytest.fixture(scope="session")
+def site(database_template, tmp_path_factory) -> Iterator[Flask]:
+    """The one app of the run, built once: building an app costs ~0.1 s of CPU (every
+    URL rule compiled, every blueprint registered), more than most tests themselves.
+    `app` puts it back as new before each test. A test that needs other settings at
+    start-up (the environment, rate limits on) still builds its own with create_app."""
+    application = build_app(database_template, tmp_path_factory.mktemp("site"))
+    _pristine[application] = (copy.deepcopy(dict(application.config)), dict(application.extensions))
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def build_app(database_template: dict, folder: Path) -> Flask:
+    """An app whose instance lives under `folder`, on a copy of the migrated SQLite
+    template or on the PostgreSQL database (which the caller empties in its app context)."""
+    instance = folder / "instance"
     instance.mkdir()
     if database_template["kind"] == "sqlite":
         target = instance / "ideas.db"
@@ -100,15 +132,63 @@ def app(database_template, tmp_path) -> Iterator:
         url = f"sqlite:///{target}"
     else:
         url = database_template["url"]
-    application = create_app(_base_overrides(instance, url))
+    # The scheduler stays out of requests: its jobs would run on every request of every
+    # test. The tests of the scheduler and of what it moves on turn it on (`lazy_tick`).
+    application = create_app({**_base_overrides(instance, url), "IDEAS_LAZY_TICK_SECONDS": -1})
     application.test_client_class = FreshContextClient
-    with application.app_context():
-        if database_template["kind"] == "postgresql":
-            _empty_tables()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    return application
+
+
+# The shared app's settings and registries as create_app left them.
+_pristine: dict[Flask, tuple[dict, dict]] = {}
+
+
+def _restore(application: Flask, instance: Path) -> None:
+    """Put the shared app back as create_app left it, with this test's own instance folder."""
+    from ideas import search
+    from ideas.extensions import limiter
+
+    config, extensions = _pristine[application]
+    application.config.clear()
+    application.config.update(copy.deepcopy(config))
+    application.config.update(
+        INSTANCE_PATH=str(instance),
+        IDEAS_SEARCH_INDEX=str(instance / "search-index"),
+        IDEAS_UPLOADS=str(instance / "uploads"),
+    )
+    application.instance_path = str(instance)
+    application.extensions.clear()
+    application.extensions.update(extensions)
+    # The limiter is one object for every app: an app built with limits on (a test of
+    # the limits) leaves it on, and its counters, until it is bound to this app again.
+    limiter.init_app(application)
+    search.close()  # the next search opens this test's (empty) index
     clock.set_now(None)
+
+
+@pytest.fixture
+def app(site, tmp_path) -> Iterator[Flask]:
+    """The site on empty tables, a new search index and uploads folder, the clock
+    running, settings and registries as create_app left them, the scheduler off."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    _restore(site, instance)
+    with site.app_context():
+        _empty_tables()
+        yield site
+        db.session.remove()
+    from ideas import search
+
+    search.close()
+    clock.set_now(None)
+
+
+@pytest.fixture
+def lazy_tick(app) -> Flask:
+    """Requests run the scheduler again, on every request (as IDEAS_LAZY_TICK_SECONDS=0
+    does): for the tests of what moves on by itself when somebody visits."""
+    app.config["IDEAS_LAZY_TICK_SECONDS"] = 0
+    return app
 
 
 @pytest.fixture
@@ -152,38 +232,102 @@ def make_user(app) -> Callable:
     return factory
 
 
+def sign_in(client, user, password: str = PASSWORD, remember: bool = False) -> None:
+    """Sign `user` in on `client` as the sign-in form does, without the two requests.
+
+    The credentials are checked by the same service the form calls (a wrong password or a
+    deactivated account fails here, and the last sign-in time is recorded), then Flask-Login
+    writes the session in a request from the client's own address and browser, so the
+    session is "fresh" and survives session protection; "remember me" sets its cookie on
+    the client's next response. Signing in through the form is tested in tests/accounts.
+    """
+    from flask import session
+    from flask_login import login_user
+
+    from ideas.accounts import services
+
+    person = services.authenticate(user.email, password)
+    assert person is not None, f"{user.email} cannot sign in with that password (or is deactivated)"
+    db.session.commit()
+    person.get_id(), person.is_active  # loaded here, in the test's own session
+    app = client.application
+    # A context of its own, so the test's `g` does not keep the signed-in person.
+    with app.app_context(), app.test_request_context(environ_base=client.environ_base):
+        login_user(person, remember=remember, fresh=True)
+        signed = dict(session)
+    with client.session_transaction() as stored:
+        stored.update(signed)
+
+
+def sign_in_through_form(client, user, password: str = PASSWORD, remember: bool = False):
+    """Sign in with the real form (its page, its CSRF token, its POST); returns the POST's response."""
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": password, "csrf_token": token,
+              **({"remember": "y"} if remember else {})},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
 @pytest.fixture
 def login(client) -> Callable:
-    """Sign `user` in through the real form (CSRF is on in tests)."""
+    """login(user, password=…, remember=False, target=client): signed in (see `sign_in`)."""
+
+    def do(user, password: str = PASSWORD, remember: bool = False, target=None) -> None:
+        sign_in(target or client, user, password=password, remember=remember)
+
+    return do
+
+
+@pytest.fixture
+def login_form(client) -> Callable:
+    """login_form(user, …): sign in through the form itself, for the tests of signing in."""
 
     def do(user, password: str = PASSWORD, remember: bool = False, target=None):
-        target = target or client
-        token = csrf_token(target, "/login")
-        response = target.post(
-            "/login",
-            data={"email": user.email, "password": password, "csrf_token": token,
-                  **({"remember": "y"} if remember else {})},
-        )
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return response
+        return sign_in_through_form(target or client, user, password=password, remember=remember)
 
     return do
 
 
 def csrf_token(client, path: str) -> str:
+    """The CSRF token the page at `path` carries (fetches the page)."""
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
 
 
+def session_csrf_token(client) -> str:
+    """A valid CSRF token for `client`'s session, made as a page would make it (by
+    Flask-WTF's generate_csrf, from the session's secret), without fetching a page."""
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+
+    app = client.application
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    with client.session_transaction() as stored:
+        # A context of its own: generate_csrf keeps the token it made on `g`.
+        with app.app_context(), app.test_request_context():
+            if field in stored:
+                session[field] = stored[field]  # sign the secret the client's pages already use
+            token = generate_csrf()
+            if field not in stored:
+                stored[field] = session[field]
+    return token
+
+
 @pytest.fixture
 def post_form(client) -> Callable:
-    """post_form(page, action=None, data={...}): load the page for its CSRF token, then post."""
+    """post_form(page, action=None, data={...}): post the form of `page` (to `action`, or back
+    to `page`) with a valid CSRF token of the client's session. The page is not fetched:
+    GET it in the test when what it shows matters."""
 
     def do(page: str, data: dict | None = None, action: str | None = None, target=None, **kwargs):
         target = target or client
-        return target.post(action or page, data={"csrf_token": csrf_token(target, page), **(data or {})}, **kwargs)
+        return target.post(action or page, data={"csrf_token": session_csrf_token(target), **(data or {})},
+                           **kwargs)
 
     return do
 

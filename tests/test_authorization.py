@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     # site
     ("GET", "/"): everyone(200),
     ("GET", "/healthz"): everyone(200),
+    ("GET", "/favicon.ico"): everyone(200),
     # accounts: signing up and in
     ("GET", "/register"): signed_in(302, anonymous=200),  # the signed-in go home
     ("POST", "/register"): signed_in(302, anonymous=422),

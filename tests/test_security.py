@@ -84,8 +84,8 @@ def test_pages_carry_no_inline_script(client, make_user, login):
         assert " onclick=" not in page and " onload=" not in page, path
 
 
-def test_session_and_remember_cookies_are_httponly_and_lax(client, make_user, login):
-    response = login(make_user(), remember=True)
+def test_session_and_remember_cookies_are_httponly_and_lax(client, make_user, login_form):
+    response = login_form(make_user(), remember=True)
     cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
     for name in ("session", "remember_token"):
         assert "HttpOnly" in cookies[name] and "SameSite=Lax" in cookies[name], cookies[name]

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import Form, IntegerField, RadioField, SearchField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import Form, RadioField, SearchField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ideas.accounts.models import ROLE_LABELS, Pool, Role
 from ideas.admin.services import TERMS_MAX
+from ideas.numbers import IntegerField  # bounded to what the database holds
 
 try:
     from wtforms.fields.choices import SelectChoice
@@ -42,8 +43,8 @@ class PeopleFilterForm(Form):
     verified = SelectField(
         "E-mail confirmed", choices=choices([("", "Either"), ("yes", "Confirmed"), ("no", "Not confirmed")]), default=""
     )
-    after = IntegerField(validators=[Optional(), NumberRange(min=0, max=2**63 - 1)])
-    before = IntegerField(validators=[Optional(), NumberRange(min=0, max=2**63 - 1)])
+    after = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
     def cleaned(self) -> dict:
         """Every valid value; an invalid one is dropped (and shown as its default)."""
@@ -61,8 +62,8 @@ class PeopleFilterForm(Form):
 
 class OutboxFilterForm(Form):
     to = SearchField("Recipient's e-mail", [Optional(), Length(max=254)])
-    after = IntegerField(validators=[Optional(), NumberRange(min=0, max=2**63 - 1)])
-    before = IntegerField(validators=[Optional(), NumberRange(min=0, max=2**63 - 1)])
+    after = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    before = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
     def cleaned(self) -> dict:
         self.validate()

@@ -90,4 +90,8 @@ def json_body(spec: dict[str, tuple[type | tuple[type, ...], bool]]) -> dict[str
 
 
 def _has_control_characters(value: str) -> bool:
-    return any(ord(c) < 32 and c not in "\t\n\r" for c in value)
+    # The site's one text rule (C0/C1 controls, bidirectional overrides): the pages drop
+    # these at the edge; the API refuses them, naming the field.
+    from ideas.text import has_untyped
+
+    return has_untyped(value)

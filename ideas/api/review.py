@@ -12,6 +12,7 @@ else."""
 from __future__ import annotations
 
 from flask import jsonify, request, url_for
+from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.accounts.models import User
@@ -302,7 +303,8 @@ def _entry(entry, internal: bool) -> dict:
     return data
 
 
-def handoff_json(handoff: Handoff, viewer, updates: dict, now) -> dict:
+def handoff_json(handoff: Handoff, viewer, updates: dict, now, scores: dict | None = None) -> dict:
+    """`scores`: the review scores (`review_services.review_scores`) when a list read them at once."""
     review = handoff.review
     status = handoff_list.status_of(handoff)
     closed = status in ("delivered", "dropped")
@@ -325,7 +327,8 @@ def handoff_json(handoff: Handoff, viewer, updates: dict, now) -> dict:
         "decline_reason": handoff.decline_reason or None,
         "note": handoff.note or None,
         "decision_reason": review.decision_reason or None,
-        "review_score": _round(review_services.review_score(review)),
+        "review_score": _round(review_services.review_score(review) if scores is None
+                               else scores.get(review.id)),
         "last_update": {"id": last.id, "at": iso(last.at), "body": last.body} if last else None,
         "closed_at": iso(review.closed_at) if closed else None,
         "outcome": status if closed else None,
@@ -418,10 +421,14 @@ def list_handoffs():
     filters = handoff_list.HandoffFilter(status=status, owner_id=owner_id,
                                          challenge_id=arg_int("challenge", low=1))
     now = clock.now()
-    rows, cursor = keyset(handoff_list.query(user, filters, now), Handoff.id, limit=limit, before=before,
-                          after=after)
+    # A page of handoffs costs the same few queries whatever its length.
+    listed = handoff_list.query(user, filters, now).options(
+        selectinload(Handoff.owner), selectinload(Handoff.handed_by),
+        selectinload(Handoff.review).selectinload(IdeaReview.challenge))
+    rows, cursor = keyset(listed, Handoff.id, limit=limit, before=before, after=after)
     updates = handoff_list.last_updates(sorted({h.review_id for h in rows}))
-    return jsonify(items=[handoff_json(h, user, updates, now) for h in rows], next=cursor)
+    scores = review_services.review_scores([h.review for h in rows])
+    return jsonify(items=[handoff_json(h, user, updates, now, scores) for h in rows], next=cursor)
 
 
 @bp.get("/reviews/<int:review_id>")

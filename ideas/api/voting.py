@@ -23,6 +23,8 @@ from ideas.api.core import Operation, current_api_user, documented, schema, toke
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IDEA_SUMMARY, summaries
 from ideas.api.routes import ERROR
+from ideas import caching
+from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea
 from ideas.extensions import db
@@ -219,21 +221,29 @@ def ranking(challenge_id: int):
     pool = arg_choice("pool", services.RANKING_POOLS, "blended")
     limit = arg_int("limit", RANKING_LIMIT, low=1, high=MAX_LIMIT)
     offset = arg_int("offset", 0, low=0, high=MAX_OFFSET)
-    lines = services.ranking_page(challenge, user, pool, limit=limit, offset=offset)
-    following = offset + limit if len(lines) == limit and offset + limit <= MAX_OFFSET else None
-    return jsonify(
-        challenge_id=challenge.id, pool=pool, policy=services.active_policy(challenge).label,
-        pool_weights=services.pool_weights(challenge), offset=offset, limit=limit, next_offset=following,
-        ideas=[{
-            "id": line.idea.id,
-            "external_ref": line.idea.external_ref,
-            "title": line.idea.title,
-            "score": line.score,
-            "support": line.support,
-            "raw_votes": sum(line.raw.values()),
-            "flags": {"pools_disagree": line.disagree},
-        } for line in lines],
-    )
+
+    def build() -> dict:
+        lines = services.ranking_page(challenge, user, pool, limit=limit, offset=offset)
+        following = offset + limit if len(lines) == limit and offset + limit <= MAX_OFFSET else None
+        return dict(
+            challenge_id=challenge.id, pool=pool, policy=services.active_policy(challenge).label,
+            pool_weights=services.pool_weights(challenge), offset=offset, limit=limit, next_offset=following,
+            ideas=[{
+                "id": line.idea.id,
+                "external_ref": line.idea.external_ref,
+                "title": line.idea.title,
+                "score": line.score,
+                "support": line.support,
+                "raw_votes": sum(line.raw.values()),
+                "flags": {"pools_disagree": line.disagree},
+            } for line in lines],
+        )
+
+    # What a ranking page shows depends on the viewer only through the pools they see
+    # and whether hidden ideas are shown to them (staff); any vote moves the generation.
+    seen = (tuple(challenge_policy.visible_pools(user, challenge)), challenge_policy.is_staff(user, challenge))
+    return jsonify(caching.remember(("ranking", challenge.id, pool, limit, offset, seen), f"c:{challenge.id}",
+                                    build))
 
 
 # --- pairwise --------------------------------------------------------------------------

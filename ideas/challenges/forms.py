@@ -8,7 +8,6 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ideas.challenges.services import MAX_BODY, MAX_SUMMARY
+from ideas.numbers import IntegerField  # bounded to what the database holds
 
 POOL_MODES = [
     SelectChoice("blended", "Blended: employees and externals in one ranking, with published pool weights"),

@@ -5,8 +5,10 @@ API refuse the same things with the same words; these forms only carry the value
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import Optional
+
+from ideas.numbers import IntegerField  # bounded to what the database holds
 
 
 class CommentForm(FlaskForm):

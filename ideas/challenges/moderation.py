@@ -28,6 +28,7 @@ from ideas.challenges.models import (
 from ideas.challenges.policy import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db
+from ideas.numbers import db_int
 
 TARGET_TYPES = ("idea", "comment")
 ACTIONS = ("hide", "restore", "warn", "suspend", "unsuspend")
@@ -88,9 +89,9 @@ def load_target(target_type: str, target_id, *, lock: bool = False) -> Target:
     if target_type not in TARGET_TYPES:
         raise ChallengeError("Choose an idea or a comment.", field="target_type")
     try:
-        target_id = int(target_id)
+        target_id = db_int(target_id)
     except (TypeError, ValueError):
-        raise NotFound() from None
+        raise NotFound() from None  # not a number, or larger than any stored id
     model = Idea if target_type == "idea" else Comment
     query = select(model).where(model.id == target_id)
     if lock:  # concurrent flags of one item are counted one after the other

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from ideas import clock
+from ideas.caching import public_page
 from ideas.accounts.models import User
 from ideas.accounts.services import find_by_email
 from ideas.challenges import attachments, policy, services
@@ -27,6 +28,7 @@ from ideas.challenges.forms import (
 from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus
 from ideas.challenges.services import ChallengeError, CriterionInput
 from ideas.extensions import db
+from ideas.numbers import db_int
 from ideas.web import attach_error
 
 bp = Blueprint("challenges", __name__)
@@ -73,6 +75,7 @@ def create():
 
 
 @bp.route("/challenges/<int:challenge_id>")
+@public_page(lambda challenge_id: f"c:{challenge_id}")
 def detail(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
     query = services.visible_ideas_query(current_user, challenge)
@@ -87,7 +90,7 @@ def detail(challenge_id: int):
         query = query.where(Idea.pool == pool)
     if status in ("published", "withdrawn", "merged"):
         query = query.where(Idea.status == status)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)
     if before:
         query = query.where(Idea.id < before)
     ideas = list(db.session.scalars(query.order_by(Idea.id.desc()).limit(PAGE_SIZE + 1)))
@@ -332,7 +335,13 @@ def _save_attachment(form: IdeaForm, idea: Idea) -> None:
         attachments.add_to_idea(idea, current_user, upload.filename, upload.read(attachments.MAX_SIZE + 1))
 
 
+def _idea_scope(idea_id: int) -> str | None:
+    found = db.session.scalar(select(Idea.challenge_id).where(Idea.id == idea_id))
+    return f"c:{found}" if found is not None else None
+
+
 @bp.route("/ideas/<int:idea_id>")
+@public_page(_idea_scope)
 def idea(idea_id: int):
     item = services.get_idea(idea_id, current_user)
     challenge = item.challenge
@@ -458,8 +467,8 @@ def history(idea_id: int):
     versions = services.revisions(item)
     by_number = {v.number: v for v in versions}
     newest = versions[-1].number if versions else 1
-    to_n = request.args.get("to", type=int) or newest
-    from_n = request.args.get("from", type=int) or max(1, to_n - 1)
+    to_n = request.args.get("to", type=db_int) or newest
+    from_n = request.args.get("from", type=db_int) or max(1, to_n - 1)
     older, newer = by_number.get(from_n), by_number.get(to_n)
     diff = services.revision_diff(older, newer) if older and newer and older is not newer else []
     return render_template("challenges/history.html", idea=item, versions=versions, diff=diff,
@@ -557,7 +566,7 @@ def vote_moves():
         if not form.validate_on_submit() or form.answer.data not in ("move", "keep"):
             abort(400)
         try:
-            merging.answer_move(request.form.get("request", type=int) or 0, current_user, form.answer.data == "move")
+            merging.answer_move(request.form.get("request", type=db_int) or 0, current_user, form.answer.data == "move")
         except ChallengeError as error:
             db.session.rollback()
             flash(error.message, "error")

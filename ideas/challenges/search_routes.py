@@ -12,6 +12,7 @@ from ideas import search as search_index
 from ideas.challenges import services
 from ideas.challenges.models import IdeaStatus, Phase
 from ideas.challenges.routes import bp
+from ideas.numbers import db_int
 
 PER_PAGE = 20
 FILTERS = ("q", "challenge", "pool", "phase", "status", "tag", "sort")
@@ -24,7 +25,7 @@ POOL_LABELS = {"employee": "Employees", "external": "External participants"}
 @bp.route("/search")
 def search():
     values = {name: request.args.get(name, "", type=str).strip() for name in FILTERS}
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=db_int) or 1
     result = search_index.search_ideas(
         current_user, values["q"], challenge_id=values["challenge"] or None, pool=values["pool"] or None,
         phase=values["phase"] or None, status=values["status"] or None, tag=values["tag"] or None,
@@ -49,7 +50,7 @@ def similar(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)  # NotFound becomes 404
     title = request.args.get("title", "", type=str)[:160].strip()
     summary = request.args.get("summary", "", type=str)[:1000].strip()
-    exclude = request.args.get("exclude", None, type=int)
+    exclude = request.args.get("exclude", None, type=db_int)
     checked = bool(title and summary)
     found = search_index.similar_ideas(current_user, challenge, title, summary, exclude_id=exclude) if checked else []
     if _wants_json():

@@ -34,6 +34,7 @@ from ideas.extensions import db
 
 MAX_BODY = 100_000  # characters of Markdown in an idea or a brief
 MAX_SUMMARY = 1000
+MIN_TITLE = 4  # an idea called "A" tells nobody anything
 
 
 class ChallengeError(ValueError):
@@ -113,7 +114,10 @@ def update_challenge(
         if len(values.get(name) or "") > MAX_BODY:
             raise ChallengeError(f"Keep this under {MAX_BODY:,} characters.", field=name)
     if values.get("escalation_contact_id") is not None:
-        contact = db.session.get(User, values["escalation_contact_id"])
+        # A new challenge is in the session but not complete yet: no autoflush here,
+        # or its empty title would reach the database before it is set.
+        with db.session.no_autoflush:
+            contact = db.session.get(User, values["escalation_contact_id"])
         if contact is None or not contact.active:
             raise ChallengeError("The escalation contact must be an active person.", field="escalation_contact")
     scoring = ("pool_mode", "pool_weight_employee", "pool_weight_external", "allow_opposition", "voting_policy")
@@ -427,6 +431,9 @@ def _clean_idea_fields(title: str, summary: str, body: str) -> tuple[str, str, s
     title, summary, body = (title or "").strip(), (summary or "").strip(), body or ""
     if not title:
         raise ChallengeError("Give your idea a title.", field="title")
+    if len(title) < MIN_TITLE:
+        raise ChallengeError(f"Give your idea a title of at least {MIN_TITLE} characters, so others know what "
+                             f"it is about.", field="title")
     if len(title) > 160:
         raise ChallengeError("Keep the title under 160 characters.", field="title")
     if len(summary) > MAX_SUMMARY:

@@ -13,24 +13,19 @@ from flask_login import current_user, login_required
 from ideas.accounts.forms import EmptyForm
 from ideas.accounts.models import Role
 from ideas.challenges import services as challenges
-from ideas.challenges.services import NotFound
 from ideas.extensions import db
 from ideas.integrations import exports, webhooks
 from ideas.integrations import handoffs as handoff_list
 from ideas.integrations.forms import EndpointForm
 from ideas.integrations.models import DELIVERY_STATES
 from ideas.integrations.webhooks import WebhookError
+from ideas.numbers import db_int, in_range
 from ideas.review import services as review
 from ideas.web import attach_error, roles_required
 
 bp = Blueprint("integrations", __name__)
 
 admin_required = roles_required(Role.ADMIN)
-
-
-@bp.errorhandler(NotFound)
-def not_found(_error):
-    abort(404)
 
 
 # --- webhooks (administrators) -------------------------------------------------------------
@@ -79,7 +74,7 @@ def _render_endpoint(endpoint, form: EndpointForm | None = None, status: int = 2
         form = EndpointForm(formdata=None, obj=endpoint)
         form.events.data = endpoint.events
     state = request.args.get("status") if request.args.get("status") in DELIVERY_STATES else None
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=db_int)
     page = webhooks.deliveries(endpoint, status=state, before=before if before and before > 0 else None)
     return render_template(
         "integrations/webhook.html", endpoint=endpoint, form=form, page=page, status_filter=state,
@@ -184,8 +179,10 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
-        abort(400)
+    if not raw.isdigit() or not raw.isascii():
+        abort(400, f"“{name}” must be a number.")
+    if len(raw) > 11 or not in_range(int(raw)):
+        abort(404, f"There is no {name} number {raw[:20]}.")
     return int(raw)
 
 

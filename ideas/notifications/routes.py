@@ -12,6 +12,7 @@ from ideas.challenges.services import ChallengeError
 from ideas.extensions import db
 from ideas.notifications import services
 from ideas.notifications.forms import DigestForm, FollowForm
+from ideas.numbers import db_int
 from ideas.web import safe_next
 
 bp = Blueprint("notifications", __name__)
@@ -20,7 +21,7 @@ bp = Blueprint("notifications", __name__)
 @bp.route("/notifications")
 @login_required
 def index():
-    page = request.args.get("page", 1, type=int) or 1
+    page = request.args.get("page", 1, type=db_int) or 1
     items, total = services.notifications_for(current_user, page)
     return render_template(
         "notifications/index.html", items=items, total=total, page=max(1, page), per_page=services.PAGE_SIZE,

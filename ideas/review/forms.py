@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import NumberRange, Optional
 
+from ideas.numbers import IntegerField  # bounded to what the database holds
 from ideas.review.timing import ACK_WORKING_DAYS
 
 

@@ -16,8 +16,8 @@ from ideas.accounts.models import Role, User
 from ideas.accounts.services import find_by_email
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
-from ideas.challenges.services import NotFound
 from ideas.extensions import db
+from ideas.numbers import id_or_none
 from ideas.review import services, timing, workflow
 from ideas.review.forms import (
     AssignForm,
@@ -39,11 +39,6 @@ from ideas.web import attach_error, roles_required
 bp = Blueprint("review", __name__)
 
 S = ReviewState
-
-
-@bp.errorhandler(NotFound)
-def not_found(_error):
-    abort(404)
 
 
 def _review(review_id: int) -> IdeaReview:
@@ -102,7 +97,7 @@ def shortlist(challenge_id: int):
     form = ShortlistForm()
     if not form.validate_on_submit():
         abort(400)
-    ids = [int(v) for v in request.form.getlist("idea_ids") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("idea_ids") if v.isdigit() and len(v) <= 20]
     try:
         reviews = services.shortlist_ideas(challenge, current_user, ids, form.over_capacity_reason.data)
         short_of = 0
@@ -283,7 +278,8 @@ def handoff(review_id: int):
     form, _ = _handoff_form(review)
     if not form.validate_on_submit():
         return _render_detail(review, 422, handoff_form=form)
-    owner = db.session.get(User, int(form.owner.data)) if (form.owner.data or "").isdigit() else None
+    owner_id = id_or_none(form.owner.data)
+    owner = db.session.get(User, owner_id) if owner_id is not None else None
     try:
         services.hand_off(review, current_user, owner, confirm=bool(form.confirm.data), note=form.note.data or "",
                           working_days=form.working_days.data if form.working_days.data is not None
@@ -415,7 +411,7 @@ def scorecard(review_id: int):
             ratings = {}
             for c in criteria:
                 raw = getattr(form, f"rating_{c.id}").data
-                ratings[c.id] = Rating(int(raw) if raw and str(raw).isdigit() else None,
+                ratings[c.id] = Rating(id_or_none(raw),
                                        getattr(form, f"comment_{c.id}").data or "")
             try:
                 services.submit_scorecard(review, current_user, ratings)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.accounts.models import Role, User, UserRole
@@ -51,6 +52,7 @@ from ideas.challenges.models import (
 )
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
+from ideas.numbers import in_range
 from ideas.review import events, scoring, timing, workflow
 from ideas.review.models import (
     OWNED_STATES,
@@ -351,9 +353,10 @@ def shortlist_ideas(challenge: Challenge, manager: User, idea_ids: Iterable[int]
                           f"{challenge.phase} phase.", field="idea_ids", status=409)
     # One manager at a time per challenge, so two shortlists cannot both fit the last places.
     db.session.scalar(select(Challenge.id).where(Challenge.id == challenge.id).with_for_update())
+    storable = [i for i in ids if in_range(i)]  # a larger number names no idea
     found = {i.id: i for i in db.session.scalars(
-        select(Idea).where(Idea.id.in_(ids), Idea.challenge_id == challenge.id))}
-    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.idea_id.in_(ids))))
+        select(Idea).where(Idea.id.in_(storable), Idea.challenge_id == challenge.id))}
+    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.idea_id.in_(storable))))
     for idea_id in ids:
         idea = found.get(idea_id)
         if idea is None:
@@ -551,8 +554,9 @@ def assign_reviewers(review: IdeaReview, manager: User, reviewer_ids: Iterable[i
         ids = list(dict.fromkeys(int(i) for i in reviewer_ids))
         if not ids:
             raise ReviewError("Choose at least one reviewer.", field="reviewers")
-        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(ids)))}
-        blocked = conflicts(idea, ids)
+        storable = [i for i in ids if in_range(i)]  # a larger number names nobody
+        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(storable)))}
+        blocked = conflicts(idea, storable)
         chosen = []
         for person_id in ids:
             person = people.get(person_id)
@@ -704,11 +708,16 @@ def _ratings_in(challenge_id: int, reviewer_ids: Iterable[int]) -> dict[int, dic
     return found
 
 
-def score_sheet(review: IdeaReview) -> ScoreSheet:
+def score_sheet(review: IdeaReview, everything: Mapping | None = None) -> ScoreSheet:
+    """`everything`: the challenge's ratings by reviewer (`_ratings_in`), when a list of
+    reviews has read them once for all of its rows."""
     weights = {c.id: c.weight for c in review.challenge.criteria}
     active = review.active_assignments()
     sent = [a for a in active if a.submitted_at is not None]
-    everything = _ratings_in(review.challenge_id, [a.reviewer_id for a in sent])
+    if everything is None:
+        everything = _ratings_in(review.challenge_id, [a.reviewer_id for a in sent])
+    else:
+        everything = {a.reviewer_id: everything[a.reviewer_id] for a in sent if a.reviewer_id in everything}
     habits = {}
     for reviewer_id, by_review in everything.items():
         means = [m for m in (scoring.weighted_mean(r, weights) for r in by_review.values()) if m is not None]
@@ -726,6 +735,29 @@ def score_sheet(review: IdeaReview) -> ScoreSheet:
 def review_score(review: IdeaReview) -> float | None:
     """The idea's review score alone (what owners and lists may show)."""
     return score_sheet(review).scores.score
+
+
+def review_scores(reviews: list[IdeaReview]) -> dict[int, float | None]:
+    """The review scores of a list of reviews in a few queries, whatever its length."""
+    reviews = [r for r in reviews if r.state != S.SHORTLISTED]
+    if not reviews:
+        return {}
+    _with_assignments(reviews)
+    by_challenge: dict[int, set[int]] = defaultdict(set)
+    for review in reviews:
+        by_challenge[review.challenge_id] |= {a.reviewer_id for a in review.active_assignments()
+                                             if a.submitted_at is not None}
+    ratings = {challenge_id: _ratings_in(challenge_id, ids) if ids else {}
+               for challenge_id, ids in by_challenge.items()}
+    return {r.id: score_sheet(r, ratings[r.challenge_id]).scores.score for r in reviews}
+
+
+def _with_assignments(reviews: list[IdeaReview]) -> None:
+    """Load the reviews' assignments with their reviewers and scorecard entries at once."""
+    ids = [r.id for r in reviews]
+    if ids:
+        db.session.scalars(select(IdeaReview).where(IdeaReview.id.in_(ids)).options(
+            selectinload(IdeaReview.assignments).selectinload(ReviewerAssignment.entries))).all()
 
 
 # --- decisions ------------------------------------------------------------------------------
@@ -1070,6 +1102,8 @@ def reviewer_queue(reviewer: User, now: datetime | None = None) -> dict[str, lis
         .where(ReviewerAssignment.reviewer_id == reviewer.id, ReviewerAssignment.conflict_declared_at.is_(None),
                IdeaReview.state.in_(REVIEWING_STATES))
         .order_by(ReviewerAssignment.due_at, ReviewerAssignment.id)
+        # One query per kind of row, not per assignment: the queue spans many challenges.
+        .options(selectinload(ReviewerAssignment.review).selectinload(IdeaReview.challenge))
     ).all()
     todo, sent = [], []
     for a in rows:
@@ -1095,6 +1129,8 @@ def owner_queue(owner: User, now: datetime | None = None) -> dict[str, list[Owne
     rows = db.session.scalars(
         select(IdeaReview).where(IdeaReview.owner_id == owner.id, IdeaReview.state.in_(
             [*OWNED_STATES, S.DELIVERED, S.DROPPED])).order_by(IdeaReview.ack_due_at, IdeaReview.id)
+        .options(selectinload(IdeaReview.handoffs), selectinload(IdeaReview.updates),
+                 selectinload(IdeaReview.challenge))
     ).all()
     queue: dict[str, list[OwnerItem]] = {"pending": [], "active": [], "closed": []}
     for review in rows:
@@ -1132,7 +1168,9 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
 
     now = now or clock.now()
     reviews = list(db.session.scalars(
-        select(IdeaReview).where(IdeaReview.challenge_id == challenge.id).order_by(IdeaReview.id)))
+        select(IdeaReview).where(IdeaReview.challenge_id == challenge.id).order_by(IdeaReview.id)
+        .options(selectinload(IdeaReview.owner),
+                 selectinload(IdeaReview.assignments).selectinload(ReviewerAssignment.entries))))
     by_state: dict[str, list[IdeaReview]] = {str(s): [] for s in workflow.ALL_STATES}
     for review in reviews:
         by_state[str(review.state)].append(review)
@@ -1177,7 +1215,7 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
         select(ReviewEscalation).where(ReviewEscalation.challenge_id == challenge.id,
                                        ReviewEscalation.level == timing.ESCALATION)
         .order_by(ReviewEscalation.at.desc()).limit(50)))
-    scores = {r.id: review_score(r) for r in reviews if r.state != S.SHORTLISTED}
+    scores = review_scores(reviews)
     return Dashboard(
         challenge=challenge, reviews=reviews, by_state=by_state, capacity=challenge.review_capacity,
         shortlisted=len(reviews), ranking=ranking, unranked=unranked,

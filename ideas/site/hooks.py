@@ -7,6 +7,8 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
 
+from ideas.text import sanitise, sanitise_surrogates
+
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -22,19 +24,41 @@ CSP = "; ".join(
     ]
 )
 
-_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n\r"}
-
-
 def _clean(values: MultiDict) -> ImmutableMultiDict:
-    return ImmutableMultiDict([(k.translate(_CONTROL), v.translate(_CONTROL)) for k, v in values.items(multi=True)])
+    return ImmutableMultiDict([(sanitise(k), sanitise(v)) for k, v in values.items(multi=True)])
+
+
+def _without_surrogates(data):
+    """JSON may spell a lone surrogate (\\ud800), which no encoder can write: each becomes
+    U+FFFD. Walked without recursion, so a deeply nested body cannot exhaust the stack."""
+    if isinstance(data, str):
+        return sanitise_surrogates(data)
+    root = [data]
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, str):
+                node[key] = sanitise_surrogates(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+        if isinstance(node, dict) and any(isinstance(k, str) and sanitise_surrogates(k) != k for k in node):
+            fixed = {sanitise_surrogates(k): v for k, v in node.items()}
+            node.clear()
+            node.update(fixed)
+    return root[0]
 
 
 class CleanRequest(Request):
-    """Form fields and query values without control characters (NUL and the like).
+    """Form fields and query values by the site's one text rule (ideas.text.sanitise):
+    no control characters (NUL and the like), no bidirectional overrides, no lone
+    surrogates.
 
-    Nobody types them, PostgreSQL cannot store NUL, and a terminal escape in a name
-    is an attack on whoever reads it: they are dropped at the edge, and everything
-    else a person typed is kept."""
+    Nobody types them, PostgreSQL cannot store NUL, and a terminal escape or a reversed
+    file name is an attack on whoever reads it: they are dropped at the edge, and
+    everything else a person typed is kept. JSON bodies lose only lone surrogates here:
+    the API refuses control characters itself, with the field named."""
 
     @cached_property
     def args(self) -> ImmutableMultiDict:
@@ -43,6 +67,10 @@ class CleanRequest(Request):
     def _load_form_data(self) -> None:
         super()._load_form_data()
         self.__dict__["form"] = _clean(self.__dict__["form"])
+
+    def get_json(self, *args, **kwargs):
+        data = super().get_json(*args, **kwargs)
+        return _without_surrogates(data) if isinstance(data, dict | list | str) else data
 
 
 # Pages a signed-in external participant may reach before accepting the terms.

@@ -2,16 +2,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    HiddenField,
-    IntegerField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    TextAreaField,
-)
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ideas.numbers import IntegerField  # bounded to what the database holds
 from ideas.voting.services import REASON_LIMIT
 
 

@@ -147,10 +147,11 @@ class PoolScale(db.Model):
 
     `heard` is the weighted support the pool has given (kept with every vote) and
     `best` its best idea's score; `applied_best` and `applied_heard` are the
-    values the stored blended scores were computed with. They are brought up to
-    date, and every blended score with them, once the true scale has moved by more
-    than a percent, so a vote costs the same in a small and a huge challenge while
-    every stored blended score uses one and the same scale.
+    values the stored blended scores were computed with. The scale lies on a grid of
+    0.1 % steps (ranking.pool_scale); once the true scale crosses a step, the
+    applied values and every blended score follow. A vote thus costs the same in a
+    small and a huge challenge, every stored blended score uses one and the same
+    scale, and it is the scale a rebuild from scratch computes.
     """
 
     __tablename__ = "pool_scales"

@@ -131,7 +131,14 @@ def pool_scale(best_score: float, heard_weight: float, policy: WeightingPolicy =
     """
     if best_score <= 0 or heard_weight <= 0:
         return 0.0
-    return pool_confidence(heard_weight, policy) / best_score
+    exact = pool_confidence(heard_weight, policy) / best_score
+    # On a grid of 0.1 % steps: a vote moves the scale (and every blended score of
+    # the challenge with it) only when it crosses a step, so the app re-blends
+    # rarely, and the live, imported and rebuilt scores are the same numbers.
+    return SCALE_STEP ** round(math.log(exact) / math.log(SCALE_STEP))
+
+
+SCALE_STEP = 1.001
 
 
 def pool_scales(ideas: Mapping[Hashable, Mapping[str, PoolAggregate]],

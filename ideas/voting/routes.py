@@ -15,6 +15,7 @@ from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
+from ideas.numbers import db_int
 from ideas.voting import services, weighting
 from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
 from ideas.voting.services import Ballot
@@ -125,7 +126,7 @@ def ballot(challenge_id: int):
     if challenge.randomise_order:
         seed = f"{getattr(current_user, 'id', 0)}:{challenge.id}:{clock.now().date()}"
         random.Random(seed).shuffle(ids)
-    page = max(1, request.args.get("page", 1, type=int))
+    page = max(1, request.args.get("page", 1, type=db_int))
     chunk = ids[(page - 1) * LIST_SIZE: page * LIST_SIZE]
     found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(chunk)))}
     voted = set()
@@ -146,7 +147,7 @@ def pairs(challenge_id: int):
     form = PairForm()
     if form.validate_on_submit():
         try:
-            services.answer_pair(challenge, current_user, int(form.pair.data), form.answer.data)
+            services.answer_pair(challenge, current_user, db_int(form.pair.data), form.answer.data)
         except (ChallengeError, ValueError) as error:
             db.session.rollback()
             flash(getattr(error, "message", "This pair was not shown to you."), "error")
@@ -183,7 +184,7 @@ def ranking(challenge_id: int):
     if not ranking_visible(challenge, current_user):
         abort(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
     pools, pool = _pools_and_choice(challenge)
-    page = max(1, min(request.args.get("page", 1, type=int), 1000))
+    page = max(1, min(request.args.get("page", 1, type=db_int), 1000))
     lines = services.ranking_page(challenge, current_user, pool, limit=50, offset=(page - 1) * 50)
     return render_template("voting/ranking.html", challenge=challenge, lines=lines, pool=pool, pools=pools,
                            page=page, weights=services.pool_weights(challenge),

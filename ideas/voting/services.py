@@ -571,9 +571,6 @@ def _score(score: IdeaScore, challenge: Challenge, policy, scales: dict[str, flo
 
 # --- pools on one scale ----------------------------------------------------------
 
-SCALE_TOLERANCE = 0.01
-
-
 def _scale_rows(challenge: Challenge) -> dict[str, PoolScale]:
     rows = {row.pool: row for row in db.session.scalars(
         select(PoolScale).where(PoolScale.challenge_id == challenge.id))}
@@ -599,7 +596,7 @@ def _best_scores(challenge: Challenge) -> dict[str, float]:
 
 def _keep_scales(challenge: Challenge, policy, heard_change: dict[str, float]) -> bool:
     """Add the support a vote changed to its pool's heard weight; when a pool's true
-    scale has moved by more than SCALE_TOLERANCE from the one the blended scores use,
+    scale has crossed a step of its grid away from the one the blended scores use,
     apply it and re-blend the whole challenge. True when everything was re-blended."""
     rows = _scale_rows(challenge)
     for pool, change in heard_change.items():
@@ -608,9 +605,9 @@ def _keep_scales(challenge: Challenge, policy, heard_change: dict[str, float]) -
     best = _best_scores(challenge)
     moved = False
     for pool, row in rows.items():
-        applied = ranking.pool_scale(row.applied_best, row.applied_heard, policy)
-        true = ranking.pool_scale(best[pool], row.heard, policy)
-        if (applied == 0.0) != (true == 0.0) or (applied and abs(true / applied - 1.0) > SCALE_TOLERANCE):
+        # Scales lie on a grid (ranking.pool_scale): equal unless a step was crossed.
+        if ranking.pool_scale(best[pool], row.heard, policy) != ranking.pool_scale(
+                row.applied_best, row.applied_heard, policy):
             moved = True
     if not moved:
         return False
@@ -843,8 +840,12 @@ def explain(vote: Vote) -> Explanation:
     policy = active_policy(idea.challenge)
     found = weighting.Collusion(vote.collusion, ())
     suggestions = weighting.what_would_raise(_signals_for(vote, idea), policy, found)
-    return Explanation(vote=vote, weight=vote.weight, discounts=[tuple(d) for d in json.loads(vote.discounts)],
-                       suggestions=suggestions, policy=policy.label)
+    discounts = [tuple(d) for d in json.loads(vote.discounts)]
+    if not (policy.weighs_effort or policy.weighs_standing or policy.weighs_collusion):
+        # The stored causes were measured under a weighing policy; here every vote counts 1.
+        discounts = [d for d in discounts if d[0] == "own_idea"]
+    return Explanation(vote=vote, weight=vote.weight, discounts=discounts, suggestions=suggestions,
+                       policy=policy.label)
 
 
 def my_vote(idea: Idea, voter) -> Vote | None:

@@ -121,9 +121,9 @@ def test_deactivation_ends_an_open_session(client, make_user, login):
     assert client.get("/account").status_code == 302
 
 
-def test_remember_me_sets_a_lasting_cookie(client, make_user, login):
+def test_remember_me_sets_a_lasting_cookie(client, make_user, login_form):
     user = make_user()
-    response = login(user, remember=True)
+    response = login_form(user, remember=True)
     cookies = response.headers.getlist("Set-Cookie")
     remember = [c for c in cookies if c.startswith("remember_token=")]
     assert remember and "HttpOnly" in remember[0] and "SameSite=Lax" in remember[0]

@@ -115,3 +115,58 @@ def page(browser, live_server):
         yield tab
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def shared_site(database_template, tmp_path_factory, browser):
+    """One seeded site for a whole module of read-only page checks (see tests/browser/site.py)."""
+    from ideas import clock
+    from tests.browser.site import Server, SharedSite, seed, start_app
+
+    app, app_context = start_app(database_template, tmp_path_factory.mktemp("shared-site"))
+    try:
+        users, ids = seed()
+        db.session.commit()
+        server = Server(app)
+        site = SharedSite(url=server.url, users=users, ids=ids)
+        try:
+            yield site
+        finally:
+            for tab in site.tabs.values():
+                tab.context.close()
+            server.stop()
+    finally:
+        db.session.remove()
+        db.engine.dispose()
+        app_context.pop()
+        clock.set_now(None)
+
+
+@pytest.fixture(scope="module")
+def tab_as(browser, shared_site):
+    """tab_as("manager"): a tab signed in as the shared site's manager, made once per module
+    and reused (each role's cookies live in their own browser context)."""
+    from tests.conftest import PASSWORD
+
+    def tab(role: str, viewport: dict | None = None):
+        key = (role, tuple(sorted((viewport or {}).items())))
+        if key in shared_site.tabs:
+            return shared_site.tabs[key]
+        desktop = shared_site.tabs.get((role, ()))
+        context = browser.new_context(
+            base_url=shared_site.url, viewport=viewport or {"width": 1280, "height": 800},
+            # A phone tab starts from the desktop tab's cookies instead of signing in again.
+            storage_state=desktop.context.storage_state() if desktop and viewport else None,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        if role != "anonymous" and not (desktop and viewport):
+            page.goto("/login")
+            page.get_by_label("E-mail").fill(shared_site.users[role].email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").wait_for()
+        shared_site.tabs[key] = page
+        return page
+
+    return tab

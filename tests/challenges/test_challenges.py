@@ -101,7 +101,7 @@ def test_tick_command_runs_the_scheduler(app, make_user):
     assert challenge.phase == "voting"
 
 
-def test_requests_run_the_scheduler_lazily(app, client, make_user):
+def test_requests_run_the_scheduler_lazily(app, lazy_tick, client, make_user):
     manager = make_user(roles=("manager",))
     challenge = open_challenge(manager, phase="submission")
     clock.set_now(clock.now() + timedelta(days=6))

@@ -323,7 +323,7 @@ def test_events_must_be_known_and_at_least_one(app, admin):
         webhooks.create_endpoint(admin, "https://93.184.215.14/in", ["decision", "vote"])
 
 
-def test_a_request_that_runs_the_scheduler_sends_only_a_couple(endpoint, receiver, admin, client):
+def test_a_request_that_runs_the_scheduler_sends_only_a_couple(lazy_tick, endpoint, receiver, admin, client):
     """Sites without cron send from requests' lazy ticks: a page waits for two at most."""
     hook, _ = endpoint(events=("close",))
     for _ in range(5):

@@ -77,6 +77,55 @@ def test_an_unreadable_index_is_rebuilt(app, indexed, employee, found, damage):
     assert (path / "CURRENT").read_text() != before  # a new index was built
 
 
+@pytest.mark.parametrize("running", [False, True], ids=["new process", "running process"])
+def test_a_plain_file_where_the_folder_should_be_is_moved_aside_and_rebuilt(app, indexed, employee, found, running,
+                                                                          client):
+    path = index_path(app)
+    if not running:
+        search.close()
+    shutil.rmtree(path)
+    path.write_text("not an index")
+    assert len(found(employee, "kiosk")) == 2
+    assert path.is_dir()
+    aside = [p for p in path.parent.iterdir() if p.name.startswith(f"{path.name}.moved-aside-")]
+    assert [p.read_text() for p in aside] == ["not an index"]  # kept for whoever put it there
+    assert client.get("/search?q=kiosk").status_code == 200
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not bind root, who runs this test")
+def test_an_index_without_permission_answers_with_a_degraded_message(app, indexed, employee, client):
+    path = index_path(app)
+    search.close()
+    path.chmod(0)
+    try:
+        page = search.search_ideas(employee, "kiosk")
+        assert page.items == [] and page.error == search.UNAVAILABLE
+        response = client.get("/search?q=kiosk")
+        assert response.status_code == 200 and search.UNAVAILABLE in response.get_data(as_text=True)
+    finally:
+        path.chmod(0o755)
+    search.close()
+    assert search.search_ideas(employee, "kiosk").total == 2  # and it recovers by itself
+
+
+def test_an_index_that_cannot_be_written_answers_with_a_degraded_message(app, indexed, employee, client,
+                                                                         monkeypatch):
+    """As with a read-only mount or a full disk (and without permissions, for root too)."""
+    search.close()
+    shutil.rmtree(index_path(app))
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(search, "_make_folder", refuse)
+    page = search.search_ideas(employee, "kiosk")
+    assert page.items == [] and page.error == search.UNAVAILABLE
+    response = client.get("/search?q=kiosk")
+    assert response.status_code == 200 and search.UNAVAILABLE in response.get_data(as_text=True)
+    monkeypatch.undo()
+    assert search.search_ideas(employee, "kiosk").total == 2
+
+
 def test_reindex_command_rebuilds_from_the_database(app, indexed, employee, found):
     from ideas.commands import ideas_cli
 

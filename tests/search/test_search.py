@@ -192,8 +192,10 @@ def test_unbalanced_quotes_and_brackets_get_a_gentle_notice(two_challenges, empl
 
 def test_a_query_of_nothing_but_operators_lists_everything(two_challenges, employee):
     result = search_ideas(employee, "((((")
-    assert result.total == 4
-    assert result.error
+    assert result.total == 4 and len(result.items) == 4
+    # The person is told why everything is listed: their brackets were set aside.
+    assert result.notices == ["Brackets did not pair up, so they were ignored."]
+    assert result.error == "Brackets did not pair up, so they were ignored."
 
 
 def test_filter_fields_cannot_be_searched_by_syntax(make_challenge, submit, employee, external, manager):

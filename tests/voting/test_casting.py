@@ -10,7 +10,7 @@ from ideas import clock
 from ideas.challenges import services as challenges
 from ideas.challenges.services import ChallengeError
 from ideas.extensions import db
-from ideas.voting import services
+from ideas.voting import services, weighting
 from ideas.voting.models import IdeaScore, Vote
 from ideas.voting.services import Ballot
 from tests.challenges.factories import idea_in, open_challenge
@@ -53,8 +53,17 @@ def test_read_reasoned_rated_vote_counts_fully_and_quick_click_less(voting_chall
     full = services.cast_vote(idea, engaged, Ballot(reason=REASON, ratings=ratings))
     click = services.cast_vote(idea, quick, Ballot())
     db.session.commit()
-    assert full.kind == "ratings" and full.weight > click.weight
-    assert {code for code, _ in services.explain(click).discounts} >= {"not_read", "no_reason"}
+    assert full.kind == "ratings" and click.kind == "support"
+    # Read, reasoned and rated: the vote counts fully, with nothing discounted and
+    # nothing left to raise.
+    assert (full.effort, full.standing, full.weight) == (1.0, 1.0, 1.0)
+    assert services.explain(full).discounts == [] and services.explain(full).suggestions == []
+    # A bare click shows a tenth of that effort (the weighted policy's base), and the
+    # voter's thin history (no contributions yet: ×0.6) is taken whole.
+    assert click.effort == pytest.approx(0.1) and click.standing == pytest.approx(0.6)
+    assert click.weight == pytest.approx(0.06)
+    assert {code for code, _ in services.explain(click).discounts} >= {"not_read", "no_reason",
+                                                                       "criteria_not_rated", "few_contributions"}
     assert any("×" in s.text for s in services.explain(click).suggestions)
     assert aggregates_match(idea)
 
@@ -137,12 +146,26 @@ def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge
     assert aggregates_match(idea)
     from ideas.challenges.models import Notification
 
-    told = set(db.session.scalars(select(Notification.user_id).where(Notification.kind == "policy")))
-    assert told == {v.id for v in voters}
+    told = db.session.scalars(select(Notification).where(Notification.kind == "policy")).all()
+    assert {n.user_id for n in told} == {v.id for v in voters}
+    # What each voter is told: the new policy, and the manager's reason for it.
+    assert {n.text for n in told} == {
+        f"The voting policy of “{challenge.title}” changed to simple: Too few voters to weigh"}
+    # And what each vote's explanation now says: a full vote under the simple policy,
+    # nothing discounted, nothing left to raise.
+    for vote in db.session.scalars(select(Vote)):
+        explanation = services.explain(vote)
+        assert (explanation.weight, explanation.policy) == (1.0, weighting.SIMPLE.label)
+        assert explanation.discounts == [] and explanation.suggestions == []
     services.change_policy(challenge, manager, "weighted", "Back to weighing")
     db.session.commit()
     assert all(v.weight < 1.0 for v in db.session.scalars(select(Vote)))
     assert aggregates_match(idea)
+    for vote in db.session.scalars(select(Vote)):
+        explanation = services.explain(vote)
+        assert explanation.policy == weighting.WEIGHTED.label and explanation.weight == vote.weight
+        assert {code for code, _ in explanation.discounts} >= {"not_read", "no_reason"}
+        assert {s.code for s in explanation.suggestions} >= {"read_first", "add_reason"}
 
 
 def test_vote_page_flow_explains_the_weight(client, voting_challenge, make_user, login, post_form):

@@ -1,0 +1,104 @@
+"""The page and ranking caches are never stale and never personal.
+
+The suite runs with caching off (NullCache); these tests switch on the default
+filesystem cache and check what a reader would notice: an edit, a vote and a
+phase change are seen by the very next request; a signed-in person is never
+served an anonymous copy, and an anonymous reader never a staff one.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ideas import caching
+from ideas.challenges import services as challenges
+from ideas.extensions import db
+from tests.challenges.factories import idea_in, open_challenge
+
+
+@pytest.fixture
+def cached(app, tmp_path):
+    caching.cache.init_app(app, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache"),
+                                        "CACHE_DEFAULT_TIMEOUT": 300})
+    app.config["IDEAS_LAZY_TICK_SECONDS"] = -1
+    assert caching.enabled()
+    return app
+
+
+def _text(response) -> str:
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_an_edit_is_seen_by_the_next_anonymous_read(cached, make_user):
+    manager = make_user(roles=("manager",))
+    author = make_user()
+    challenge = open_challenge(manager)
+    idea = idea_in(challenge, author, title="Kiosks at the door")
+    anonymous = cached.test_client()
+    assert "Kiosks at the door" in _text(anonymous.get(f"/challenges/{challenge.id}"))
+    assert "Kiosks at the door" in _text(anonymous.get(f"/ideas/{idea.id}"))
+    again = anonymous.get(f"/ideas/{idea.id}")
+    assert again.headers.get("ETag")
+    assert anonymous.get(f"/ideas/{idea.id}", headers={"If-None-Match": again.headers["ETag"]}).status_code == 304
+
+    challenges.edit_idea(idea, author, title="Kiosks by the entrance", summary=idea.summary, body=idea.body)
+    db.session.commit()
+
+    assert "Kiosks by the entrance" in _text(anonymous.get(f"/challenges/{challenge.id}"))
+    assert "Kiosks by the entrance" in _text(anonymous.get(f"/ideas/{idea.id}"))
+
+
+def test_a_new_challenge_is_on_the_next_home_page(cached, make_user):
+    manager = make_user(roles=("manager",))
+    open_challenge(manager, title="Quieter offices")
+    anonymous = cached.test_client()
+    assert "Quieter offices" in _text(anonymous.get("/"))
+    open_challenge(manager, title="Faster expense claims")
+    assert "Faster expense claims" in _text(anonymous.get("/"))
+
+
+def test_a_phase_change_is_seen_at_once(cached, make_user):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager)
+    anonymous = cached.test_client()
+    before = _text(anonymous.get(f"/challenges/{challenge.id}"))
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    after = _text(anonymous.get(f"/challenges/{challenge.id}"))
+    assert before != after
+    current = re.search(r'class="current"><strong>([^<]+)</strong>', after)
+    assert current and "oting" in current.group(1)
+
+
+def test_a_vote_is_in_the_next_ranking(cached, make_user, api_token):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission")
+    idea = idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    reader = cached.test_client()
+    headers = api_token(manager)
+    path = f"/api/v1/challenges/{challenge.id}/ranking"
+    assert reader.get(path, headers=headers).get_json()["ideas"][0]["raw_votes"] == 0
+    assert reader.get(path, headers=headers).get_json()["ideas"][0]["raw_votes"] == 0  # now from the cache
+
+    voter = make_user()
+    assert reader.post(f"/api/v1/ideas/{idea.id}/vote", json={"value": 1}, headers=api_token(voter)).status_code == 201
+
+    assert reader.get(path, headers=headers).get_json()["ideas"][0]["raw_votes"] == 1
+
+
+def test_signed_in_people_and_anonymous_readers_never_share_a_page(cached, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager)
+    staff = cached.test_client()
+    login(manager, target=staff)
+    assert "Change the phase" in _text(staff.get(f"/challenges/{challenge.id}"))
+    anonymous = cached.test_client()
+    page = _text(anonymous.get(f"/challenges/{challenge.id}"))
+    assert "Change the phase" not in page and "csrf_token" not in page
+    # The anonymous copy is now cached; the manager still gets their own page.
+    assert "Change the phase" in _text(staff.get(f"/challenges/{challenge.id}"))
+    assert "Change the phase" not in _text(anonymous.get(f"/challenges/{challenge.id}"))

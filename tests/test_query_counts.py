@@ -1,0 +1,169 @@
+"""No N+1: a list page or API list runs the same number of SQL statements whether it
+shows 3 rows or 30.
+
+Two identical worlds are built through the services, one with 3 ideas (each
+commented, voted on, shortlisted, assigned to a reviewer and handed to an owner)
+and one with 30; every list is read in both as the people who would read it, and
+the statements are counted with an SQLAlchemy event listener. A count that grows
+with the rows shown means a query per row.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import event
+
+from ideas.challenges import comments as comment_services
+from ideas.challenges import services as challenges
+from ideas.challenges.services import CriterionInput
+from ideas.extensions import db
+from ideas.review import services as review
+from ideas.voting import services as voting
+from tests.challenges.factories import open_challenge
+
+
+@dataclass
+class World:
+    challenge: object
+    manager: object
+    reviewer: object
+    owner: object
+    voter: object
+    ideas: list
+
+
+def _build(make_user, n: int, topic: str) -> World:
+    manager = make_user(roles=("manager",))
+    reviewer = make_user(roles=("reviewer",))
+    owner = make_user(roles=("owner",))
+    voter = make_user()
+    challenge = open_challenge(manager, phase="submission", review_capacity=100, reviewers_per_idea=1,
+                               criteria=[CriterionInput("impact", weight=2)], tags="airports",
+                               title=f"Challenge about {topic}")
+    authors = [make_user(pool="employee" if i % 2 else "external") for i in range(n)]
+    for author in authors:
+        if author.pool == "external":
+            challenges.accept_challenge_terms(author, challenge)
+    # One commit for all of them (each commit also updates the search index).
+    ideas = [challenges.submit_idea(challenge, author, title=f"{topic.capitalize()} idea number {i}",
+                                    summary=f"A way to improve {topic}.", body="Details follow.",
+                                    tags=f"{topic}, idea{i % 3}")
+             for i, author in enumerate(authors)]
+    for k, idea in enumerate(ideas):
+        comment_services.post_comment(idea, voter, f"A thought on {topic} idea {k}.")
+        # The first idea carries n comments: its page lists them.
+        comment_services.post_comment(ideas[0], authors[k], f"Comment {k} on the first {topic} idea.")
+    db.session.commit()
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    for idea in ideas:
+        voting.cast_vote(idea, voter, voting.Ballot(reason=f"Because {topic} matters to travellers like me."))
+    db.session.commit()
+    challenges.change_phase(challenge, manager, "review", "Voting is over")
+    db.session.commit()
+    reviews = review.shortlist_ideas(challenge, manager, [i.id for i in ideas], "The strongest ideas")
+    for item in reviews:
+        review.start_review(item, manager)
+        review.assign_reviewers(item, manager, [reviewer.id])
+        review.decide(item, manager, "accepted", "Worth doing")
+        review.hand_off(item, manager, owner, confirm=True)
+    db.session.commit()
+    return World(challenge, manager, reviewer, owner, voter, ideas)
+
+
+@contextmanager
+def _counting():
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _statements(client, path: str, headers: dict | None = None) -> int:
+    first = client.get(path, headers=headers or {})  # warms per-process caches
+    assert first.status_code == 200, (path, first.status_code, first.get_data(as_text=True)[:300])
+    with _counting() as statements:
+        response = client.get(path, headers=headers or {})
+    assert response.status_code == 200, (path, response.status_code)
+    return len(statements)
+
+
+def _lists(world: World) -> dict[str, tuple[str, str]]:
+    """name -> (who reads it, path)."""
+    c, first = world.challenge.id, world.ideas[0].id
+    return {
+        "challenge page": ("voter", f"/challenges/{c}"),
+        "challenge page, anonymous": ("anonymous", f"/challenges/{c}"),
+        "ranking page": ("voter", f"/challenges/{c}/ranking"),
+        "ranking page, manager": ("manager", f"/challenges/{c}/ranking"),
+        "idea page with its comments": ("voter", f"/ideas/{first}"),
+        "search": ("voter", f"/search?q=idea&challenge={c}"),
+        "review dashboard": ("manager", f"/challenges/{c}/review"),
+        "review queue": ("reviewer", "/review/queue"),
+        "owner's handoffs": ("owner", "/review/handoffs"),
+        "API ideas": ("voter-api", f"/api/v1/challenges/{c}/ideas"),
+        "API ranking": ("voter-api", f"/api/v1/challenges/{c}/ranking"),
+        "API comments": ("voter-api", f"/api/v1/ideas/{first}/comments"),
+        "API search": ("voter-api", f"/api/v1/search?q=idea&challenge_id={c}"),
+        "API handoffs": ("owner-api", "/api/v1/handoffs"),
+    }
+
+
+@pytest.fixture
+def quiet_app(app):
+    app.config["IDEAS_LAZY_TICK_SECONDS"] = -1  # the scheduler's tick is not the page's cost
+    return app
+
+
+def _reader(app, login, api_token, world: World, who: str):
+    person = {"voter": world.voter, "manager": world.manager, "reviewer": world.reviewer,
+              "owner": world.owner}.get(who.removesuffix("-api"))
+    client = app.test_client()
+    if who.endswith("-api"):
+        return client, api_token(person)
+    if person is not None:
+        login(person, target=client)
+    return client, {}
+
+
+def test_list_pages_cost_the_same_for_3_and_30_rows(quiet_app, make_user, login, api_token):
+    small = _build(make_user, 3, "kiosks")
+    large = _build(make_user, 30, "baggage")
+    grew = {}
+    for (name, (who, small_path)), (_, (_, large_path)) in zip(_lists(small).items(), _lists(large).items(),
+                                                               strict=True):
+        counts = []
+        for world, path in ((small, small_path), (large, large_path)):
+            client, headers = _reader(quiet_app, login, api_token, world, who)
+            counts.append(_statements(client, path.replace("q=idea", f"q={world.ideas[0].title.split()[0]}"),
+                                      headers))
+        if counts[1] != counts[0]:
+            grew[name] = f"{counts[0]} statements for 3 rows, {counts[1]} for 30"
+    assert not grew, grew
+
+
+def test_challenge_lists_cost_the_same_for_3_and_30_challenges(quiet_app, make_user, login, api_token):
+    manager = make_user(roles=("manager",))
+    reader = make_user()
+    client = quiet_app.test_client()
+    login(reader, target=client)
+    headers = api_token(reader)
+
+    def add(count: int) -> None:
+        for i in range(count):
+            open_challenge(manager, phase=("submission", "voting", "review")[i % 3], title=f"Challenge {i}",
+                           tags="airports")
+
+    add(3)
+    before = {path: _statements(client, path, headers if "/api/" in path else None)
+              for path in ("/challenges", "/", "/api/v1/challenges")}
+    add(27)
+    after = {path: _statements(client, path, headers if "/api/" in path else None) for path in before}
+    assert after == before

@@ -13,6 +13,7 @@ from ideas.archive.document import parse_time
 from ideas.archive.synthetic import synthetic_archive
 from ideas.challenges.models import Challenge, Idea
 from ideas.extensions import db
+from ideas.voting import ranking
 from ideas.voting import services as voting
 from ideas.voting.models import IdeaScore, Vote
 
@@ -43,14 +44,14 @@ def votes_of(challenge: Challenge) -> dict[tuple[str, str], dict]:
 
 def same_scores(got: dict[str, dict], expected: dict[str, dict]) -> None:
     """Equal aggregates and pool scores. Live scores grow vote by vote and batch ones are
-    summed once (math.fsum): equal up to the last bits of a float. Blended scores: the
-    live path re-blends every idea only once a pool's scale has moved by more than
-    SCALE_TOLERANCE, a rebuild blends on the exact scale; so within that tolerance."""
+    summed once (math.fsum): equal up to the last bits of a float. Blended scores use
+    the pools' scales, which lie on a grid (ranking.SCALE_STEP): the same step, unless
+    those last bits fall on a step's edge."""
     assert set(got) == set(expected)
     for ref, scores in expected.items():
         pools = {k: v for k, v in scores.items() if k != "score_blended"}
         assert {k: got[ref][k] for k in pools} == pytest.approx(pools, abs=1e-12), ref
-        assert got[ref]["score_blended"] == pytest.approx(scores["score_blended"], rel=voting.SCALE_TOLERANCE,
+        assert got[ref]["score_blended"] == pytest.approx(scores["score_blended"], rel=ranking.SCALE_STEP - 1,
                                                           abs=1e-12), ref
 
 

@@ -29,6 +29,7 @@ the rewritten rows (HOT updates, no index maintenance) does to the recompute.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -165,7 +166,12 @@ def run(args, url: str) -> int:
               f"{timings['large'] / one_row:>20,.1f}")
     worst = max(recompute["simple"]["large"], recompute["weighted"]["large"])
     verdict = "met" if worst < 60 else "NOT met"
-    print(f"\ntarget: recompute under 60 s at {args.votes:,} votes: {verdict} (slowest {worst:.2f} s)")
+    # On a shared machine the wall time includes waiting for a core; the CPU time of
+    # this process (Python and, on SQLite, the database) says what the work itself cost.
+    cpu = {p: CPU[challenges["large"], p] for p in ("simple", "weighted")}
+    print(f"\nCPU of this process for the large recompute: → simple {cpu['simple']:.2f} s, "
+          f"→ weighted {cpu['weighted']:.2f} s; load average now {os.getloadavg()[0]:.1f}")
+    print(f"target: recompute under 60 s at {args.votes:,} votes: {verdict} (slowest {worst:.2f} s)")
     return 0 if worst < 60 else 1
 
 
@@ -308,14 +314,18 @@ def _ranking_reads(challenges: dict[str, int], viewer: User, pool: str, reads: i
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
+CPU: dict[tuple[int, str], float] = {}
+
+
 def _recompute(challenge_id: int, policy: str) -> float:
     db.session.rollback()
     challenge = db.session.get(Challenge, challenge_id)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     challenge.voting_policy = policy
     challenge.voting_policy_version += 1
     services.recompute_challenge(challenge)
     db.session.commit()
+    CPU[challenge_id, policy] = time.process_time() - cpu
     return time.perf_counter() - started
 
 

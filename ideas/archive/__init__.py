@@ -1,5 +1,5 @@
 """Challenge archives: one JSON document holds one challenge with its people and history
-(format `ideas-archive/1`, described in ../shared/archive-format.md), so a challenge can
+(format `ideas-archive/1`, described in docs/archive-format.md), so a challenge can
 move in from another platform, be backed up, or be replayed in a benchmark.
 
     import_archive(document) -> Challenge      all or nothing; ArchiveError names the entry

@@ -21,17 +21,20 @@ from ideas.accounts.models import Pool
 from ideas.accounts.policy import normalise_email
 from ideas.accounts.services import normalise_tags
 from ideas.challenges import policy as challenge_policy
-from ideas.challenges.models import Phase, PoolMode
-from ideas.challenges.services import MAX_BODY, MAX_SUMMARY, VOTING_POLICIES
+from ideas.challenges.models import EXTERNAL_REF_MAX, Phase, PoolMode
+from ideas.challenges.services import VOTING_POLICIES
 from ideas.voting import weighting
-from ideas.voting.services import REASON_LIMIT
+from ideas.voting.batch import DISCOUNT_CODES
 
 FORMAT = "ideas-archive/1"
-KEY_MAX = 120  # the length of `external_ref`
+KEY_MAX = EXTERNAL_REF_MAX  # an idea or challenge keeps its key as `external_ref`
+# Imported texts (charter texts, summaries, bodies, comments, reasons) keep their full
+# length: the web form's limits are for typing, not for history. This cap only stops
+# a runaway document; beyond it the archive is refused, naming the text.
+TEXT_MAX = 100_000
 NAME_MAX = 120
 EMAIL_MAX = 254
 TITLE_MAX = 160
-COMMENT_MAX = 10_000  # as the discussion of an idea allows
 NETWORK_MAX = 1000
 CRITERIA_MAX = 10
 CHARTER_TEXTS = ("brief", "goal", "scope_in", "scope_out", "rules", "prize", "terms")
@@ -206,7 +209,8 @@ def _text(parent: dict, name: str, path: str, *, required: bool = False, max_len
     if required and not value.strip():
         raise ArchiveError(path, "must not be empty")
     if len(value) > max_len:
-        raise ArchiveError(path, f"is longer than {max_len:,} characters")
+        what = "an imported text keeps" if max_len == TEXT_MAX else "this field takes"
+        raise ArchiveError(path, f"is {len(value):,} characters long; {what} up to {max_len:,} characters")
     return value
 
 
@@ -296,7 +300,7 @@ def read(document: dict | str | bytes,
 def _challenge(c: dict) -> ChallengeEntry:
     key = _key(c, "key", "challenge.key") if c.get("key") is not None else None
     title = _text(c, "title", "challenge.title", required=True, max_len=TITLE_MAX, line=True)
-    texts = {name: _text(c, name, f"challenge.{name}", max_len=MAX_BODY) for name in CHARTER_TEXTS}
+    texts = {name: _text(c, name, f"challenge.{name}", max_len=TEXT_MAX) for name in CHARTER_TEXTS}
     pool_mode = _choice(c, "pool_mode", "challenge.pool_mode", PoolMode)
     weights = _pool_weights(c.get("pool_weights"))
     voting_policy = _choice(c, "voting_policy", "challenge.voting_policy", VOTING_POLICIES)
@@ -409,8 +413,8 @@ def _ideas(items: list, users: Mapping[str, UserEntry]) -> dict[str, IdeaEntry]:
                 raise ArchiveError(co_path, f"{_show(co)} is listed twice")
             co_authors.append(co)
         title = _text(item, "title", f"{path}.title", required=True, max_len=TITLE_MAX, line=True)
-        summary = _text(item, "summary", f"{path}.summary", max_len=MAX_SUMMARY).strip()
-        body = _text(item, "body", f"{path}.body", max_len=MAX_BODY)
+        summary = _text(item, "summary", f"{path}.summary", max_len=TEXT_MAX).strip()
+        body = _text(item, "body", f"{path}.body", max_len=TEXT_MAX)
         tags = []
         for j, tag in enumerate(_list(item, "tags", f"{path}.tags", required=False)):
             if not isinstance(tag, str) or "\x00" in tag:
@@ -425,7 +429,7 @@ def _ideas(items: list, users: Mapping[str, UserEntry]) -> dict[str, IdeaEntry]:
 def _comment(item: dict, path: str, users, ideas) -> CommentEntry:
     idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
     author = _ref(item, "author", f"{path}.author", users, "user")
-    body = _text(item, "body", f"{path}.body", required=True, max_len=COMMENT_MAX).strip()
+    body = _text(item, "body", f"{path}.body", required=True, max_len=TEXT_MAX).strip()
     created_at = parse_time(item.get("created_at"), f"{path}.created_at")
     return CommentEntry(idea=idea, author=author, body=body, created_at=created_at)
 
@@ -468,7 +472,7 @@ def _votes(items: list, challenge: ChallengeEntry, users: Mapping[str, UserEntry
             raise ArchiveError(f"{path}.value", f"a vote is 1 (support) or -1 (opposition), not {_show(value)}")
         if value < 0 and not challenge.allow_opposition:
             raise ArchiveError(f"{path}.value", "this challenge counts support only (opposition is not allowed)")
-        reason = _text(item, "reason", f"{path}.reason", max_len=REASON_LIMIT).strip()
+        reason = _text(item, "reason", f"{path}.reason", max_len=TEXT_MAX).strip()
         ratings: dict[str, int] = {}
         raw = item.get("ratings")
         if raw is not None:
@@ -478,6 +482,7 @@ def _votes(items: list, challenge: ChallengeEntry, users: Mapping[str, UserEntry
                     raise ArchiveError(f"{path}.ratings.{name}",
                                        f"not one of the challenge's criteria (criteria: {known})")
                 ratings[name] = _whole(rating, f"{path}.ratings.{name}", 1, 5, "a rating")
+        _check_weight(item, path)
         network = None
         if item.get("network") is not None:
             network = _text(item, "network", f"{path}.network", max_len=NETWORK_MAX) or None
@@ -486,6 +491,20 @@ def _votes(items: list, challenge: ChallengeEntry, users: Mapping[str, UserEntry
     if budget is not None:
         _check_budget(votes, budget)
     return votes
+
+
+def _check_weight(item: dict, path: str) -> None:
+    """A vote's `weight` and `discounts`, where the source wrote them (an export does), are
+    what that site computed. They are not trusted, since every vote is weighed again here
+    by this site's rules, but they must make sense: a weight from 0 to 1, known codes."""
+    weight = item.get("weight")
+    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, int | float)
+                               or math.isnan(weight) or not 0 <= weight <= 1):
+        raise ArchiveError(f"{path}.weight", f"a weight lies between 0 and 1, not {_show(weight)}")
+    for k, code in enumerate(_list(item, "discounts", f"{path}.discounts", required=False)):
+        if not isinstance(code, str) or code not in DISCOUNT_CODES:
+            raise ArchiveError(f"{path}.discounts[{k}]", f"unknown discount code {_show(code)}; known codes: "
+                                                        f"{', '.join(sorted(DISCOUNT_CODES))}")
 
 
 def _check_budget(votes: list[VoteEntry], budget: int) -> None:
@@ -502,7 +521,7 @@ def _decision(item: dict, path: str, ideas) -> DecisionEntry:
     idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
     decision = _choice(item, "decision", f"{path}.decision", DECISIONS)
     # A decision is owed a reason the author can read (principle 1), as on the site.
-    reason = _text(item, "reason", f"{path}.reason", required=True, max_len=MAX_BODY).strip()
+    reason = _text(item, "reason", f"{path}.reason", required=True, max_len=TEXT_MAX).strip()
     return DecisionEntry(idea=idea, decision=decision, reason=reason, at=parse_time(item.get("at"), f"{path}.at"))
 
 

@@ -14,6 +14,7 @@ and the address behind it is never written anywhere.
 """
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -104,6 +105,9 @@ def export_with_result(challenge: Challenge) -> ExportResult:
                                 for r in sorted(vote.ratings, key=lambda r: r.criterion_id)}
         if vote.network:
             entry["network"] = vote.network
+        # What this site computed, for whoever reads the archive; an import weighs again.
+        entry["weight"] = vote.weight
+        entry["discounts"] = [code for code, _ in json.loads(vote.discounts)]
         votes.append((vote.created_at, vote.id, entry))
 
     users = []

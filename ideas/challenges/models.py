@@ -21,6 +21,9 @@ from ideas import clock
 from ideas.accounts.models import User, _in
 from ideas.extensions import UTCDateTime, db
 
+# An imported challenge or idea keeps the key it had on its source platform.
+EXTERNAL_REF_MAX = 255
+
 
 class Phase(enum.StrEnum):
     DRAFT = "draft"
@@ -105,7 +108,7 @@ class Challenge(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
-    external_ref: Mapped[str | None] = mapped_column(String(120))
+    external_ref: Mapped[str | None] = mapped_column(String(EXTERNAL_REF_MAX))
 
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     staff: Mapped[list[ChallengeStaff]] = relationship(
@@ -219,7 +222,7 @@ class Idea(db.Model):
     # The author's pool when the idea was submitted: decides who sees it in `separate` mode.
     pool: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(160))
-    summary: Mapped[str] = mapped_column(String(1000), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")  # the form keeps typed ones short; imports keep theirs
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default=IdeaStatus.DRAFT)
     # Hidden by moderation (flags past the threshold, or a moderator): invisible to participants.
@@ -228,7 +231,7 @@ class Idea(db.Model):
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    external_ref: Mapped[str | None] = mapped_column(String(120))
+    external_ref: Mapped[str | None] = mapped_column(String(EXTERNAL_REF_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -289,7 +292,7 @@ class IdeaRevision(db.Model):
     editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     title: Mapped[str] = mapped_column(String(160))
-    summary: Mapped[str] = mapped_column(String(1000))
+    summary: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     tags: Mapped[str] = mapped_column(String(1000), default="")
     note: Mapped[str] = mapped_column(String(300), default="")

@@ -94,6 +94,10 @@ class Vote(db.Model):
     collusion: Mapped[float] = mapped_column(Float, default=1.0)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     discounts: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of [code, text]
+    # The collusion rules' causes behind `collusion` (JSON list of [code, text]), kept
+    # apart from `discounts` so that a policy which ignores collusion (simple) and a
+    # later return to one that weighs it both explain the vote without re-judging it.
+    collusion_discounts: Mapped[str] = mapped_column(Text, default="[]")
     policy: Mapped[str] = mapped_column(String(32), default="weighted/1")
 
     ratings: Mapped[list[VoteRating]] = relationship(

@@ -24,13 +24,27 @@ from sqlalchemy.exc import IntegrityError
 from ideas import clock
 from ideas.accounts.models import User
 from ideas.challenges import policy as challenge_policy
-from ideas.challenges.models import Challenge, Comment, CoAuthor, Idea, IdeaStatus, PoolMode
+from ideas.challenges.models import (
+    Challenge,
+    CoAuthor,
+    Comment,
+    Idea,
+    IdeaStatus,
+    PoolMode,
+)
 from ideas.challenges.policy import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db
+from ideas.voting import batch, ranking, weighting
 from ideas.voting import collusion as collusion_rules
-from ideas.voting import ranking, weighting
-from ideas.voting.models import IdeaScore, IdeaView, PolicyChange, PoolScale, Vote, VoteRating
+from ideas.voting.models import (
+    IdeaScore,
+    IdeaView,
+    PolicyChange,
+    PoolScale,
+    Vote,
+    VoteRating,
+)
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
 log = logging.getLogger(__name__)
@@ -43,8 +57,13 @@ NETWORK_RULE_KEY = "voting.network_rule_off"
 SUBSTANTIVE_COMMENT_WORDS = 20
 REASON_LIMIT = 5000
 # How far around a vote the collusion rules look, bounded so a vote costs the same
-# in a challenge of ten votes and of a million.
+# in a challenge of ten votes and of a million (`voting.replay` keeps to the same bounds).
 CONTEXT_LIMIT = 500
+CONTEXT_RECENT = timedelta(days=2)  # the idea's votes judged again with each new one
+CONTEXT_AROUND = timedelta(days=30)  # the history of those voters the rules look at
+AROUND_LIMIT = CONTEXT_LIMIT * 4
+OWN_REASONS_LIMIT = 100  # the voter's latest reasons a new reason is compared with
+CONTRIBUTION_WINDOW = timedelta(days=90)
 
 
 class VoteError(ChallengeError):
@@ -206,42 +225,72 @@ def identity_of(user: User) -> str:
 
 def contributions(user_id: int, now: datetime) -> int:
     """Substantive contributions in the last 90 days: published ideas and real comments."""
-    since = now - timedelta(days=90)
+    since = now - CONTRIBUTION_WINDOW
     ideas = db.session.scalar(select(func.count(Idea.id)).where(
-        Idea.author_id == user_id, Idea.status != IdeaStatus.DRAFT, Idea.published_at >= since,
+        Idea.author_id == user_id, *_substantive_ideas(), Idea.published_at >= since,
         Idea.published_at <= now)) or 0
     comments = db.session.scalar(select(func.count(Comment.id)).where(
         Comment.author_id == user_id, Comment.created_at >= since, Comment.created_at <= now,
-        func.length(Comment.body) >= SUBSTANTIVE_COMMENT_WORDS * 5)) or 0
+        *_substantive_comments())) or 0
     return ideas + comments
 
 
+def _substantive_ideas():
+    return (Idea.status != IdeaStatus.DRAFT,)
+
+
+def _substantive_comments():
+    return (func.length(Comment.body) >= SUBSTANTIVE_COMMENT_WORDS * 5,)
+
+
+def contribution_times(user_ids) -> dict[int, list[datetime]]:
+    """When each of these people made a substantive contribution, in time order: what
+    `contributions` counts, read for many people at once (`bisect` then counts a window)."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    ids = sorted(set(user_ids))
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        for user_id, at in db.session.execute(select(Idea.author_id, Idea.published_at).where(
+                Idea.author_id.in_(part), *_substantive_ideas(), Idea.published_at.is_not(None))):
+            found[user_id].append(clock.as_utc(at))
+        for user_id, at in db.session.execute(select(Comment.author_id, Comment.created_at).where(
+                Comment.author_id.in_(part), *_substantive_comments())):
+            found[user_id].append(clock.as_utc(at))
+    for times in found.values():
+        times.sort()
+    return found
+
+
 def _signals_for(vote: Vote, idea: Idea) -> VoteSignals:
-    return VoteSignals(
-        kind=vote.kind, value=vote.value, viewed_before=vote.viewed_before,
-        seconds_since_view=vote.seconds_since_view, idea_word_count=vote.idea_word_count,
-        reason_word_count=vote.reason_words, reason_is_near_copy=vote.reason_near_copy,
-        reason_specificity=min(1.0, max(0.0, vote.reason_specificity if vote.reason_specificity is not None else 1.0)),
-        criteria_rated=vote.criteria_rated, has_criteria=bool(idea.challenge.criteria),
-        identity=vote.identity, account_age_seconds=vote.account_age_seconds,
-        contributions_90d=vote.contributions_90d, is_author_or_coauthor=vote.is_author,
-    )
+    return batch.signals_of(vote, bool(idea.challenge.criteria))
 
 
 def _measure(vote: Vote, idea: Idea, voter: User, now: datetime, reason: str) -> None:
     view = db.session.get(IdeaView, (idea.id, voter.id))
-    first = clock.as_utc(view.first_at) if view else None
-    vote.viewed_before = first is not None and first <= now
-    vote.seconds_since_view = (now - first).total_seconds() if vote.viewed_before else None
+    measure(vote, idea, voter, now, reason, first_view=clock.as_utc(view.first_at) if view else None,
+            other_reasons=lambda: _other_reasons(vote, idea, voter),
+            contributions_90d=contributions(voter.id, now), author_ids=idea.author_ids())
+
+
+def measure(vote, idea: Idea, voter: User, now: datetime, reason: str, *, first_view: datetime | None,
+            other_reasons, contributions_90d: int, author_ids) -> None:
+    """Set a vote's signals, and its effort and standing alone, from what is known of it.
+
+    The live path gathers the facts with queries (`_measure`); an archive's replay
+    from the history in memory (`voting.replay`), passing an object with the vote's
+    columns as attributes. `other_reasons()` gives the reasons a new one is compared
+    with (texts, or `weighting.shingles` of them)."""
+    vote.viewed_before = first_view is not None and first_view <= now
+    vote.seconds_since_view = (now - first_view).total_seconds() if vote.viewed_before else None
     vote.idea_word_count = idea.word_count
     vote.reason = reason
     vote.reason_words = weighting.word_count(reason)
-    vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, _other_reasons(vote, idea, voter))
+    vote.reason_near_copy = bool(reason) and weighting.near_copy(reason, other_reasons())
     vote.reason_specificity = weighting.reason_specificity(reason, idea_text(idea)) if reason else 1.0
     vote.identity = identity_of(voter)
     vote.account_age_seconds = max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds())
-    vote.contributions_90d = contributions(voter.id, now)
-    vote.is_author = voter.id in idea.author_ids()
+    vote.contributions_90d = contributions_90d
+    vote.is_author = voter.id in author_ids
     # Effort and standing first: the collusion rules need to know who is low-standing.
     alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
     vote.effort, vote.standing = alone.effort, alone.standing
@@ -257,7 +306,7 @@ def _other_reasons(vote: Vote, idea: Idea, voter: User) -> list[str]:
     mine = db.session.scalars(
         select(Vote.reason).where(Vote.voter_id == voter.id, Vote.challenge_id == idea.challenge_id,
                                   Vote.idea_id != idea.id, Vote.reason != "")
-        .order_by(Vote.id.desc()).limit(100))
+        .order_by(Vote.id.desc()).limit(OWN_REASONS_LIMIT))
     theirs = db.session.scalars(
         select(Vote.reason).where(Vote.idea_id == idea.id, Vote.voter_id != voter.id, Vote.reason != "")
         .order_by(Vote.id.desc()).limit(CONTEXT_LIMIT))
@@ -442,7 +491,7 @@ def _context(idea: Idea, now: datetime) -> tuple[list[Vote], list[Vote]]:
     the recent votes of those voters and of the idea's authors (reciprocity, lockstep).
     Bounded by CONTEXT_LIMIT per look-up, whatever the size of the challenge."""
     recent = list(db.session.scalars(
-        select(Vote).where(Vote.idea_id == idea.id, Vote.created_at >= now - timedelta(days=2))
+        select(Vote).where(Vote.idea_id == idea.id, Vote.created_at >= now - CONTEXT_RECENT)
         .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT)))
     networks = {v.network for v in recent if v.network}
     shared = list(db.session.scalars(
@@ -452,8 +501,8 @@ def _context(idea: Idea, now: datetime) -> tuple[list[Vote], list[Vote]]:
     people = {v.voter_id for v in on_idea.values()} | idea.author_ids()
     around = list(db.session.scalars(
         select(Vote).where(Vote.challenge_id == idea.challenge_id, Vote.voter_id.in_(people),
-                           Vote.created_at >= now - timedelta(days=30))
-        .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT * 4))) if people else []
+                           Vote.created_at >= now - CONTEXT_AROUND)
+        .order_by(Vote.created_at.desc()).limit(AROUND_LIMIT))) if people else []
     others = [v for v in around if v.id not in on_idea]
     return list(on_idea.values()), others
 
@@ -469,16 +518,10 @@ def _reweigh_idea_votes(idea: Idea, policy, now: datetime) -> list[tuple[str, in
     factors = collusion_rules.collusion_factors(_facts(everything, authors), WEIGHTED, ideas={idea.id})
     changes = []
     for vote in on_idea:
-        signals = _signals_for(vote, idea)
-        found = factors.get(vote.id, weighting.NO_COLLUSION)
-        factors_weight = weighting.weight_for(signals, WEIGHTED, found)
-        weight = weighting.weight_for(signals, policy, found)
+        weighed = batch.weigh(_signals_for(vote, idea), policy, factors.get(vote.id, weighting.NO_COLLUSION))
         before = vote.weight
-        vote.effort, vote.standing, vote.collusion = (factors_weight.effort, factors_weight.standing,
-                                                      factors_weight.collusion)
-        vote.weight = weight.value
-        vote.discounts = json.dumps([list(d) for d in weight.discounts])
-        vote.policy = policy.label
+        for name, value in weighed.columns().items():
+            setattr(vote, name, value)
         if not math.isclose(before, vote.weight):
             changes.append((vote.pool, vote.value, vote.weight - before, 0))
     db.session.flush()
@@ -880,86 +923,58 @@ def policy_locked(challenge: Challenge) -> bool:
 
 
 def recompute_challenge(challenge: Challenge) -> None:
-    """Set-based: every weight from its stored factors, then every aggregate and score.
+    """Every weight again under the challenge's policy, then every aggregate and score.
 
-    Effort, standing and collusion are kept per vote as the weighted rules measure
-    them; a policy only decides how they combine, so one UPDATE re-weighs a million
-    votes, and one grouped INSERT rebuilds the aggregates."""
+    Each vote keeps the signals it was cast with and the collusion rules' judgement
+    of it (factor and causes); a policy decides how they combine and which discounts
+    are shown. So every vote is weighed again by `weighting.weight_for` from what it
+    stored, exactly as when it was cast, in chunks read and written in bulk
+    (`voting.batch`), and no discount of the previous policy stays behind."""
     policy = active_policy(challenge)
-    votes = update(Vote).where(Vote.challenge_id == challenge.id)
-    if not (policy.weighs_effort or policy.weighs_standing or policy.weighs_collusion):
-        weight = db.case((Vote.is_author, 0.0), else_=1.0)
-    else:
-        product = Vote.effort * Vote.standing * Vote.collusion
-        weight = db.case((Vote.is_author, 0.0), (product > 1.0, 1.0), else_=product)
-    db.session.execute(votes.values(weight=weight, policy=policy.label),
-                       execution_options={"synchronize_session": False})
-    rebuild_scores(challenge)
+    db.session.flush()
+    aggregates = batch.reweigh_challenge(challenge.id, bool(challenge.criteria), policy)
+    _write_scores(challenge, aggregates, policy)
 
 
 def rebuild_scores(challenge: Challenge) -> None:
-    """Aggregates from the votes (grouped, in the database), then scores per idea."""
+    """Aggregates (`ranking.aggregate`) and scores of every idea from its stored weights."""
     policy = active_policy(challenge)
+    db.session.flush()
+    _write_scores(challenge, batch.stored_aggregates(challenge.id), policy)
+
+
+def _write_scores(challenge: Challenge, aggregates, policy) -> None:
+    """Every idea's score row from its aggregates; the pools' scales from scratch, then
+    every blended score with them."""
+    published = db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
+                                                         Idea.status == IdeaStatus.PUBLISHED))
+    scored = db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.challenge_id == challenge.id))
+    values = batch.pool_values({*published, *scored, *aggregates}, aggregates, policy)
     now = clock.now()
-    sums = {}
-    for idea_id, pool, value, count, total in db.session.execute(
-        select(Vote.idea_id, Vote.pool, Vote.value, func.count(Vote.id), func.sum(Vote.weight))
-        .where(Vote.challenge_id == challenge.id).group_by(Vote.idea_id, Vote.pool, Vote.value)
-    ):
-        entry = sums.setdefault(idea_id, defaultdict(float))
-        entry[f"{'support' if value > 0 else 'oppose'}_{pool}"] += float(total or 0)
-        entry[f"raw_{pool}"] += count
-    existing = {row.idea_id: row for row in db.session.scalars(
-        select(IdeaScore).where(IdeaScore.challenge_id == challenge.id))}
-    fields = ("support_employee", "oppose_employee", "raw_employee", "support_external", "oppose_external",
-              "raw_external")
-    published = set(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge.id,
-                                                             Idea.status == IdeaStatus.PUBLISHED)))
-    rows = []
-    for idea_id in set(existing) | set(sums) | published:
-        row = existing.get(idea_id)
-        if row is None:
-            row = IdeaScore(idea_id=idea_id, challenge_id=challenge.id)
-            db.session.add(row)
-        entry = sums.get(idea_id, {})
-        for name in fields:
-            value = entry.get(name, 0)
-            setattr(row, name, int(value) if name.startswith("raw") else float(value))
-        row.updated_at = now
-        _pool_scores(row, policy)
-        rows.append(row)
-    # The pools' scales from scratch, then every blended score with them.
-    scale_rows = _scale_rows(challenge)
     scales = {}
-    for pool, scale in scale_rows.items():
-        scale.heard = math.fsum(max(0.0, getattr(r, f"support_{pool}")) for r in rows)
+    for pool, scale in _scale_rows(challenge).items():
+        scale.heard = math.fsum(max(0.0, v[f"support_{pool}"]) for v in values.values())
         scale.applied_heard = scale.heard
-        scale.applied_best = max((getattr(r, f"score_{pool}") for r in rows), default=0.0)
+        scale.applied_best = max((v[f"score_{pool}"] for v in values.values()), default=0.0)
         scale.updated_at = now
         scales[pool] = ranking.pool_scale(scale.applied_best, scale.applied_heard, policy)
-    for row in rows:
-        _blend(row, challenge, scales)
-    db.session.flush()
+    batch.write_scores(challenge.id, values, pool_weights(challenge), scales)
     refresh_disagreement(challenge)
 
 
 def rescore_blend(challenge: Challenge) -> None:
-    """Pool weights or pool scales changed: the blended scores follow, set-based.
-
-    The SQL form of `ranking.blended_score` with the applied scales."""
+    """Pool weights or pool scales changed: each blended score again by
+    `ranking.blended_score` with the applied scales, in bulk."""
     weights = pool_weights(challenge)
     scales = _applied_scales(challenge, active_policy(challenge))
     db.session.flush()
-
-    def scaled(column, pool):
-        value = column * scales[pool]
-        return db.case((value > 1.0, 1.0), else_=value)
-
-    db.session.execute(
-        update(IdeaScore).where(IdeaScore.challenge_id == challenge.id).values(
-            score_blended=scaled(IdeaScore.score_employee, "employee") * weights["employee"]
-            + scaled(IdeaScore.score_external, "external") * weights["external"]),
-        execution_options={"synchronize_session": False})
+    rows = [{"b_idea_id": idea_id, "score_blended": ranking.blended_score(
+                {"employee": employee, "external": external}, weights, scales)}
+            for idea_id, employee, external in db.session.execute(
+                select(IdeaScore.idea_id, IdeaScore.score_employee, IdeaScore.score_external)
+                .where(IdeaScore.challenge_id == challenge.id))]
+    if rows:
+        batch.update_scores(rows)
 
 
 # --- scheduled -----------------------------------------------------------------

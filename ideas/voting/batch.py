@@ -1,0 +1,280 @@
+"""Weights and scores for many votes at once, by the same pure functions as a live vote.
+
+One source of truth: whether a vote is cast on the site, replayed from an archive
+or re-weighed after a policy change, its weight and discounts come out of
+`weighting.weight_for`, its collusion factor out of `collusion.collusion_factors`
+(over the votes `collusion.context_for` picks), an idea's per-pool aggregates out
+of `ranking.aggregate` and its scores out of `ranking.pool_score` and
+`ranking.blended_score`. Nothing here restates a formula: this module only reads
+the inputs those functions take, in bulk, and writes back what they return.
+
+The live path (`services`) builds a vote's signals with `signals_of` and weighs
+it with `weigh`, the batch paths (`recompute_challenge`, `rebuild_scores`,
+`rescore_blend`, the archive import) do the same over chunks of rows read with a
+few set-based queries and write the results back with one executemany per chunk.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+
+from ideas import clock
+from ideas.challenges.models import Idea
+from ideas.extensions import db
+from ideas.voting import ranking, weighting
+from ideas.voting.models import IdeaScore, Vote
+from ideas.voting.weighting import WEIGHTED, Collusion, Discount, VoteSignals, Weight
+
+# Every cause a discount can name (`Discount.code`): the codes the weighting policy
+# puts in plain words, which is what an archive's `discounts` may list (a test checks
+# that the rules make no other).
+DISCOUNT_CODES = frozenset(weighting.DISCOUNT_LABELS)
+
+# Rows read and written per round trip: large enough that a million votes take a
+# few dozen queries, small enough to keep memory flat.
+CHUNK = 20_000
+
+# What weighing a stored vote needs: every `VoteSignals` field the votes table stores,
+# under its column's name (so a signal added to both flows through every path), then
+# the collusion judgement. A Core row of these columns and an ORM `Vote` both answer
+# `row.viewed_before` and so on, so `signals_of` takes either.
+_RENAMED = {"reason_word_count": "reason_words", "reason_is_near_copy": "reason_near_copy",
+            "is_author_or_coauthor": "is_author"}
+_SIGNAL_FIELDS = tuple((f.name, _RENAMED.get(f.name, f.name)) for f in dataclasses.fields(VoteSignals)
+                       if _RENAMED.get(f.name, f.name) in Vote.__table__.c)
+SIGNAL_COLUMNS = (*(Vote.__table__.c[column] for _, column in _SIGNAL_FIELDS),
+                  Vote.__table__.c.collusion, Vote.__table__.c.collusion_discounts)
+WEIGHT_COLUMNS = ("effort", "standing", "collusion", "weight", "discounts", "collusion_discounts", "policy")
+_WEIGHT = WEIGHT_COLUMNS.index("weight")
+SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
+                "support_external", "oppose_external", "raw_external",
+                "score_employee", "score_external", "score_blended")
+
+
+# --- one vote ----------------------------------------------------------------------
+
+def signals_of(vote, has_criteria: bool) -> VoteSignals:
+    """The signals a stored vote was cast with, as `weighting.weight_for` takes them."""
+    values = {field: getattr(vote, column) for field, column in _SIGNAL_FIELDS}
+    if "reason_specificity" in values:  # kept since weighted/2; a vote from before counts as specific
+        stored = values["reason_specificity"]
+        values["reason_specificity"] = 1.0 if stored is None else min(1.0, max(0.0, stored))
+    return VoteSignals(**values, has_criteria=has_criteria)
+
+
+def dump_discounts(discounts: Iterable[Discount]) -> str:
+    return json.dumps([list(d) for d in discounts])
+
+
+def load_discounts(stored: str | None) -> tuple[Discount, ...]:
+    return tuple(Discount(code, text) for code, text in json.loads(stored or "[]"))
+
+
+def stored_collusion(vote) -> Collusion:
+    """The collusion judgement kept with a vote: its factor and the causes behind it."""
+    return Collusion(float(vote.collusion), load_discounts(vote.collusion_discounts))
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """A vote weighed: its factors as the weighted rules measure them (what the collusion
+    rules and the explanations read, whatever the policy) and its weight under the policy."""
+
+    factors: Weight
+    weight: Weight
+    collusion: Collusion
+
+    def columns(self) -> dict:
+        return {"effort": self.factors.effort, "standing": self.factors.standing,
+                "collusion": self.factors.collusion, "weight": self.weight.value,
+                "discounts": dump_discounts(self.weight.discounts),
+                "collusion_discounts": dump_discounts(self.collusion.discounts),
+                "policy": self.weight.policy}
+
+
+def weigh(signals: VoteSignals, policy: weighting.WeightingPolicy, found: Collusion, *,
+          same: bool | None = None) -> Weighed:
+    """`weight_for` under the weighted rules (the factors) and under the challenge's policy
+    (`same`: whether that policy is the weighted one, when the caller knows already)."""
+    factors = weighting.weight_for(signals, WEIGHTED, found)
+    if same is None:
+        same = policy == WEIGHTED
+    weight = factors if same else weighting.weight_for(signals, policy, found)
+    return Weighed(factors, weight, found)
+
+
+class Weigher:
+    """`weigh` for many stored votes, returning the columns to write back.
+
+    The functions are pure, so a vote whose stored signals and collusion judgement
+    repeat an earlier one's gets the same result: it is reused rather than computed
+    and serialised again (exactly equal inputs only, keyed by the stored values)."""
+
+    def __init__(self, policy: weighting.WeightingPolicy, has_criteria: bool):
+        self.policy = policy
+        self.has_criteria = has_criteria
+        self.same = policy == WEIGHTED
+        self.weighed = 0  # how many distinct inputs were weighed
+        self._seen: dict[tuple, tuple] = {}
+
+    def __call__(self, row, key: tuple) -> tuple:
+        """The WEIGHT_COLUMNS values for `row`, which has the SIGNAL_COLUMNS by name;
+        `key` is their values."""
+        done = self._seen.get(key)
+        if done is None:
+            if len(self._seen) >= 100_000:
+                self._seen.clear()
+            columns = weigh(signals_of(row, self.has_criteria), self.policy, stored_collusion(row),
+                            same=self.same).columns()
+            done = self._seen[key] = tuple(columns[name] for name in WEIGHT_COLUMNS)
+            self.weighed += 1
+        return done
+
+
+# --- scores ------------------------------------------------------------------------
+
+def pool_values(idea_ids: Iterable[int], aggregates: Mapping[int, Mapping[str, ranking.PoolAggregate]],
+                policy: weighting.WeightingPolicy) -> dict[int, dict[str, float]]:
+    """Each idea's stored aggregates and pool scores (`ranking.pool_score`) from its
+    per-pool aggregates; an idea without any has none."""
+    found = {}
+    for idea_id in idea_ids:
+        values: dict[str, float] = {}
+        for pool in ranking.POOLS:
+            agg = aggregates.get(idea_id, {}).get(pool, ranking.PoolAggregate())
+            support = agg.support_weight if agg.support_weight >= 1e-9 else 0.0  # crumbs of adds and removes
+            agg = ranking.PoolAggregate(support, max(0.0, agg.oppose_weight), agg.raw_count)
+            values[f"support_{pool}"], values[f"oppose_{pool}"] = agg.support_weight, agg.oppose_weight
+            values[f"raw_{pool}"] = agg.raw_count
+            values[f"score_{pool}"] = ranking.pool_score(agg, policy)
+        found[idea_id] = values
+    return found
+
+
+def write_scores(challenge_id: int, values: Mapping[int, dict[str, float]], pool_weights: Mapping[str, float],
+                 scales: Mapping[str, float]) -> None:
+    """Write these ideas' score rows (`pool_values`) with their blended scores
+    (`ranking.blended_score` on the pools' scales), creating the rows that are missing."""
+    now = clock.now()
+    existing = set()
+    ids = sorted(values)
+    for part in _parts(ids):
+        existing.update(db.session.scalars(select(IdeaScore.idea_id).where(IdeaScore.idea_id.in_(part))))
+    fresh, known = [], []
+    for idea_id in ids:
+        row = dict(values[idea_id], updated_at=now, score_blended=ranking.blended_score(
+            {pool: values[idea_id][f"score_{pool}"] for pool in ranking.POOLS}, pool_weights, scales))
+        if idea_id in existing:
+            known.append({"b_idea_id": idea_id, **row})
+        else:
+            fresh.append({"idea_id": idea_id, "challenge_id": challenge_id, **row})
+    if fresh:
+        _executemany(insert(IdeaScore.__table__), fresh)
+    if known:
+        update_scores(known)
+
+
+def update_scores(rows: list[dict]) -> None:
+    """Bulk UPDATE of score rows: rows of `b_idea_id` and the columns to set."""
+    # The SET clause is made of the keys of the rows (SQLAlchemy's executemany UPDATE).
+    _executemany(update(IdeaScore.__table__).where(IdeaScore.__table__.c.idea_id == bindparam("b_idea_id")), rows)
+    _expire(IdeaScore)
+
+
+def write_weights(rows: list[tuple]) -> None:
+    """Bulk UPDATE of votes' weights and explanations: tuples of WEIGHT_COLUMNS then the id.
+
+    Straight to the driver's executemany: at a million rows SQLAlchemy's per-row
+    parameter processing would cost more than the database's work."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f"{name} = {mark}" for name in WEIGHT_COLUMNS)
+    connection.exec_driver_sql(f"UPDATE votes SET {sets} WHERE id = {mark}", rows)
+    _expire(Vote)
+
+
+def _expire(model) -> None:
+    """ORM copies of rows written in bulk are stale: reload them when next read."""
+    for instance in list(db.session.identity_map.values()):
+        if isinstance(instance, model):
+            db.session.expire(instance)
+
+
+def _executemany(statement, rows: list[dict]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(statement, rows[start:start + CHUNK], execution_options={"synchronize_session": False})
+
+
+def _parts(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+# --- a whole challenge -------------------------------------------------------------
+
+def stored_votes(challenge_id: int, columns) -> Iterator[Sequence]:
+    """Every vote of a challenge, in chunks of about CHUNK rows that each hold all the
+    votes of some ideas: one query per chunk by the (idea, time) index, whatever the
+    size of the challenge. (Paging the challenge's votes by id would make the database
+    scan and sort all of them for every chunk.)"""
+    sizes = dict(db.session.execute(
+        select(IdeaScore.idea_id, IdeaScore.raw_employee + IdeaScore.raw_external)
+        .where(IdeaScore.challenge_id == challenge_id)).all())
+    ideas = sorted(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge_id)))
+    part: list[int] = []
+    size = 0
+    for idea_id in ideas:
+        part.append(idea_id)
+        size += sizes.get(idea_id) or 1  # an estimate: stale counts only make chunks uneven
+        if size >= CHUNK or len(part) >= 500:
+            yield from _votes_of(part, columns)
+            part, size = [], 0
+    if part:
+        yield from _votes_of(part, columns)
+
+
+def _votes_of(idea_ids: list[int], columns) -> Iterator[Sequence]:
+    rows = db.session.connection().execute(select(*columns).where(Vote.__table__.c.idea_id.in_(idea_ids))).all()
+    if rows:
+        yield rows
+
+
+def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.WeightingPolicy
+                      ) -> dict[int, dict[str, ranking.PoolAggregate]]:
+    """Every vote of the challenge weighed again from its stored signals and collusion
+    judgement under `policy`, written back (weights, factors, discounts, policy label).
+
+    Returns each idea's per-pool aggregates (`ranking.aggregate`) of the new weights."""
+    aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
+    weigher = Weigher(policy, has_criteria)
+    table = Vote.__table__
+    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, *SIGNAL_COLUMNS)):
+        out = []
+        entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
+        for row in rows:
+            done = weigher(row, row[3:])
+            out.append((*done, row.id))
+            entries[row.idea_id].append((row.pool, row.value, done[_WEIGHT]))
+        write_weights(out)
+        aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    return aggregates
+
+
+def stored_aggregates(challenge_id: int) -> dict[int, dict[str, ranking.PoolAggregate]]:
+    """Each idea's per-pool aggregates (`ranking.aggregate`) of its stored weights."""
+    aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
+    table = Vote.__table__
+    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, table.c.value,
+                                            table.c.weight)):
+        entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
+        for row in rows:
+            entries[row.idea_id].append((row.pool, row.value, row.weight))
+        aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    return aggregates

@@ -117,6 +117,8 @@ def _vote(challenge, ideas, voters, start, rng: random.Random, per_voter: int = 
             if voter.id == idea.author_id:
                 continue
             moment = start + timedelta(hours=position * 5 + rng.randint(0, 3))
+            if voter.created_at and clock.as_utc(voter.created_at) > moment - timedelta(days=1):
+                continue  # nobody votes before they joined (nor on their first minutes' click)
             engaged = position % 4 != 3
             if engaged:
                 voting.record_view(idea, voter, now=moment - timedelta(minutes=2))

@@ -438,7 +438,15 @@ def ensure_score(idea: Idea) -> None:
 
 
 def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
-    """Take the idea's score row first: votes on one idea are applied one at a time."""
+    """Take the idea's score row first: votes on one idea are applied one at a time.
+
+    Before it, the challenge's scale rows, in every vote and withdrawal: a re-blend (a
+    pool's scale moved a step) rewrites every score row of the challenge while holding
+    them, so a vote holding another idea's score row while it waits for them would
+    deadlock with it; and a pool's heard support is added under that lock, never lost."""
+    db.session.scalars(select(PoolScale).where(PoolScale.challenge_id == idea.challenge_id)
+                       .order_by(PoolScale.pool).with_for_update()
+                       .execution_options(populate_existing=True)).all()
     result = db.session.execute(
         update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(updated_at=now)
     )

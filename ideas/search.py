@@ -219,17 +219,21 @@ def _listen() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Drain after each request that committed an index job, and on every scheduler tick."""
-    from ideas import scheduler
-
+    """Drain after each request that committed an index job (the scheduler's "search"
+    job drains on every tick too: `register_jobs`)."""
     _listen()
-    scheduler.add_job(app, "search", lambda now: drain())
 
     @app.teardown_request
     def _drain_after_request(error=None):
         session = db.session()
         if session.info.pop(_DUE, False) and error is None:
             drain()
+
+
+def register_jobs(app: Flask) -> None:
+    from ideas import scheduler
+
+    scheduler.register_job(app, "search", lambda now: drain())
 
 
 def _caller_has_writes() -> bool:

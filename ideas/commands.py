@@ -105,6 +105,8 @@ def worker(once: bool, interval: float) -> None:
     digests, mail, webhooks, the search queue. Start one or more on any servers (they
     never run one job twice) and set IDEAS_WORKER=1 on the web servers, so requests
     leave all of it to the workers."""
+    from flask import current_app
+
     from ideas import scheduler
 
     if not current_app.config.get("IDEAS_WORKER"):

@@ -114,7 +114,9 @@ def claimed(model, row_id: int, still: list) -> Iterator[object | None]:
     query = (select(model).where(model.id == row_id, *still)
              .execution_options(populate_existing=True))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        # OF the row alone: rows joined in by eager loads (the endpoint every delivery
+        # shares) stay free, or one worker's claim would make the others skip them all.
+        query = query.with_for_update(skip_locked=True, of=model)
     row = session.scalar(query)
     if row is None:
         session.rollback()
@@ -213,6 +215,8 @@ def work(*, once: bool = False, interval: float = 5.0, echo: Callable[[str], Non
         stopping.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    echo(f"worker started: {', '.join(job.name for job in jobs())}"
+         + ("" if once else f", every {interval:g} s"))
     rounds = 0
     try:
         while not stopping.is_set():

@@ -16,7 +16,8 @@ from sqlalchemy.orm import joinedload
 from ideas import clock, search, text
 from ideas.accounts.models import User
 from ideas.challenges import policy
-from ideas.challenges.models import Comment, Flag, Follow, Idea, IdeaStatus
+from ideas.challenges.models import Comment, Flag, Idea, IdeaStatus
+from ideas.notifications.models import Follow
 from ideas.challenges.policy import Action
 from ideas.challenges.services import (
     ChallengeError,

@@ -20,12 +20,11 @@ from ideas.challenges import policy
 from ideas.challenges.models import (
     Challenge,
     ChallengeTag,
-    Follow,
     Idea,
     IdeaStatus,
     IdeaTag,
-    Notification,
 )
+from ideas.notifications.models import Follow, Notification
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 

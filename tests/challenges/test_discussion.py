@@ -9,7 +9,8 @@ from sqlalchemy import delete, event, func, select
 
 from ideas import clock
 from ideas.challenges import comments, services
-from ideas.challenges.models import Comment, Follow, Notification
+from ideas.challenges.models import Comment
+from ideas.notifications.models import Follow, Notification
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge

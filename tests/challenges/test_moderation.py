@@ -11,8 +11,8 @@ from ideas.challenges.models import (
     Comment,
     Flag,
     ModerationAction,
-    Notification,
 )
+from ideas.notifications.models import Notification
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge

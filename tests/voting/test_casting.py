@@ -144,7 +144,7 @@ def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge
     db.session.commit()
     assert {v.weight for v in db.session.scalars(select(Vote))} == {1.0}
     assert aggregates_match(idea)
-    from ideas.challenges.models import Notification
+    from ideas.notifications.models import Notification
 
     told = db.session.scalars(select(Notification).where(Notification.kind == "policy")).all()
     assert {n.user_id for n in told} == {v.id for v in voters}

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ideas import clock
 from ideas.challenges import services as challenges
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.voting import services, weighting
 from ideas.voting.models import IdeaScore, Vote

@@ -153,7 +153,8 @@ def main(argv: list[str]) -> int:
 
 def run(args, rng: random.Random) -> int:
     from ideas.accounts.models import User
-    from ideas.challenges.models import Challenge, Idea, IndexJob
+    from ideas.challenges.models import Challenge, Idea
+    from ideas.search import IndexJob
 
     db.create_all()
     print(f"database: {db.engine.dialect.name}; filling {args.ideas:,} ideas …", flush=True)

@@ -84,8 +84,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
-from sqlalchemy import and_, delete, event, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, and_, delete, event, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from whoosh import index as whoosh_index
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
@@ -96,6 +96,7 @@ from whoosh.sorting import FieldFacet
 from whoosh.support.charset import accent_map
 from whoosh.util.filelock import FileLock
 
+from ideas import clock
 from ideas.challenges import policy
 from ideas.challenges.models import (
     Challenge,
@@ -103,10 +104,9 @@ from ideas.challenges.models import (
     Idea,
     IdeaStatus,
     IdeaTag,
-    IndexJob,
     Phase,
 )
-from ideas.extensions import db
+from ideas.extensions import UTCDateTime, db
 from ideas.numbers import db_int
 
 log = logging.getLogger("ideas.search")
@@ -172,6 +172,18 @@ class SearchUnavailable(RuntimeError):
 
 
 # --- queueing ---------------------------------------------------------------------
+
+class IndexJob(db.Model):
+    """A search-index change, written in the same transaction as the change itself and
+    drained by one writer after commit, so a rolled-back change never reaches the index
+    and a killed worker loses nothing."""
+
+    __tablename__ = "index_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
 
 _QUEUED = "ideas.search.queued"  # idea ids queued in the current transaction
 _ENQUEUED = "ideas.search.enqueued"  # this transaction queued a job

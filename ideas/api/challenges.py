@@ -31,7 +31,7 @@ from ideas.api.routes import Error
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Challenge, Phase, PoolMode
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 
 # --- shared by the API's domain modules ----------------------------------------------
@@ -44,8 +44,8 @@ def refused(error: ChallengeError):
     return error_response(error.status, error.message, fields)
 
 
-@bp.errorhandler(NotFound)
-def not_found(_error: NotFound):
+@bp.errorhandler(NotFoundError)
+def not_found(_error: NotFoundError):
     # Outside a person's audience is the same as not there at all, even by a guessed id.
     db.session.rollback()
     return error_response(404, "There is nothing here, or it is not visible to you.")

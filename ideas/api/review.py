@@ -38,7 +38,7 @@ from ideas.api.links import page_url
 from ideas.api.routes import Error
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
-from ideas.challenges.services import NotFound
+from ideas.errors import NotFoundError
 from ideas.extensions import db
 from ideas.integrations import handoffs as handoff_list
 from ideas.review import services as review_services
@@ -373,7 +373,7 @@ def _review(review_id: int) -> tuple[IdeaReview, object]:
     if review is None or not (policy.can_see_challenge(user, review.challenge)
                               or review_services.assignment_of(review, user) is not None
                               or review_services.handed_to(review, user)):
-        raise NotFound()
+        raise NotFoundError()
     return review, user
 
 
@@ -451,7 +451,7 @@ def list_handoffs():
 def read_review(review_id: int):
     review, user = _review(review_id)
     if not _readable(review, user):
-        raise NotFound()
+        raise NotFoundError()
     return _ok(review, user)
 
 

@@ -50,7 +50,7 @@ from ideas.challenges.models import (
     IdeaStatus,
     Phase,
 )
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import in_range
 from ideas.review import events, scoring, stages, timing, workflow
@@ -124,7 +124,7 @@ def _lock(review: IdeaReview) -> IdeaReview:
         .execution_options(populate_existing=True)
     )
     if locked is None:
-        raise NotFound()
+        raise NotFoundError()
     return locked
 
 
@@ -156,7 +156,7 @@ def review_of(idea: Idea) -> IdeaReview | None:
 def get_review(review_id: int) -> IdeaReview:
     review = db.session.get(IdeaReview, review_id)
     if review is None:
-        raise NotFound()
+        raise NotFoundError()
     return review
 
 

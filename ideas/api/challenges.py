@@ -1,9 +1,5 @@
 """Challenges through the API: list and read for everyone in their audience; create,
-update, publish and change phase for managers.
-
-This module also holds what the API's domain endpoints share (ideas.py and voting.py
-import it): how a service's refusal becomes an API error, times, paging, JSON bodies
-that name unknown fields."""
+update, publish and change phase for managers."""
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -25,73 +21,22 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
-from ideas.api.errors import ApiError, error_response
-from ideas.api.routes import Error
+from ideas.api.core import (
+    Cursor,
+    Error,
+    Operation,
+    Person,
+    current_api_user,
+    documented,
+    iso,
+    person_json,
+    token_required,
+)
+from ideas.api.errors import ApiError
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Challenge, Phase, PoolMode
-from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
-
-# --- shared by the API's domain modules ----------------------------------------------
-
-@bp.errorhandler(ChallengeError)
-def refused(error: ChallengeError):
-    """A rule refused the request: the same status, the message under its field."""
-    db.session.rollback()  # a service may have flushed part of the change
-    fields = {error.field: [error.message]} if error.field else {}
-    return error_response(error.status, error.message, fields)
-
-
-@bp.errorhandler(NotFound)
-def not_found(_error: NotFound):
-    # Outside a person's audience is the same as not there at all, even by a guessed id.
-    db.session.rollback()
-    return error_response(404, "There is nothing here, or it is not visible to you.")
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC, with its zone."""
-    return clock.as_utc(value).isoformat() if value is not None else None
-
-
-def keyset(query, column, *, limit: int, before: int | None, after: int | None) -> tuple[list, dict | None]:
-    """One page by id: `before` pages back (newest first), `after` forwards (oldest first)."""
-    if after is not None:
-        query = query.where(column > after).order_by(column.asc())
-    else:
-        if before is not None:
-            query = query.where(column < before)
-        query = query.order_by(column.desc())
-    rows = list(db.session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if not more:
-        return rows, None
-    return rows, ({"after": rows[-1].id} if after is not None else {"before": rows[-1].id})
-
-
-def person_json(user) -> dict | None:
-    return {"id": user.id, "name": user.name} if user is not None else None
-
-
-class Person(Model):
-    id: int
-    name: str
-
-
-class Before(Model):
-    before: int
-
-
-class After(Model):
-    after: int
-
-
-Cursor = Annotated[Before | After | None,
-                   Field(description="Pass as a query parameter for the next page; null on the last page.")]
-
 
 # --- JSON ------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from sqlalchemy import or_, select
 from ideas import search as search_index
 from ideas import text
 from ideas.api import bp
-from ideas.api.challenges import Cursor, Person, iso, keyset, person_json
 from ideas.api.contract import (
     MAX_INT,
     MAX_LIMIT,
@@ -29,10 +28,20 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
+from ideas.api.core import (
+    Cursor,
+    Error,
+    Operation,
+    Person,
+    current_api_user,
+    documented,
+    iso,
+    keyset,
+    person_json,
+    token_required,
+)
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
-from ideas.api.routes import Error
 from ideas.challenges import comments as discussion
 from ideas.challenges import moderation, policy
 from ideas.challenges import services as challenges

@@ -19,7 +19,6 @@ from sqlalchemy.orm import selectinload
 from ideas import clock
 from ideas.accounts.models import User
 from ideas.api import bp
-from ideas.api.challenges import Cursor, Person, iso, keyset, person_json
 from ideas.api.contract import (
     MAX_INT,
     Body,
@@ -32,10 +31,20 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
+from ideas.api.core import (
+    Cursor,
+    Error,
+    Operation,
+    Person,
+    current_api_user,
+    documented,
+    iso,
+    keyset,
+    person_json,
+    token_required,
+)
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
-from ideas.api.routes import Error
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.services import NotFound

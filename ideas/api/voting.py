@@ -11,7 +11,6 @@ from pydantic import Field
 
 from ideas import caching
 from ideas.api import bp
-from ideas.api.challenges import iso
 from ideas.api.contract import (
     MAX_INT,
     MAX_LIMIT,
@@ -25,10 +24,9 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
+from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
-from ideas.api.routes import Error
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea

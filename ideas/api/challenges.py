@@ -29,6 +29,7 @@ from ideas.api.core import (
     current_api_user,
     documented,
     iso,
+    keyset,
     person_json,
     token_required,
 )
@@ -36,7 +37,6 @@ from ideas.api.errors import ApiError
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Challenge, Phase, PoolMode
-from ideas.extensions import db
 
 # --- JSON ------------------------------------------------------------------------------
 
@@ -212,9 +212,6 @@ def challenge_values(data: ChallengeUpdate) -> dict:
 
 # --- endpoints -------------------------------------------------------------------------
 
-SCAN_LIMIT = 1_000  # challenges read per list request, at most, to fill one page
-
-
 @bp.get("/challenges")
 @token_required
 @documented("GET", Operation(
@@ -226,41 +223,12 @@ SCAN_LIMIT = 1_000  # challenges read per list request, at most, to fill one pag
 def list_challenges():
     user = current_api_user()
     args = query(ChallengeList)
-    limit, before, after, phase = args.limit, args.before, args.after, args.phase
-    # Who sees a challenge is policy.can_see_challenge, applied here to each row so the
-    # API cannot drift from the pages. Reading is bounded by SCAN_LIMIT rows; when that
-    # cuts a page short, the cursor continues from the last row read.
-    listed = select(Challenge)
-    if phase:
-        listed = listed.where(Challenge.phase == phase)
-    batch_size = max(limit + 1, 100)
-    found: list[Challenge] = []
-    cursor, last_read, read, exhausted = (after if after is not None else before), None, 0, False
-    while len(found) <= limit and read < SCAN_LIMIT:
-        if after is not None:
-            step = listed.where(Challenge.id > cursor).order_by(Challenge.id.asc())
-        else:
-            step = (listed.where(Challenge.id < cursor) if cursor is not None else listed).order_by(
-                Challenge.id.desc())
-        batch = list(db.session.scalars(step.limit(batch_size)))
-        for challenge in batch:
-            read, last_read = read + 1, challenge.id
-            if policy.can_see_challenge(user, challenge):
-                found.append(challenge)
-                if len(found) > limit:
-                    break
-        if len(batch) < batch_size:
-            exhausted = True
-            break
-        cursor = last_read
-    items = found[:limit]
-    if len(found) > limit:
-        cursor = items[-1].id
-    elif not exhausted and last_read is not None:
-        cursor = last_read
-    else:
-        cursor = None
-    following = None if cursor is None else ({"after": cursor} if after is not None else {"before": cursor})
+    # The pages' rule (policy.can_see_challenge) as a WHERE clause: a page costs the same
+    # however many challenges the person may not see.
+    listed = select(Challenge).where(policy.challenge_visibility(user))
+    if args.phase:
+        listed = listed.where(Challenge.phase == args.phase)
+    items, following = keyset(listed, Challenge.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=[challenge_summary(c) for c in items], next=following)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, func, or_, select, true
+from sqlalchemy import Select, and_, delete, func, or_, select
 
 from ideas import clock, text
 from ideas.accounts.models import Role, User
@@ -347,20 +347,8 @@ def phase_log(challenge: Challenge) -> list[PhaseEvent]:
 
 def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     """Published challenges open to this person (plus those they run), newest first."""
-    query = select(Challenge).order_by(Challenge.id.desc()).limit(limit)
-    pool = policy.user_pool(user)
-    audience = Challenge.pool_mode.in_(
-        [PoolMode.SEPARATE, PoolMode.BLENDED, PoolMode.EMPLOYEES_ONLY if pool == "employee" else PoolMode.EXTERNALS_ONLY]
-    )
-    if policy.is_internal_staff(user):
-        audience = true()
-    visible = and_(Challenge.published_at.is_not(None), audience)
-    if getattr(user, "is_authenticated", False):
-        if user.is_admin:
-            return list(db.session.scalars(query))
-        staff = select(ChallengeStaff.challenge_id).where(ChallengeStaff.user_id == user.id)
-        visible = or_(visible, Challenge.id.in_(staff))
-    return list(db.session.scalars(query.where(visible)))
+    query = select(Challenge).where(policy.challenge_visibility(user)).order_by(Challenge.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
 
 
 def get_challenge(challenge_id: int, user) -> Challenge:

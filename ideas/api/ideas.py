@@ -29,7 +29,7 @@ from ideas.api.errors import ApiError
 from ideas.api.links import page_url
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
-from ideas.challenges.models import Idea, IdeaStatus, IdeaTag
+from ideas.challenges.models import Idea, IdeaStatus
 from ideas.extensions import db
 from ideas.voting import services as voting
 from ideas.voting.models import IdeaScore, Vote
@@ -238,14 +238,8 @@ def list_ideas(challenge_id: int):
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
     args = query(IdeaList)
-    tag = " ".join((args.tag or "").strip().lower().split())[:40]
-    found = challenges.visible_ideas_query(user, challenge)
-    if tag:
-        found = found.where(Idea.id.in_(select(IdeaTag.idea_id).where(IdeaTag.tag == tag)))
-    if args.pool:
-        found = found.where(Idea.pool == args.pool)
-    if args.status != "any":
-        found = found.where(Idea.status == args.status)
+    found = challenges.filter_ideas(challenges.visible_ideas_query(user, challenge),
+                                    challenges.idea_filters(tag=args.tag, pool=args.pool, status=args.status))
     ideas, cursor = keyset(found, Idea.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=summaries(ideas, user), next=cursor)
 

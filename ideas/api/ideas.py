@@ -31,6 +31,7 @@ from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
 from ideas.extensions import db
+from ideas.review import services as review
 from ideas.voting import services as voting
 from ideas.voting.models import IdeaScore, Vote
 
@@ -169,19 +170,6 @@ def counts_for(ideas: list[Idea], viewer) -> dict[int, dict | None]:
     return found
 
 
-def blind_ideas(ideas: list[Idea], viewer) -> set[int]:
-    """The ideas whose authors this person may not learn: blind review, and they review it."""
-    from ideas.challenges import policy
-    from ideas.review.models import IdeaReview, ReviewerAssignment
-
-    ids = [i.id for i in ideas if i.challenge.blind_review and not policy.is_staff(viewer, i.challenge)]
-    if not ids or not getattr(viewer, "is_authenticated", False):
-        return set()
-    return set(db.session.scalars(
-        select(IdeaReview.idea_id).join(ReviewerAssignment, ReviewerAssignment.review_id == IdeaReview.id)
-        .where(IdeaReview.idea_id.in_(ids), ReviewerAssignment.reviewer_id == viewer.id)))
-
-
 def idea_summary(idea: Idea, votes: dict | None, blind: bool = False) -> dict:
     return {
         "id": idea.id,
@@ -208,7 +196,7 @@ def idea_summary(idea: Idea, votes: dict | None, blind: bool = False) -> dict:
 
 def idea_json(idea: Idea, viewer) -> dict:
     votes = vote_counts(voting.scores_of(idea)) if voting.counts_visible(idea, viewer) else None
-    blind = bool(blind_ideas([idea], viewer))
+    blind = bool(review.blind_ideas([idea], viewer))
     return {
         **idea_summary(idea, votes, blind),
         "body": idea.body,
@@ -220,7 +208,7 @@ def idea_json(idea: Idea, viewer) -> dict:
 
 def summaries(ideas: list[Idea], viewer) -> list[dict]:
     votes = counts_for(ideas, viewer)
-    blind = blind_ideas(ideas, viewer)
+    blind = review.blind_ideas(ideas, viewer)
     return [idea_summary(i, votes[i.id], i.id in blind) for i in ideas]
 
 

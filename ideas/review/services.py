@@ -211,11 +211,26 @@ def can_see_scores(user, review: IdeaReview) -> bool:
     return policy.is_manager(user, review.challenge)
 
 
-def hides_authors(user, review: IdeaReview) -> bool:
+def _blind_for(user, challenge: Challenge) -> bool:
     """Blind review: the idea's reviewers do not learn who wrote it (staff still do)."""
-    if not review.challenge.blind_review or not getattr(user, "is_authenticated", False):
-        return False
-    return assignment_of(review, user) is not None and not policy.is_staff(user, review.challenge)
+    return (bool(challenge.blind_review) and getattr(user, "is_authenticated", False)
+            and not policy.is_staff(user, challenge))
+
+
+def hides_authors(user, review: IdeaReview) -> bool:
+    """The blind review rule for one review whose reviewers are loaded (the review pages)."""
+    return _blind_for(user, review.challenge) and assignment_of(review, user) is not None
+
+
+def blind_ideas(ideas: Iterable[Idea], user) -> set[int]:
+    """The blind review rule for a list of ideas, in one query: those whose authors this
+    person may not learn, because they review them (the API's idea lists)."""
+    ids = [i.id for i in ideas if _blind_for(user, i.challenge)]
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(IdeaReview.idea_id).join(ReviewerAssignment, ReviewerAssignment.review_id == IdeaReview.id)
+        .where(IdeaReview.idea_id.in_(ids), ReviewerAssignment.reviewer_id == user.id)))
 
 
 # --- the one way a state changes ---------------------------------------------------

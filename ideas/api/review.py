@@ -499,12 +499,8 @@ def shortlist_ideas(challenge_id: int):
     if not review_services.can_manage(user, challenge):
         raise ApiError(403, "Only this challenge's managers may do this.")
     data = body(ShortlistInput)
-    reviews = review_services.shortlist_ideas(challenge, user, data.idea_ids, data.over_capacity_reason)
-    if data.start_review:
-        for review in reviews:
-            review_services.start_review(review, user)
-            if data.assign_reviewers:
-                review_services.assign_reviewers(review, user)
+    reviews, _unfilled = review_services.shortlist_for_review(challenge, user, data.idea_ids, data.over_capacity_reason,
+                                                              start=data.start_review, assign=data.assign_reviewers)
     return jsonify(items=[review_json(r, user) for r in reviews]), 201
 
 
@@ -518,9 +514,7 @@ def shortlist_ideas(challenge_id: int):
 def start_review(review_id: int):
     review, user = _as_manager(review_id)
     data = body(StartReviewInput, optional=True)
-    review_services.start_review(review, user)
-    if data.assign_reviewers:
-        review_services.assign_reviewers(review, user)
+    review_services.send_to_review(review, user, assign=data.assign_reviewers)
     return _ok(review, user)
 
 

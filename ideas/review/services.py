@@ -460,6 +460,28 @@ def start_review(review: IdeaReview, manager: User, *, now: datetime | None = No
     return transition(review, S.IN_REVIEW, manager, now=now)
 
 
+def send_to_review(review: IdeaReview, manager: User, *, assign: bool = False) -> list[ReviewerAssignment]:
+    """Start a shortlisted idea's review and, when asked, assign its reviewers by expertise
+    and load; the reviewers assigned."""
+    start_review(review, manager)
+    return assign_reviewers(review, manager) if assign else []
+
+
+def shortlist_for_review(challenge: Challenge, manager: User, idea_ids: Iterable[int],
+                         over_capacity_reason: str | None = None, *, start: bool = False,
+                         assign: bool = False) -> tuple[list[IdeaReview], int]:
+    """Shortlist → start → assign, as the dashboard and the API both offer it: the new
+    reviews, and the reviewer places left to fill by hand (no reviewer without a conflict)."""
+    reviews = shortlist_ideas(challenge, manager, idea_ids, over_capacity_reason)
+    unfilled = 0
+    if start:
+        for review in reviews:
+            added = send_to_review(review, manager, assign=assign)
+            if assign:
+                unfilled += max(0, challenge.reviewers_per_idea - len(added))
+    return reviews, unfilled
+
+
 # --- reviewers and conflicts of interest -----------------------------------------------
 
 def conflicts(idea: Idea, user_ids: Iterable[int]) -> dict[int, list[str]]:

@@ -31,9 +31,8 @@ from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea
 from ideas.extensions import db
-from ideas.voting import services
+from ideas.voting import permissions, services
 from ideas.voting.models import Vote
-from ideas.voting.routes import ranking_visible
 from ideas.voting.services import Ballot
 
 RANKING_LIMIT = 50
@@ -210,7 +209,7 @@ class RankingQuery(Query):
 def ranking(challenge_id: int):
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
-    if not ranking_visible(challenge, user):
+    if not permissions.can_see_ranking(user, challenge):
         raise ApiError(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
     args = query(RankingQuery)
     pool, limit, offset = args.pool, args.limit, args.offset

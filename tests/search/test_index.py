@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from whoosh.query import Every
 
 from ideas import search
-from ideas.search import IndexJob
+from ideas.search.models import IndexJob
 from ideas.extensions import db
 from ideas.search import store
 

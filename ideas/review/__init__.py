@@ -1,4 +1,4 @@
-
+"""Shortlists, scorecards, decisions and handoffs: the review of ideas after voting."""
 
 
 def register_jobs(app) -> None:

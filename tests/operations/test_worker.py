@@ -20,12 +20,11 @@ import pytest
 from sqlalchemy import select
 
 from ideas import mail, scheduler
-from ideas.accounts.models import MailMessage
 from ideas.extensions import db
 from ideas.integrations import webhooks
 from ideas.integrations.models import WebhookDelivery
+from ideas.mail.models import MailMessage
 from tests.accounts.test_registration import register
-from tests.integrations.conftest import admin, allow_private, endpoint, receiver  # noqa: F401  (fixtures)
 from tests.operations.test_mail_outage import TinySmtp
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,6 +26,7 @@ class TinySmtp:
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", port))
+        self.port = self.listener.getsockname()[1]  # the one given, or a free one for 0
         self.listener.listen(4)
         threading.Thread(target=self._serve, daemon=True).start()
 

@@ -28,14 +28,13 @@ from tests.accounts.test_registration import register
 from tests.operations.test_mail_outage import TinySmtp
 
 ROOT = Path(__file__).resolve().parents[2]
-SMTP_PORT = 9601
 MAILS, PINGS = 20, 30
 
 
 @pytest.fixture
 def smtp(app):
-    server = TinySmtp(SMTP_PORT)
-    app.config.update(IDEAS_SMTP_HOST="127.0.0.1", IDEAS_SMTP_PORT=SMTP_PORT, IDEAS_SMTP_STARTTLS=False)
+    server = TinySmtp(0)  # a free port
+    app.config.update(IDEAS_SMTP_HOST="127.0.0.1", IDEAS_SMTP_PORT=server.port, IDEAS_SMTP_STARTTLS=False)
     yield server
     server.close()
 

@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_jobs(app)
     register_errorhandlers(app)
     register_request_hooks(app)
     register_commands(app)
@@ -82,6 +83,16 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (site, accounts, challenges, voting, review, insight, integrations, notifications, admin,
                       api):
         app.register_blueprint(blueprint)
+
+
+def register_jobs(app: Flask) -> None:
+    """What the scheduler runs (`ideas worker`, `ideas tick`, or lazily in requests), in
+    this order: each package registers its own jobs. Mail goes last, so what the others
+    wrote in a tick is sent in the same tick."""
+    from ideas import challenges, integrations, mail, notifications, review, search, voting
+
+    for package in (challenges, review, voting, notifications, search, integrations, mail):
+        package.register_jobs(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

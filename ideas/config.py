@@ -100,6 +100,8 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "IDEAS_TOKEN_HOURS_RESET": int(env.get("IDEAS_TOKEN_HOURS_RESET", "2")),
         # Requests run the scheduler at most this often per process (0: every request, -1: never).
         "IDEAS_LAZY_TICK_SECONDS": int(env.get("IDEAS_LAZY_TICK_SECONDS", "0" if testing else "30")),
+        # `flask ideas worker` runs the scheduler: requests run no job and send no mail or webhook.
+        "IDEAS_WORKER": _flag(env.get("IDEAS_WORKER"), False),
         # Figures worth keeping (the dashboards' vote aggregates): each process keeps its own,
         # keyed by the state of the votes they came from, so no worker ever serves stale ones;
         # tests keep nothing between requests unless a test asks for it.

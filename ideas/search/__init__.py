@@ -32,14 +32,18 @@ from ideas.search.store import (
 __all__ = [
     "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "RankKey",
     "SearchPage", "SearchUnavailable", "close", "drain", "enqueue", "ensure_index", "init_app", "pending",
-    "register_cli", "reindex", "search_ideas", "similar_ideas", "stored_rank",
+    "register_cli", "register_jobs", "reindex", "search_ideas", "similar_ideas", "stored_rank",
 ]
 
 
 def init_app(app: Flask) -> None:
-    """Drain after each request that committed an index job, and on every scheduler tick."""
+    """Drain after each request that committed an index job (the scheduler's "search"
+    job drains on every tick too: `register_jobs`)."""
+    listen()
+    app.teardown_request(drain_after_request)
+
+
+def register_jobs(app: Flask) -> None:
     from ideas import scheduler
 
-    listen()
-    scheduler.add_job(app, "search", lambda now: drain())
-    app.teardown_request(drain_after_request)
+    scheduler.register_job(app, "search", lambda now: drain())

@@ -142,3 +142,17 @@ def test_recount_repairs_tallies_written_past_the_triggers(built):
     tallies.recount()
     db.session.commit()
     assert (quality(challenge), people_per_day(challenge)) == expected
+
+
+def test_the_recount_command_says_whether_the_tallies_had_drifted(built, app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["ideas", "recount-tallies"])
+    assert result.exit_code == 0, result.output
+    assert "the kept ones matched" in result.output
+    row = db.session.scalars(select(tallies.VoteWeightTally)).first()
+    row.votes += 5  # as a restore that bypassed the triggers might leave it
+    db.session.commit()
+    result = runner.invoke(args=["ideas", "recount-tallies", "--challenge", str(built["challenge"].id)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows differed and are corrected now" in result.output
+    assert quality(built["challenge"])["All pools"][0] == 4

@@ -254,13 +254,14 @@ def _build(idea_count: int, vote_count: int) -> int:
         INSERT INTO votes (challenge_id, idea_id, voter_id, pool, kind, value, reason, created_at, updated_at,
                            viewed_before, idea_word_count, reason_words, reason_near_copy, criteria_rated,
                            identity, account_age_seconds, contributions_90d, is_author, effort, standing,
-                           collusion, weight, discounts, policy)
+                           collusion, weight, discounts, collusion_discounts, policy)
         SELECT :challenge, :first_idea + ((v * 37 + k * {step}) % :ideas), :first_voter + v,
                CASE WHEN v % 5 < 2 THEN 'employee' ELSE 'external' END, 'support', 1, '',
                {_at_plus_seconds(f"((v * {per_voter} + k) * 2592000 / {vote_count})")},
                {_at_plus_seconds(f"((v * {per_voter} + k) * 2592000 / {vote_count})")},
                (v + k) % 2 = 0, 120, 0, false, false, 'employee_verified', 3.0e7, 3, false,
-               {effort}, {standing}, {collusion}, ({effort}) * ({standing}) * ({collusion}), '[]', 'weighted/1'
+               {effort}, {standing}, {collusion}, ({effort}) * ({standing}) * ({collusion}), '[]', '[]',
+               'weighted/1'
         FROM (SELECT n / {per_voter} AS v, n % {per_voter} AS k FROM ({_series(VOTERS * per_voter)}) AS numbers)
              AS pairs
     """), {"challenge": challenge_id, "first_idea": idea_ids[0], "ideas": idea_count, "first_voter": voters[0],

@@ -1,4 +1,5 @@
-"""insight: participation and vote-weight tallies kept by triggers on votes and ideas
+"""insight: participation and vote-weight tallies kept by triggers on votes and ideas;
+the votes' dashboard covering indexes go
 
 Revision ID: c4e8a1f2d3b5
 Revises: 59b19f562cb3
@@ -56,11 +57,18 @@ def upgrade():
     bind = op.get_bind()
     tallies.install(bind)
     tallies.recount(connection=bind)  # what the votes and ideas already there add up to
+    # The covering indexes the dashboards used to sum every vote from: nothing reads them
+    # now, and every vote written (and every weight a recompute rewrites) had to update them.
+    op.drop_index('ix_votes_challenge_quality', table_name='votes')
+    op.drop_index('ix_votes_challenge_day_pool_voter', table_name='votes')
 
 
 def downgrade():
     from ideas.insight import tallies
 
+    op.create_index('ix_votes_challenge_day_pool_voter', 'votes', ['challenge_id', 'created_at', 'pool', 'voter_id'])
+    op.create_index('ix_votes_challenge_quality', 'votes',
+                    ['challenge_id', 'pool', 'is_author', 'effort', 'standing', 'collusion', 'weight'])
     tallies.uninstall(op.get_bind())
     op.drop_index('ix_insight_vote_weights_challenge', table_name='insight_vote_weights')
     op.drop_table('insight_vote_weights')

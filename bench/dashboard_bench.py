@@ -344,16 +344,25 @@ def _quantiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def _timed(action, reads: int) -> tuple[float, float]:
+def _timed(action, reads: int) -> tuple[float, float, float]:
+    """p50 and p95 of the wall-clock time, and the p50 of this process's CPU time: on
+    SQLite the database works in this process, so the CPU time is what a read costs
+    when the machine is busy with others (the wall-clock time waits for a core too)."""
     action()
     db.session.rollback()
-    samples = []
+    samples, cpu = [], []
     for _ in range(reads):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         action()
         db.session.rollback()  # each read in a transaction of its own, as a request's
         samples.append(time.perf_counter() - started)
-    return _quantiles(samples)
+        cpu.append(time.process_time() - started_cpu)
+    return (*_quantiles(samples), statistics.median(cpu))
+
+
+def _line(label: str, figures: tuple[float, float, float], one_row: float) -> None:
+    p50, p95, cpu = figures
+    print(f"{label:34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{cpu * 1e3:>10.2f}{p50 / one_row:>10.0f}")
 
 
 def in_process(challenge_id: int, reads: int) -> None:
@@ -362,21 +371,59 @@ def in_process(challenge_id: int, reads: int) -> None:
     clock.set_now(NOW)
     one_row = _timed(lambda: db.session.execute(select(Idea.title).where(Idea.challenge_id == challenge_id)
                                                 .limit(1)).scalar_one(), reads * 5)
-    print(f"\nin-process, figures read afresh on every read (charts drawn once), {reads} reads each (ms)")
-    print(f"{'':34}{'p50':>9}{'p95':>10}   p50 / one-row read")
-    print(f"{'baseline: one-row read':34}{one_row[0] * 1e3:>9.2f}{one_row[1] * 1e3:>10.2f}{1:>10.0f}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nin-process, figures read afresh on every read (charts drawn once), {reads} reads each (ms); "
+          f"load average {load} on {os.cpu_count()} cores")
+    print(f"{'':34}{'p50':>9}{'p95':>10}{'cpu p50':>10}   p50 / one-row read")
+    _line("baseline: one-row read", one_row, one_row[0])
+    challenge = lambda: db.session.get(Challenge, challenge_id)  # noqa: E731
     for slug in services.CHALLENGE_PANELS:
-        p50, p95 = _timed(lambda slug=slug: services.challenge_panel(db.session.get(Challenge, challenge_id), slug,
-                                                                      NOW), reads)
-        print(f"{'panel: ' + slug:34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{p50 / one_row[0]:>10.0f}")
-    p50, p95 = _timed(lambda: services.challenge_dashboard(db.session.get(Challenge, challenge_id), NOW), reads)
-    print(f"{'whole dashboard (figures + SVG)':34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{p50 / one_row[0]:>10.0f}")
+        _line("panel: " + slug, _timed(lambda slug=slug: services.challenge_panel(challenge(), slug, NOW), reads),
+              one_row[0])
+    _line("whole dashboard (figures + SVG)", _timed(lambda: services.challenge_dashboard(challenge(), NOW), reads),
+          one_row[0])
     everything = services.Scope()  # an administrator's site dashboard: every challenge
     for slug in services.SITE_PANELS:
-        p50, p95 = _timed(lambda slug=slug: services.site_panel(everything, slug, NOW), reads)
-        print(f"{'site panel: ' + slug:34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{p50 / one_row[0]:>10.0f}")
-    p50, p95 = _timed(lambda: services.site_dashboard(everything, NOW), reads)
-    print(f"{'whole site dashboard':34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{p50 / one_row[0]:>10.0f}")
+        _line("site panel: " + slug, _timed(lambda slug=slug: services.site_panel(everything, slug, NOW), reads),
+              one_row[0])
+    _line("whole site dashboard", _timed(lambda: services.site_dashboard(everything, NOW), reads), one_row[0])
+    write_cost(challenge_id)
+
+
+def write_cost(challenge_id: int, rows: int = 100_000) -> None:
+    """What the tallies cost the writing side: the same bulk rewrite of votes' weights (as a
+    recompute does) and the same inserts, with the triggers and without, each rolled back."""
+    from ideas.insight import tallies
+
+    ids = db.session.execute(text("SELECT min(id), max(id) FROM votes WHERE challenge_id = :c"),
+                             {"c": challenge_id}).one()
+    last = ids[0] + rows - 1
+    reweigh = text("UPDATE votes SET weight = weight * 0.5, effort = effort * 0.5 WHERE id BETWEEN :a AND :b")
+    copy = text(f"INSERT INTO votes ({_VOTE_COPY}) SELECT {_VOTE_COPY.replace('voter_id', 'voter_id + 1')} "
+                "FROM votes WHERE id BETWEEN :a AND :b AND voter_id % 2 = 0")
+    figures = {}
+    for with_triggers in (True, False):
+        for label, statement in (("rewrite", reweigh), ("insert", copy)):
+            if not with_triggers:
+                tallies.uninstall(db.session.connection())
+            started = time.process_time()
+            db.session.execute(statement, {"a": ids[0], "b": last})
+            figures[label, with_triggers] = time.process_time() - started
+            db.session.rollback()
+    # Put back (pysqlite runs a DROP TRIGGER outside the transaction): the writes measured
+    # without them were rolled back, so the tallies still match the votes.
+    tallies.install(db.session.connection())
+    db.session.commit()
+    print(f"\nwrite side (CPU seconds of this process; on PostgreSQL the server's work is not in it): "
+          f"{rows:,} votes' weights rewritten in one statement {figures['rewrite', True]:.2f} s with the tallies' "
+          f"triggers, {figures['rewrite', False]:.2f} s without; {rows // 2:,} votes inserted "
+          f"{figures['insert', True]:.2f} s with, {figures['insert', False]:.2f} s without")
+
+
+_VOTE_COPY = ("challenge_id, idea_id, voter_id, pool, kind, value, reason, created_at, updated_at, viewed_before, "
+              "idea_word_count, reason_words, reason_near_copy, criteria_rated, identity, account_age_seconds, "
+              "contributions_90d, is_author, effort, standing, collusion, weight, discounts, collusion_discounts, "
+              "policy")
 
 
 # --- measuring over HTTP -------------------------------------------------------------------------
@@ -422,12 +469,12 @@ def _session_cookie(base: str, email: str) -> str:
 
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(f"{base}/login", timeout=30).read().decode()
+    page = opener.open(f"{base}/login", timeout=120).read().decode()  # a cold worker on a busy machine
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     from urllib.parse import urlencode
 
     opener.open(f"{base}/login", urlencode({"email": email, "password": PASSWORD, "csrf_token": token}).encode(),
-                timeout=30).read()
+                timeout=120).read()
     cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
     if "session" not in cookies:
         raise SystemExit("could not sign in as the bench manager")

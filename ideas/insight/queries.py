@@ -4,8 +4,10 @@ Design for size: a challenge may hold 100,000 ideas and a million votes, so noth
 here loads ideas or votes into Python.  Every query groups in the database
 (GROUP BY, COUNT … FILTER, SUM, window functions) and returns a handful of rows:
 one per pool, per day, per stage, per person.  Lists of items (overdue work, ideas
-the pools disagree on) are bounded by LIMIT.  `insight.figures` turns the rows into
-what the pages show.
+the pools disagree on) are bounded by LIMIT.  The two figures over every vote
+(participation, vote quality) read tallies the database keeps as votes are written
+(`insight.tallies`), so they cost the same at a hundred votes or a million.
+`insight.figures` turns the rows into what the pages show.
 
 `Scope` says which challenges a query covers: one challenge, or every challenge a
 person manages (None: all of them, for administrators), and optionally a period.

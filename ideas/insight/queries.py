@@ -91,43 +91,46 @@ def _rows(query) -> list[dict]:
 
 # --- the funnel ---------------------------------------------------------------------------
 
-def _funnel_columns() -> list:
-    state = IdeaReview.state
-    return [
-        func.count(Idea.id).label("submitted"),
-        func.count(Idea.id).filter(or_(IdeaScore.raw_employee > 0, IdeaScore.raw_external > 0)).label("voted"),
-        func.count(IdeaReview.id).label("shortlisted"),
-        func.count(IdeaReview.id).filter(state.in_(ACCEPTED_OR_LATER)).label("accepted"),
-        func.count(IdeaReview.id).filter(state.in_(HANDED_OFF_OR_LATER)).label("handed_off"),
-        func.count(IdeaReview.id).filter(state.in_(ACKNOWLEDGED_OR_LATER)).label("acknowledged"),
-        func.count(IdeaReview.id).filter(state == S.DELIVERED).label("delivered"),
-    ]
-
-
-def _funnel_base(scope: Scope, *group):
+def _funnel_ideas(scope: Scope):
     # Submitted: every idea that was ever published (withdrawn and merged ones too),
     # less what moderation hid; drafts are nobody's business but their author's.
-    return (
-        select(*group, *_funnel_columns())
-        .select_from(Idea)
-        .outerjoin(IdeaScore, IdeaScore.idea_id == Idea.id)
-        .outerjoin(IdeaReview, IdeaReview.idea_id == Idea.id)
-        .where(Idea.status != IdeaStatus.DRAFT, Idea.hidden_at.is_(None),
-               *scope.challenges(Idea.challenge_id), *scope.within(Idea.published_at))
-        .group_by(*group)
-    )
+    return [Idea.status != IdeaStatus.DRAFT, Idea.hidden_at.is_(None),
+            *scope.challenges(Idea.challenge_id), *scope.within(Idea.published_at)]
+
+
+def _funnel_rows(scope: Scope, *group) -> list[dict]:
+    """Two grouped queries: the ideas (submitted, voted on) and the few shortlisted ones
+    (review states), so the reviews are not looked up for every idea of the challenge."""
+    keys = [c.key for c in group]
+    ideas = (select(*group, func.count(Idea.id).label("submitted"),
+                    func.count(Idea.id).filter(or_(IdeaScore.raw_employee > 0, IdeaScore.raw_external > 0))
+                    .label("voted"))
+             .select_from(Idea).outerjoin(IdeaScore, IdeaScore.idea_id == Idea.id)
+             .where(*_funnel_ideas(scope)).group_by(*group))
+    state = IdeaReview.state
+    reviews = (select(*group, func.count(IdeaReview.id).label("shortlisted"),
+                      func.count(IdeaReview.id).filter(state.in_(ACCEPTED_OR_LATER)).label("accepted"),
+                      func.count(IdeaReview.id).filter(state.in_(HANDED_OFF_OR_LATER)).label("handed_off"),
+                      func.count(IdeaReview.id).filter(state.in_(ACKNOWLEDGED_OR_LATER)).label("acknowledged"),
+                      func.count(IdeaReview.id).filter(state == S.DELIVERED).label("delivered"))
+               .select_from(IdeaReview).join(Idea, Idea.id == IdeaReview.idea_id)
+               .where(*_funnel_ideas(scope)).group_by(*group))
+    empty = {"shortlisted": 0, "accepted": 0, "handed_off": 0, "acknowledged": 0, "delivered": 0}
+    by_key = {tuple(r[k] for k in keys): {**r, **empty} for r in _rows(ideas)}
+    for r in _rows(reviews):
+        by_key[tuple(r[k] for k in keys)].update(r)  # a shortlisted idea is a submitted one
+    return list(by_key.values())
 
 
 def funnel(scope: Scope) -> list[dict]:
     """Per pool: ideas submitted, voted on, shortlisted, accepted, handed off,
     acknowledged, delivered (each a subset of the one before)."""
-    return _rows(_funnel_base(scope, Idea.pool.label("pool")))
+    return _funnel_rows(scope, Idea.pool.label("pool"))
 
 
 def funnel_by_challenge(scope: Scope) -> list[dict]:
     """The same per challenge and pool, with the challenge's title (site dashboard)."""
-    query = _funnel_base(scope, Idea.challenge_id.label("challenge_id"), Idea.pool.label("pool"))
-    rows = _rows(query)
+    rows = _funnel_rows(scope, Idea.challenge_id.label("challenge_id"), Idea.pool.label("pool"))
     ids = {r["challenge_id"] for r in rows}
     titles = {}
     if ids:

@@ -320,13 +320,18 @@ def pools_panel(rows: list[dict]) -> Panel:
                  display=display)
 
 
-def site_panel(scope: Scope, slug: str, now: datetime | None = None) -> Panel:
+def site_panel(scope: Scope, slug: str, now: datetime | None = None, *,
+               by_challenge: list[dict] | None = None) -> Panel:
+    """One panel of the site dashboard.  The funnel, conversion and pool panels all read
+    the funnel per challenge and pool (`by_challenge`, counted once for the page): the
+    per-pool figures are its rows summed (`figures.funnel`)."""
     now = now or clock.now()
+    rows = (lambda: by_challenge) if by_challenge is not None else (lambda: queries.funnel_by_challenge(scope))
     builders: dict[str, Callable[[], Panel]] = {
-        "funnel": lambda: funnel_panel(queries.funnel(scope), figures.POOLS),
+        "funnel": lambda: funnel_panel(rows(), figures.POOLS),
         "stages": lambda: stages_panel(queries.stage_times(scope, now)),
-        "conversion": lambda: conversion_panel(queries.funnel_by_challenge(scope)),
-        "pools": lambda: pools_panel(queries.funnel(scope)),
+        "conversion": lambda: conversion_panel(rows()),
+        "pools": lambda: pools_panel(rows()),
     }
     if slug not in builders:
         raise InsightError("There is no such chart on this dashboard.", status=404)
@@ -343,7 +348,9 @@ class SiteDashboard:
 def site_dashboard(scope: Scope, now: datetime | None = None) -> SiteDashboard:
     now = now or clock.now()
     count, escalations = queries.open_escalations(scope)
-    return SiteDashboard([site_panel(scope, slug, now) for slug in SITE_PANELS], count, escalations)
+    by_challenge = queries.funnel_by_challenge(scope)
+    return SiteDashboard([site_panel(scope, slug, now, by_challenge=by_challenge) for slug in SITE_PANELS],
+                         count, escalations)
 
 
 # --- results of a closed challenge ---------------------------------------------------------------------

@@ -63,6 +63,14 @@ def _add_weights(row: str) -> str:
             f"ON CONFLICT (idea_id, pool) DO UPDATE SET {sets};")
 
 
+def _reweigh_in_place() -> str:
+    """A vote re-weighed on the same idea (a recompute, a collusion judgement): one UPDATE of
+    the difference, instead of taking the old vote out and putting the new one in."""
+    new, old = _weight_terms("NEW"), _weight_terms("OLD")
+    sets = ", ".join(f"{c} = {c} + ({new[c]}) - ({old[c]})" for c in _WEIGHT_COLUMNS if c != "votes")
+    return f"UPDATE insight_vote_weights SET {sets} WHERE idea_id = NEW.idea_id AND pool = NEW.pool;"
+
+
 def _remove_weights(row: str) -> str:
     terms = _weight_terms(row)
     sets = ", ".join(f"{c} = {c} - ({terms[c]})" for c in _WEIGHT_COLUMNS)
@@ -103,26 +111,33 @@ def _idea_counts(row: str) -> str:
 
 
 # The columns each tally reads: an UPDATE that touches none of them fires nothing.
-_VOTE_WEIGHT_READS = ("idea_id", "pool", "challenge_id", "is_author", "effort", "standing", "collusion", "weight")
+_VOTE_PLACE = ("idea_id", "pool", "challenge_id")
+_VOTE_FACTORS = ("is_author", "effort", "standing", "collusion", "weight")
 _VOTE_ACT_READS = ("challenge_id", "created_at", "pool", "voter_id")
 _IDEA_ACT_READS = ("challenge_id", "status", "published_at", "pool", "author_id")
 
 TRIGGERS = {  # (table, trigger) on each backend
     "sqlite": (("votes", "insight_votes_counted"), ("votes", "insight_votes_uncounted"),
-               ("votes", "insight_votes_reweighed"), ("votes", "insight_votes_moved"),
+               ("votes", "insight_votes_reweighed"), ("votes", "insight_votes_replaced"), ("votes", "insight_votes_moved"),
                ("ideas", "insight_ideas_counted"), ("ideas", "insight_ideas_uncounted"),
                ("ideas", "insight_ideas_changed")),
     "postgresql": (("votes", "insight_votes_weights"), ("votes", "insight_votes_activity"),
-                   ("votes", "insight_votes_reweighed"), ("votes", "insight_votes_moved"),
+                   ("votes", "insight_votes_reweighed"), ("votes", "insight_votes_replaced"),
+                   ("votes", "insight_votes_moved"),
                    ("ideas", "insight_ideas_activity"), ("ideas", "insight_ideas_changed")),
 }
-FUNCTIONS = ("insight_vote_weights_tally", "insight_vote_activity_tally", "insight_idea_activity_tally")
+FUNCTIONS = ("insight_vote_weights_tally", "insight_vote_activity_tally", "insight_idea_activity_tally",
+             "insight_vote_reweigh_tally")
 
 
-def _on_update(table: str, columns: tuple[str, ...], distinct: str) -> tuple[str, str]:
-    """The event and condition of an UPDATE trigger that fires only when one of `columns` changed."""
-    return (f"UPDATE OF {', '.join(columns)} ON {table}",
-            " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in columns))
+def _on_update(table: str, columns: tuple[str, ...], distinct: str, same: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The event and condition of an UPDATE trigger that fires only when one of `columns`
+    changed (and, with `same`, none of those)."""
+    changed = " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in columns)
+    if not same:
+        return f"UPDATE OF {', '.join(columns)} ON {table}", changed
+    equal = " ".join(f"AND OLD.{c} {'IS' if distinct == 'IS NOT' else 'IS NOT DISTINCT FROM'} NEW.{c}" for c in same)
+    return f"UPDATE OF {', '.join(columns)} ON {table}", f"({changed}) {equal}"
 
 
 def _sqlite_trigger(name: str, event: str, when: str, *body: str) -> str:
@@ -138,7 +153,9 @@ def _sqlite_ddl() -> list[str]:
                         _add_weights("NEW"), _vote_act(d, "NEW", True)),
         _sqlite_trigger("insight_votes_uncounted", "DELETE ON votes", "",
                         _remove_weights("OLD"), _vote_act(d, "OLD", False)),
-        _sqlite_trigger("insight_votes_reweighed", *_on_update("votes", _VOTE_WEIGHT_READS, "IS NOT"),
+        _sqlite_trigger("insight_votes_reweighed", *_on_update("votes", _VOTE_FACTORS, "IS NOT", _VOTE_PLACE),
+                        _reweigh_in_place()),
+        _sqlite_trigger("insight_votes_replaced", *_on_update("votes", _VOTE_PLACE, "IS NOT"),
                         _remove_weights("OLD"), _add_weights("NEW")),
         _sqlite_trigger("insight_votes_moved", *_on_update("votes", _VOTE_ACT_READS, "IS NOT"),
                         _vote_act(d, "OLD", False), _vote_act(d, "NEW", True)),
@@ -164,17 +181,20 @@ def _postgresql_trigger(name: str, event: str, when: str, function: str) -> str:
 
 def _postgresql_ddl() -> list[str]:
     d = "postgresql"
-    weights, votes_act, ideas_act = FUNCTIONS
+    weights, votes_act, ideas_act, reweigh = FUNCTIONS
     return [
         _plpgsql(weights, _remove_weights("OLD"), _add_weights("NEW")),
+        (f"CREATE OR REPLACE FUNCTION {reweigh}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+         f"{_reweigh_in_place()} RETURN NULL; END $$"),
         _plpgsql(votes_act, _vote_act(d, "OLD", False), _vote_act(d, "NEW", True)),
         _plpgsql(ideas_act, _remove_act(*_idea_fields(d, "OLD")), _add_act(*_idea_fields(d, "NEW")),
                  _idea_counts("OLD"), _idea_counts("NEW")),
         *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for table, name in TRIGGERS[d]),
         _postgresql_trigger("insight_votes_weights", "INSERT OR DELETE ON votes", "", weights),
         _postgresql_trigger("insight_votes_activity", "INSERT OR DELETE ON votes", "", votes_act),
-        _postgresql_trigger("insight_votes_reweighed", *_on_update("votes", _VOTE_WEIGHT_READS, "IS DISTINCT FROM"),
-                            weights),
+        _postgresql_trigger("insight_votes_reweighed",
+                            *_on_update("votes", _VOTE_FACTORS, "IS DISTINCT FROM", _VOTE_PLACE), reweigh),
+        _postgresql_trigger("insight_votes_replaced", *_on_update("votes", _VOTE_PLACE, "IS DISTINCT FROM"), weights),
         _postgresql_trigger("insight_votes_moved", *_on_update("votes", _VOTE_ACT_READS, "IS DISTINCT FROM"),
                             votes_act),
         _postgresql_trigger("insight_ideas_activity", "INSERT OR DELETE ON ideas", "", ideas_act),

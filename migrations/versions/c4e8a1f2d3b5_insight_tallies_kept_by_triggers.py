@@ -1,5 +1,5 @@
 """insight: participation and vote-weight tallies kept by triggers on votes and ideas;
-the votes' dashboard covering indexes go
+the votes' dashboard covering indexes go; the scores the pools disagree on are indexed
 
 Revision ID: c4e8a1f2d3b5
 Revises: 59b19f562cb3
@@ -49,6 +49,8 @@ def upgrade():
         sa.PrimaryKeyConstraint('idea_id', 'pool', name=op.f('pk_insight_vote_weights')),
     )
     op.create_index('ix_insight_vote_weights_challenge', 'insight_vote_weights', ['challenge_id', 'pool'])
+    op.create_index('ix_idea_scores_disagree', 'idea_scores', ['challenge_id'],
+                    sqlite_where=sa.text('disagree IS 1'), postgresql_where=sa.text('disagree IS true'))
     # The triggers' text has one home, the module that also recounts: a later migration
     # that rebuilds `votes` or `ideas` on SQLite (batch_alter_table copies the table and
     # drops its triggers) calls `tallies.install` again.
@@ -70,6 +72,7 @@ def downgrade():
     op.create_index('ix_votes_challenge_quality', 'votes',
                     ['challenge_id', 'pool', 'is_author', 'effort', 'standing', 'collusion', 'weight'])
     tallies.uninstall(op.get_bind())
+    op.drop_index('ix_idea_scores_disagree', table_name='idea_scores')
     op.drop_index('ix_insight_vote_weights_challenge', table_name='insight_vote_weights')
     op.drop_table('insight_vote_weights')
     op.drop_table('insight_activity')

@@ -141,7 +141,7 @@ def _on_update(table: str, columns: tuple[str, ...], distinct: str, same: tuple[
 
 
 def _sqlite_trigger(name: str, event: str, when: str, *body: str) -> str:
-    return (f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} {'WHEN ' + when if when else ''} "
+    return (f"CREATE TRIGGER {name} AFTER {event} {'WHEN ' + when if when else ''} "
             f"BEGIN {' '.join(body)} END")
 
 
@@ -149,6 +149,7 @@ def _sqlite_ddl() -> list[str]:
     d = "sqlite"
     idea_new, idea_old = _idea_fields(d, "NEW"), _idea_fields(d, "OLD")
     return [
+        *(f"DROP TRIGGER IF EXISTS {name}" for _, name in TRIGGERS[d]),
         _sqlite_trigger("insight_votes_counted", "INSERT ON votes", "",
                         _add_weights("NEW"), _vote_act(d, "NEW", True)),
         _sqlite_trigger("insight_votes_uncounted", "DELETE ON votes", "",

@@ -22,6 +22,15 @@ def _register_search() -> None:
 _register_search()
 
 
+def _register_insight() -> None:
+    from ideas.insight.tallies import register_cli  # `ideas recount-tallies`
+
+    register_cli(ideas_cli)
+
+
+_register_insight()
+
+
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default=None, help="Display name (default: the part before @).")

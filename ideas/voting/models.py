@@ -52,11 +52,6 @@ class Vote(db.Model):
         Index("ix_votes_idea_created", "idea_id", "created_at"),
         Index("ix_votes_challenge_voter", "challenge_id", "voter_id", "created_at"),
         Index("ix_votes_idea_network", "idea_id", "network"),
-        # The dashboards' figures over every vote of a challenge read these alone (index-only,
-        # never the rows): who took part on which day, and what each vote's weight lost.
-        Index("ix_votes_challenge_day_pool_voter", "challenge_id", "created_at", "pool", "voter_id"),
-        Index("ix_votes_challenge_quality", "challenge_id", "pool", "is_author", "effort", "standing", "collusion",
-              "weight"),
         # Room on each page so re-weighing rewrites rows in place (see the migration).
         {"postgresql_with": {"fillfactor": 60}},
     )

@@ -4,3 +4,4 @@ from ideas.challenges.models import *  # noqa: F401,F403
 from ideas.voting.models import *  # noqa: F401,F403
 from ideas.review.models import *  # noqa: F401,F403
 from ideas.integrations.models import *  # noqa: F401,F403
+from ideas.search.models import *  # noqa: F401,F403

@@ -28,6 +28,7 @@ from whoosh.util.filelock import FileLock
 
 from ideas.challenges.models import Idea
 from ideas.extensions import db
+from ideas.search import postgres, settings
 from ideas.search.documents import (
     INDEXED_STATUSES,
     SCHEMA,
@@ -277,10 +278,14 @@ def forget() -> None:
         _handle = None
 
 
-def ensure_index(app: Flask | None = None, *, wait: float = OPEN_WAIT) -> whoosh_index.FileIndex:
-    """Open the index, rebuilding it from the database when it is missing or unreadable."""
-    with _app_context(app), state_lock:
-        return current_handle(wait).ix
+def ensure_index(app: Flask | None = None, *, wait: float = OPEN_WAIT) -> whoosh_index.FileIndex | None:
+    """Open the index, rebuilding it from the database when it is missing or unreadable.
+    None when PostgreSQL answers searches: there is no index folder then."""
+    with _app_context(app):
+        if settings.uses_postgres():
+            return None
+        with state_lock:
+            return current_handle(wait).ix
 
 
 @contextmanager
@@ -309,8 +314,15 @@ def read_current_or_none(path: Path) -> str | None:
 
 def reindex(batch: int = 1000, *, wait: float = 60.0) -> int:
     """Rebuild the whole index from the database; returns the number of ideas indexed.
-    SearchUnavailable when another process keeps the writer lock longer than `wait`."""
+    SearchUnavailable when another process keeps the writer lock longer than `wait`.
+    When PostgreSQL answers searches, its documents are rewritten instead (one statement
+    per batch, in one transaction)."""
     global _handle
+    if settings.uses_postgres():
+        with Session(db.engine) as session:
+            count = postgres.rebuild(session, batch)
+            session.commit()
+        return count
     path = _index_path()
     path.mkdir(parents=True, exist_ok=True)
     with state_lock:

@@ -411,28 +411,29 @@ def _run_postgres_search(text: str, visible: Select, sort: str, page: int, per_p
     """The same search on PostgreSQL's full-text search: one statement for the page and
     the number of matches (ideas/search/postgres.py)."""
     expression = postgres.to_tsquery_text(text)
-    notes: list[str] = []
-    if not expression or not postgres.has_lexemes(db.session, expression):
-        # Nothing left to look for once operators, stop words and punctuation are gone.
-        notes.append("Your search had no words to look for, so all ideas are listed.")
-        ids = list(db.session.scalars(visible.order_by(Idea.published_at.desc(), Idea.id.desc())
-                                      .limit(RANK_WINDOW if sort == "rank" else None)))
-        if sort == "rank":
-            return _ranked(ids, page, per_page, rank_key, notes)
-        return ids[(page - 1) * per_page:page * per_page], len(ids), notes
+    if expression:
+        limit, offset = (RANK_WINDOW, 0) if sort == "rank" else (per_page, (page - 1) * per_page)
+        rows = db.session.execute(postgres.matches(visible, expression, sort="relevance" if sort == "rank" else sort,
+                                                   limit=limit, offset=offset)).all()
+        if rows:
+            if sort == "rank":
+                return _ranked([row.id for row in rows], page, per_page, rank_key, [])
+            return [row.id for row in rows], rows[0].total, []
+    if expression and postgres.has_lexemes(db.session, expression):
+        if page == 1 or sort == "rank":
+            return [], 0, []
+        # Past the last page: the caller asks again for the last one.
+        total = db.session.scalar(select(func.count()).select_from(
+            postgres.matches(visible, expression, sort=sort, limit=None).subquery())) or 0
+        return [], total, []
+    # Nothing left to look for once operators, stop words and punctuation are gone.
+    notes = ["Your search had no words to look for, so all ideas are listed."]
+    newest = visible.order_by(Idea.published_at.desc(), Idea.id.desc())
     if sort == "rank":
-        rows = db.session.execute(postgres.matches(visible, expression, sort="relevance", limit=RANK_WINDOW)).all()
-        return _ranked([row.id for row in rows], page, per_page, rank_key, notes)
-    rows = db.session.execute(postgres.matches(visible, expression, sort=sort, limit=per_page,
-                                               offset=(page - 1) * per_page)).all()
-    if rows:
-        return [row.id for row in rows], rows[0].total, notes
-    if page == 1:
-        return [], 0, notes
-    # Past the last page: the caller asks again for the last one.
-    total = db.session.scalar(select(func.count()).select_from(
-        postgres.matches(visible, expression, sort=sort, limit=None).subquery())) or 0
-    return [], total, notes
+        return _ranked(list(db.session.scalars(newest.limit(RANK_WINDOW))), page, per_page, rank_key, notes)
+    total = db.session.scalar(select(func.count()).select_from(visible.subquery())) or 0
+    ids = list(db.session.scalars(newest.offset((page - 1) * per_page).limit(per_page)))
+    return ids, total, notes
 
 
 def _any(fieldname: str, values: Iterable) -> Query:

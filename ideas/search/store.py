@@ -315,14 +315,16 @@ def read_current_or_none(path: Path) -> str | None:
 def reindex(batch: int = 1000, *, wait: float = 60.0) -> int:
     """Rebuild the whole index from the database; returns the number of ideas indexed.
     SearchUnavailable when another process keeps the writer lock longer than `wait`.
-    When PostgreSQL answers searches, its documents are rewritten instead (one statement
-    per batch, in one transaction)."""
+    On PostgreSQL its search documents are rewritten too (one statement per batch, in one
+    transaction), whichever backend answers, so a bulk load that bypassed `enqueue`
+    leaves both right; when PostgreSQL answers, that is all there is to rebuild."""
     global _handle
-    if settings.uses_postgres():
+    if db.engine.dialect.name == "postgresql":
         with Session(db.engine) as session:
             count = postgres.rebuild(session, batch)
             session.commit()
-        return count
+        if settings.uses_postgres():
+            return count
     path = _index_path()
     path.mkdir(parents=True, exist_ok=True)
     with state_lock:

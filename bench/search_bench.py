@@ -265,7 +265,8 @@ def run(args, rng: random.Random) -> int:
 
 def whoosh_drains(args, rng: random.Random, ids: list[int]) -> list[tuple[str, float, float, str]]:
     """Queued edits drained in batches, one job drained after a submit, opening a searcher."""
-    from ideas.challenges.models import Idea, IndexJob
+    from ideas.challenges.models import Idea
+    from ideas.search import IndexJob
 
     rows = []
     edited = rng.sample(ids, min(args.updates, len(ids)))

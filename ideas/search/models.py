@@ -1,21 +1,39 @@
-"""The search documents PostgreSQL keeps beside the ideas (docs/search.md, "Search on
-PostgreSQL"): one row per published idea, written in the same transaction as the change.
+"""The search domain's tables: the queue of index changes (Whoosh), and the search
+documents PostgreSQL keeps beside the ideas (docs/search.md, "Search on PostgreSQL")."""
 
-On SQLite the table exists (the schema is the same everywhere) and stays empty: the
-embedded Whoosh index answers there."""
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Text
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, Text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ideas.extensions import db
+from ideas import clock
+from ideas.extensions import UTCDateTime, db
+
+
+class IndexJob(db.Model):
+    """A search-index change, written in the same transaction as the change itself and
+    drained by one writer after commit, so a rolled-back change never reaches the index
+    and a killed worker loses nothing."""
+
+    __tablename__ = "index_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
 
 # A text search vector on PostgreSQL; plain text elsewhere (never written there).
 SearchVector = TSVECTOR().with_variant(Text(), "sqlite")
 
 
 class IdeaSearchDocument(db.Model):
+    """One published idea's search document on PostgreSQL, written in the same
+    transaction as the change. On SQLite the table exists (the schema is the same
+    everywhere) and stays empty: the embedded Whoosh index answers there."""
+
     __tablename__ = "idea_search"
     __table_args__ = (
         Index("ix_idea_search_document", "document", postgresql_using="gin"),

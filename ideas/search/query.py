@@ -248,8 +248,8 @@ def stored_rank(user) -> RankKey:
 
     def key(ids: list[int]) -> dict[int, float]:
         from ideas.voting.models import IdeaScore
-        from ideas.voting.routes import (
-            ranking_visible,  # the voting pages' rule, not a copy
+        from ideas.voting.permissions import (
+            can_see_ranking,  # the voting pages' rule, not a copy
         )
 
         scores: dict[int, float] = {}
@@ -261,7 +261,7 @@ def stored_rank(user) -> RankKey:
             ).all()
             for score, challenge in rows:
                 if challenge.id not in shown:
-                    shown[challenge.id] = ranking_visible(challenge, user)
+                    shown[challenge.id] = can_see_ranking(user, challenge)
                 if shown[challenge.id]:
                     scores[score.idea_id] = getattr(score, _rank_column(user, challenge))
         return scores

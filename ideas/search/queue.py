@@ -8,10 +8,10 @@ import time
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
-from ideas.challenges.models import IndexJob
 from ideas.extensions import db
 from ideas.search import postgres, settings, store
 from ideas.search.documents import documents_for
+from ideas.search.models import IndexJob
 from ideas.search.store import WRITER_OPTIONS, SearchUnavailable
 
 log = logging.getLogger("ideas.search")

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from ideas import config
-from ideas.challenges.models import IndexJob
 from ideas.extensions import db
-from ideas.search.models import IdeaSearchDocument
+from ideas.search.models import IdeaSearchDocument, IndexJob
 from tests.search.conftest import ON_POSTGRES
 
 on_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="needs the suite on PostgreSQL")

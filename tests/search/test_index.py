@@ -12,9 +12,8 @@ from sqlalchemy import delete
 from whoosh.query import Every
 
 from ideas import search
-from ideas.challenges.models import IndexJob
 from ideas.extensions import db
-from ideas.search import store
+from ideas.search import IndexJob, store
 
 
 @pytest.fixture

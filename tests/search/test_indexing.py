@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from ideas import clock, search
 from ideas.challenges import services
-from ideas.challenges.models import Comment, IndexJob
+from ideas.challenges.models import Comment
 from ideas.extensions import db
+from ideas.search import IndexJob
 
 
 def queued() -> int:

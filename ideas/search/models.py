@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, Text
+from sqlalchemy import DDL, ForeignKey, Index, Integer, Text, event
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,3 +45,19 @@ class IdeaSearchDocument(db.Model):
     document: Mapped[str] = mapped_column(SearchVector)
     # Title (A) and summary (B) only: what "similar ideas" compares.
     likeness: Mapped[str] = mapped_column(SearchVector)
+
+
+# The text search configuration the documents are written in (English stemming and
+# stop words, accents folded), made by the migration; also here so that a schema made
+# with `db.create_all()` (the benches) has it on PostgreSQL.
+TEXT_SEARCH_CONFIGURATION = DDL("""
+CREATE EXTENSION IF NOT EXISTS unaccent;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = 'ideas_search') THEN
+        CREATE TEXT SEARCH CONFIGURATION ideas_search (COPY = english);
+        ALTER TEXT SEARCH CONFIGURATION ideas_search
+            ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem;
+    END IF;
+END $$
+""")
+event.listen(IdeaSearchDocument.__table__, "before_create", TEXT_SEARCH_CONFIGURATION.execute_if(dialect="postgresql"))

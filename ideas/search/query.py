@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import defaultload, lazyload, selectinload
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, NullQuery, Or, Query, Term
 from whoosh.sorting import FieldFacet
 
 from ideas.challenges import policy
-from ideas.challenges.models import Challenge, Idea, IdeaTag, Phase
+from ideas.challenges.models import Challenge, ChallengeStaff, Idea, IdeaTag, Phase
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.search import postgres, settings
@@ -284,14 +285,19 @@ def _rank_column(user, challenge: Challenge) -> str:
 
 
 def _searchable_challenges(user, *, challenge_id: int | None = None, phase: str | None = None) -> list[Challenge]:
-    from ideas.challenges.services import visible_challenges
-
-    challenges = visible_challenges(user, limit=100_000)
+    """The challenges this person may see (`policy.challenge_visibility`, the rule
+    `visible_challenges` applies), narrowed to the filters, with only what the visibility
+    rules read: the staff's ids, not the criteria, tags or the staff's accounts (they
+    load when something else asks for them)."""
+    query = select(Challenge).where(policy.challenge_visibility(user)).options(
+        selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
+        lazyload(Challenge.criteria), lazyload(Challenge.tag_rows),
+    )
     if challenge_id is not None:
-        challenges = [c for c in challenges if c.id == challenge_id]
+        query = query.where(Challenge.id == challenge_id)
     if phase in set(Phase):
-        challenges = [c for c in challenges if c.phase == phase]
-    return challenges
+        query = query.where(Challenge.phase == phase)
+    return list(db.session.scalars(query))
 
 
 @dataclass
@@ -452,7 +458,13 @@ def visible_ideas(user, ids: list[int]) -> list[Idea]:
     """The ideas in this order, each checked once more against the rules (the index may lag)."""
     if not ids:
         return []
-    found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids)))}
+    # Their challenges are those searched, already loaded with what the rules read: the
+    # challenges' staff, criteria and tags are not read again (or wait until asked for).
+    challenge = defaultload(Idea.challenge)
+    found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids)).options(
+        challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows),
+        challenge.lazyload(Challenge.staff),
+    ))}
     return [found[i] for i in ids
             if i in found and found[i].status in INDEXED_STATUSES and policy.can_see_idea(user, found[i])]
 

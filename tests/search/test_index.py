@@ -13,7 +13,8 @@ from whoosh.query import Every
 
 from ideas import search
 from ideas.extensions import db
-from ideas.search import IndexJob, store
+from ideas.search import store
+from ideas.search.models import IndexJob
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from ideas import clock, search
 from ideas.challenges import services
 from ideas.challenges.models import Comment
 from ideas.extensions import db
-from ideas.search import IndexJob
+from ideas.search.models import IndexJob
 
 
 def queued() -> int:

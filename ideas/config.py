@@ -110,6 +110,9 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "CACHE_THRESHOLD": 500,
         "CACHE_NO_NULL_WARNING": True,
         "IDEAS_SEARCH_INDEX": env.get("IDEAS_SEARCH_INDEX") or str(instance / "search-index"),
+        # Which engine answers searches: the embedded Whoosh index, or PostgreSQL's own
+        # full-text search (docs/search.md).
+        "IDEAS_SEARCH_BACKEND": env.get("IDEAS_SEARCH_BACKEND") or "whoosh",
         "IDEAS_UPLOADS": env.get("IDEAS_UPLOADS") or str(instance / "uploads"),
         # Page and ranking caches (ideas/caching.py): a folder under the instance path by
         # default, redis://… to share them between servers, null to switch them off.
@@ -121,4 +124,20 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
+    _check_search_backend(config)
     return config
+
+
+SEARCH_BACKENDS = ("whoosh", "postgres")
+
+
+def _check_search_backend(config: dict) -> None:
+    backend = config["IDEAS_SEARCH_BACKEND"]
+    if backend not in SEARCH_BACKENDS:
+        raise ConfigError(f"IDEAS_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, not {backend!r}.")
+    if backend == "postgres" and not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise ConfigError(
+            "IDEAS_SEARCH_BACKEND=postgres needs a PostgreSQL database, and IDEAS_DATABASE_URL is not one. "
+            "Set IDEAS_DATABASE_URL to a PostgreSQL database (postgresql://…), "
+            "or set IDEAS_SEARCH_BACKEND=whoosh (the embedded index, the default)."
+        )

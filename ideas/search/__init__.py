@@ -10,6 +10,7 @@ from flask import Flask
 
 from ideas.search.cli import register_cli
 from ideas.search.documents import INDEXED_STATUSES, SCHEMA_VERSION
+from ideas.search.models import IdeaSearchDocument, IndexJob
 from ideas.search.query import SORTS, RankKey, SearchPage, search_ideas, stored_rank
 from ideas.search.queue import (
     DRAIN_BATCH,
@@ -30,7 +31,8 @@ from ideas.search.store import (
 )
 
 __all__ = [
-    "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "RankKey",
+    "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "IdeaSearchDocument",
+    "IndexJob", "RankKey",
     "SearchPage", "SearchUnavailable", "close", "drain", "enqueue", "ensure_index", "init_app", "pending",
     "register_cli", "register_jobs", "reindex", "search_ideas", "similar_ideas", "stored_rank",
 ]

@@ -28,6 +28,7 @@ from whoosh.util.filelock import FileLock
 
 from ideas.challenges.models import Idea
 from ideas.extensions import db
+from ideas.search import postgres, settings
 from ideas.search.documents import (
     INDEXED_STATUSES,
     SCHEMA,
@@ -277,10 +278,14 @@ def forget() -> None:
         _handle = None
 
 
-def ensure_index(app: Flask | None = None, *, wait: float = OPEN_WAIT) -> whoosh_index.FileIndex:
-    """Open the index, rebuilding it from the database when it is missing or unreadable."""
-    with _app_context(app), state_lock:
-        return current_handle(wait).ix
+def ensure_index(app: Flask | None = None, *, wait: float = OPEN_WAIT) -> whoosh_index.FileIndex | None:
+    """Open the index, rebuilding it from the database when it is missing or unreadable.
+    None when PostgreSQL answers searches: there is no index folder then."""
+    with _app_context(app):
+        if settings.uses_postgres():
+            return None
+        with state_lock:
+            return current_handle(wait).ix
 
 
 @contextmanager
@@ -309,8 +314,17 @@ def read_current_or_none(path: Path) -> str | None:
 
 def reindex(batch: int = 1000, *, wait: float = 60.0) -> int:
     """Rebuild the whole index from the database; returns the number of ideas indexed.
-    SearchUnavailable when another process keeps the writer lock longer than `wait`."""
+    SearchUnavailable when another process keeps the writer lock longer than `wait`.
+    On PostgreSQL its search documents are rewritten too (one statement per batch, in one
+    transaction), whichever backend answers, so a bulk load that bypassed `enqueue`
+    leaves both right; when PostgreSQL answers, that is all there is to rebuild."""
     global _handle
+    if db.engine.dialect.name == "postgresql":
+        with Session(db.engine) as session:
+            count = postgres.rebuild(session, batch)
+            session.commit()
+        if settings.uses_postgres():
+            return count
     path = _index_path()
     path.mkdir(parents=True, exist_ok=True)
     with state_lock:

@@ -12,12 +12,13 @@ results are written with one bulk INSERT.
   before the vote, the reason's words and whether it near-copies the voter's
   latest other reasons or others' reasons on the idea (`weighting.near_copy`),
   identity, account age and substantive contributions in the 90 days before;
-- the collusion judgement as `services._reweigh_idea_votes` makes it: when a vote
-  is cast on idea X, the rules run (`collusion.collusion_factors`) over X's votes
-  of the last two days and those sharing their networks, plus the recent votes of
-  those voters and X's authors (`services._context`, same bounds), and X's votes in
-  that set are weighed again. A vote's stored weight is the one from the last such
-  judgement that included it, so each vote is judged once, at that cast;
+- the collusion judgement as the live cast makes it: when a vote is cast on idea X,
+  `collusion.context_for` (bounds `collusion.LIVE`) picks the votes X's cast judges
+  again and the context the rules read, here from the history in memory
+  (`collusion.Votes`, cut at that cast) where the live site reads the database
+  (`services.StoredVotes`), and `collusion.collusion_factors` judges them. A vote's
+  stored weight is the one from the last such judgement that included it, so each
+  vote is judged once, at that cast;
 - weights from `batch.weigh` (`weighting.weight_for`), scores afterwards from the
   stored weights (`services.rebuild_scores`).
 
@@ -96,13 +97,10 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
     worked = services.contribution_times({c.voter_id for c in casts})
 
     votes: list[_Vote] = []
-    by_idea: dict[int, list[int]] = defaultdict(list)
-    times_by_idea: dict[int, list[datetime]] = defaultdict(list)
-    by_voter: dict[int, list[int]] = defaultdict(list)
+    history = collusion_rules.Votes()  # the facts cast so far, as the live site's database holds them
     reasons_by_voter: dict[int, list[tuple[int, frozenset]]] = defaultdict(list)  # (idea, shingles)
     reasons_by_idea: dict[int, list[tuple[int, frozenset]]] = defaultdict(list)  # (voter, shingles)
     judged_at: dict[int, int] = {}  # vote -> the cast whose judgement it keeps
-    on_idea_of: dict[int, list[int]] = {}
 
     for index, cast in enumerate(casts):
         now = cast.at
@@ -130,57 +128,30 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
                          author_ids=authors.get(idea.id, ()))
         fact, = services._facts([record], authors)
         votes.append(_Vote(index, cast, record, services._signals_for(record, idea), fact))
-        by_idea[idea.id].append(index)
-        times_by_idea[idea.id].append(now)
-        by_voter[voter.id].append(index)
+        history.add(fact)
         if reason:
             mine = weighting.shingles(reason)
             reasons_by_voter[voter.id].append((idea.id, mine))
             reasons_by_idea[idea.id].append((voter.id, mine))
-        # The idea's votes this cast judges again (services._context): the last two days'
-        # (at most CONTEXT_LIMIT) and those sharing one of their networks.
-        on_idea = by_idea[idea.id]
-        start = bisect.bisect_left(times_by_idea[idea.id], now - services.CONTEXT_RECENT)
-        recent = on_idea[max(start, len(on_idea) - services.CONTEXT_LIMIT):]
-        networks = {votes[j].cast.network for j in recent if votes[j].cast.network}
-        shared = [j for j in on_idea if votes[j].cast.network in networks][:services.CONTEXT_LIMIT] \
-            if networks else []
-        judged = sorted({*recent, *shared})
-        on_idea_of[index] = judged
-        for j in judged:
-            judged_at[j] = index
+        # The idea's votes this cast judges again, as the live cast would.
+        for judged in collusion_rules.judged_for(idea.id, history, now=now, bounds=collusion_rules.LIVE, cast=fact):
+            judged_at[judged.vote_id] = index
 
     keeps: dict[int, list[int]] = defaultdict(list)
     for vote_index, cast_index in judged_at.items():
         keeps[cast_index].append(vote_index)
     same = policy == WEIGHTED
     for cast_index in sorted(keeps):
-        factors = _judge(cast_index, votes, on_idea_of[cast_index], by_voter, authors)
+        judged = votes[cast_index]
+        context = collusion_rules.context_for(judged.cast.idea_id, history.upto(cast_index + 1), now=judged.cast.at,
+                                              bounds=collusion_rules.LIVE, cast=judged.fact)
+        factors = collusion_rules.collusion_factors(context.facts, WEIGHTED, ideas={judged.cast.idea_id})
         for j in keeps[cast_index]:
             found = factors.get(j, weighting.NO_COLLUSION)
             for name, value in batch.weigh(votes[j].signals, policy, found, same=same).columns().items():
                 setattr(votes[j].record, name, value)
     _write([vote.record.columns() for vote in votes], [vote.cast.ratings for vote in votes])
     return len(votes)
-
-
-def _judge(cast_index: int, votes: list[_Vote], on_idea: list[int], by_voter, authors) -> dict:
-    """The collusion factors of an idea's votes as the cast at `cast_index` finds them
-    (services._reweigh_idea_votes over services._context, on the history up to it)."""
-    cast = votes[cast_index].cast
-    now = cast.at
-    people = {votes[j].cast.voter_id for j in on_idea} | set(authors.get(cast.idea_id, ()))
-    # Those people's votes up to this cast, of the last 30 days, the latest AROUND_LIMIT.
-    cutoff = now - services.CONTEXT_AROUND
-    around: list[int] = []
-    for person in people:
-        own = by_voter.get(person, ())
-        end = bisect.bisect_right(own, cast_index)
-        around.extend(j for j in own[:end] if votes[j].cast.at >= cutoff)
-    around.sort(key=lambda j: (votes[j].cast.at, j), reverse=True)
-    chosen = set(on_idea) | set(around[:services.AROUND_LIMIT])
-    facts = [votes[j].fact for j in sorted(chosen)]
-    return collusion_rules.collusion_factors(facts, WEIGHTED, ideas={cast.idea_id})
 
 
 def _first_views(idea_ids: Sequence[int]) -> dict[tuple[int, int], datetime]:

@@ -15,7 +15,7 @@ import logging
 import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -56,12 +56,9 @@ ONE_ADDRESS_VOTERS = 20
 NETWORK_RULE_KEY = "voting.network_rule_off"
 SUBSTANTIVE_COMMENT_WORDS = 20
 REASON_LIMIT = 5000
-# How far around a vote the collusion rules look, bounded so a vote costs the same
-# in a challenge of ten votes and of a million (`voting.replay` keeps to the same bounds).
-CONTEXT_LIMIT = 500
-CONTEXT_RECENT = timedelta(days=2)  # the idea's votes judged again with each new one
-CONTEXT_AROUND = timedelta(days=30)  # the history of those voters the rules look at
-AROUND_LIMIT = CONTEXT_LIMIT * 4
+# Others' reasons on the idea a new reason is compared with: as many as the collusion
+# rules judge (`collusion.LIVE`), so a vote costs the same at ten votes and at a million.
+CONTEXT_LIMIT = collusion_rules.LIVE.limit
 OWN_REASONS_LIMIT = 100  # the voter's latest reasons a new reason is compared with
 CONTRIBUTION_WINDOW = timedelta(days=90)
 
@@ -378,7 +375,7 @@ def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None,
     _measure(vote, idea, voter, now, reason)
     vote.weight = 0.0
     db.session.flush()
-    changes = _reweigh_idea_votes(idea, policy, now)
+    changes = _reweigh_idea_votes(idea, policy, now, cast=vote)
     if old is not None:
         changes.append((old[0], old[1], -old[2], -1))
     changes.append((vote.pool, vote.value, 0.0, 1))  # its weight is in `changes` already
@@ -494,38 +491,64 @@ def _authors_of(idea_ids) -> dict[int, frozenset]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def _context(idea: Idea, now: datetime) -> tuple[list[Vote], list[Vote]]:
-    """The idea's votes near in time (what bursts, networks and lockstep look at), plus
-    the recent votes of those voters and of the idea's authors (reciprocity, lockstep).
-    Bounded by CONTEXT_LIMIT per look-up, whatever the size of the challenge."""
-    recent = list(db.session.scalars(
-        select(Vote).where(Vote.idea_id == idea.id, Vote.created_at >= now - CONTEXT_RECENT)
-        .order_by(Vote.created_at.desc()).limit(CONTEXT_LIMIT)))
-    networks = {v.network for v in recent if v.network}
-    shared = list(db.session.scalars(
-        select(Vote).where(Vote.idea_id == idea.id, Vote.network.in_(networks)).limit(CONTEXT_LIMIT)
-    )) if networks else []
-    on_idea = {v.id: v for v in [*recent, *shared]}
-    people = {v.voter_id for v in on_idea.values()} | idea.author_ids()
-    around = list(db.session.scalars(
-        select(Vote).where(Vote.challenge_id == idea.challenge_id, Vote.voter_id.in_(people),
-                           Vote.created_at >= now - CONTEXT_AROUND)
-        .order_by(Vote.created_at.desc()).limit(AROUND_LIMIT))) if people else []
-    others = [v for v in around if v.id not in on_idea]
-    return list(on_idea.values()), others
+class StoredVotes:
+    """`collusion.VoteLookup` over one challenge's stored votes: each look-up is one
+    indexed, bounded query, in the order `collusion.Votes` answers (latest first, ties
+    by id). The rows read are kept (`rows`), so the judged votes are weighed in place."""
+
+    def __init__(self, challenge_id: int):
+        self.challenge_id = challenge_id
+        self.rows: dict[int, Vote] = {}
+        self._authors: dict[int, frozenset] = {}
+
+    def facts(self, votes: list[Vote]) -> list[collusion_rules.VoteFact]:
+        missing = {v.idea_id for v in votes} - self._authors.keys()
+        if missing:
+            self._authors.update({idea_id: frozenset() for idea_id in missing} | _authors_of(missing))
+        self.rows.update((v.id, v) for v in votes)
+        return _facts(votes, self._authors)
+
+    def _latest(self, query, since: float | None, limit: int | None) -> list[collusion_rules.VoteFact]:
+        if since is not None:
+            query = query.where(Vote.created_at >= datetime.fromtimestamp(since, UTC))
+        query = query.order_by(Vote.created_at.desc(), Vote.id.desc())
+        return self.facts(list(db.session.scalars(query if limit is None else query.limit(limit))))
+
+    def on_idea(self, idea_id, since, limit):
+        return self._latest(select(Vote).where(Vote.idea_id == idea_id), since, limit)
+
+    def on_idea_from(self, idea_id, networks, limit):
+        return self._latest(select(Vote).where(Vote.idea_id == idea_id, Vote.network.in_(sorted(networks))),
+                            None, limit)
+
+    def by_people(self, people, since, limit):
+        return self._latest(select(Vote).where(Vote.challenge_id == self.challenge_id,
+                                               Vote.voter_id.in_(sorted(people))), since, limit)
+
+    def by_voters_for(self, voters, authors, since, limit):
+        authors = sorted(authors)
+        written = select(Idea.id).where(Idea.challenge_id == self.challenge_id, Idea.author_id.in_(authors)).union(
+            select(CoAuthor.idea_id).where(CoAuthor.user_id.in_(authors), CoAuthor.accepted_at.is_not(None)))
+        return self._latest(select(Vote).where(Vote.challenge_id == self.challenge_id,
+                                               Vote.voter_id.in_(sorted(voters)), Vote.idea_id.in_(written)),
+                            since, limit)
 
 
-def _reweigh_idea_votes(idea: Idea, policy, now: datetime) -> list[tuple[str, int, float, int]]:
-    """Recompute the weights of the idea's votes that the new state can affect.
+def _reweigh_idea_votes(idea: Idea, policy, now: datetime, cast: Vote | None = None
+                        ) -> list[tuple[str, int, float, int]]:
+    """Recompute the weights of the idea's votes that the new state can affect: those
+    `collusion.context_for` judges (within `collusion.LIVE`'s bounds), by the rules run
+    over the context it picks.
 
     Returns the (pool, value, weight change, count change) list for the aggregates;
-    the vote being cast is weighed here too (its old weight was set to 0)."""
-    on_idea, others = _context(idea, now)
-    everything = [*on_idea, *others]
-    authors = _authors_of({v.idea_id for v in everything})
-    factors = collusion_rules.collusion_factors(_facts(everything, authors), WEIGHTED, ideas={idea.id})
+    `cast`, the vote being cast or changed, is weighed here too (its old weight was set to 0)."""
+    lookup = StoredVotes(idea.challenge_id)
+    context = collusion_rules.context_for(idea.id, lookup, now=now, bounds=collusion_rules.LIVE,
+                                          cast=lookup.facts([cast])[0] if cast is not None else None)
+    factors = collusion_rules.collusion_factors(context.facts, WEIGHTED, ideas={idea.id})
     changes = []
-    for vote in on_idea:
+    for fact in context.judged:
+        vote = lookup.rows[fact.vote_id]
         weighed = batch.weigh(_signals_for(vote, idea), policy, factors.get(vote.id, weighting.NO_COLLUSION))
         before = vote.weight
         for name, value in weighed.columns().items():

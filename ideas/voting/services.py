@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ideas import clock
@@ -965,6 +965,7 @@ def recompute_challenge(challenge: Challenge) -> None:
     db.session.flush()
     aggregates = batch.reweigh_challenge(challenge.id, bool(challenge.criteria), policy)
     _write_scores(challenge, aggregates, policy)
+    reweigh_answers(challenge, policy)
 
 
 def rebuild_scores(challenge: Challenge) -> None:
@@ -1092,18 +1093,17 @@ def answer_pair(challenge: Challenge, voter, pair_id: int, answer: str, now: dat
         PairShown.voter_id == voter.id, PairShown.challenge_id == challenge.id,
         PairShown.answer.in_(("left", "right")))))
     sides = history + ([answer] if answer != "none" else [])
-    same_side = (max(sides.count("left"), sides.count("right")) / len(sides)) if sides else 0.5
     ideas_shown = db.session.scalars(select(Idea).where(Idea.id.in_((pair.left_id, pair.right_id)))).all()
-    words = sum(i.word_count for i in ideas_shown)
-    signals = VoteSignals(
-        kind="pairwise", seconds_since_view=(now - clock.as_utc(pair.shown_at)).total_seconds(),
-        idea_word_count=words, identity=identity_of(voter),
-        account_age_seconds=max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds()),
-        contributions_90d=contributions(voter.id, now), pair_same_side_ratio=same_side, pair_answers=len(sides),
-    )
     pair.answer, pair.answered_at = answer, now
-    pair.weight = weighting.weight_for(signals, weighting.PAIRWISE).value
-    for idea_id in (pair.left_id, pair.right_id):
+    pair.words_shown = sum(i.word_count for i in ideas_shown)
+    pair.identity = identity_of(voter)
+    pair.account_age_seconds = max(0.0, (now - clock.as_utc(voter.created_at)).total_seconds())
+    pair.contributions_90d = contributions(voter.id, now)
+    pair.same_side_ratio = (max(sides.count("left"), sides.count("right")) / len(sides)) if sides else 0.5
+    pair.side_answers = len(sides)
+    pair.weight = weighting.weight_for(answer_signals(pair), active_policy(challenge)).value
+    # One idea's score row after the other, in id order, as every path that takes several.
+    for idea_id in sorted((pair.left_id, pair.right_id)):
         idea = db.session.get(Idea, idea_id)
         _lock_scores(idea, now)
         db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea_id)
@@ -1111,6 +1111,42 @@ def answer_pair(challenge: Challenge, voter, pair_id: int, answer: str, now: dat
     db.session.flush()
     refit_pairwise(challenge)
     return pair
+
+
+def answer_signals(pair) -> VoteSignals | None:
+    """The signals a pairwise answer was given with, as `weighting.weight_for` takes them
+    (its effort is `pairwise.answer_weight` of them); None for an answer from before they
+    were kept, which keeps its weight."""
+    if pair.answered_at is None or pair.identity is None:
+        return None
+    return VoteSignals(
+        kind="pairwise", seconds_since_view=max(0.0, (clock.as_utc(pair.answered_at)
+                                                      - clock.as_utc(pair.shown_at)).total_seconds()),
+        idea_word_count=pair.words_shown or 0, identity=pair.identity,
+        account_age_seconds=pair.account_age_seconds or 0.0, contributions_90d=pair.contributions_90d or 0,
+        pair_same_side_ratio=min(1.0, max(0.0, pair.same_side_ratio or 0.0)), pair_answers=pair.side_answers or 0)
+
+
+def reweigh_answers(challenge: Challenge, policy) -> int:
+    """Every pairwise answer of the challenge weighed again from its signals under `policy`
+    (a policy change), then the Bradley–Terry scores fitted again; returns how many changed."""
+    from ideas.voting.models import PairShown
+
+    table = PairShown.__table__
+    changed = []
+    for row in db.session.execute(select(table).where(table.c.challenge_id == challenge.id,
+                                                      table.c.answered_at.is_not(None),
+                                                      table.c.identity.is_not(None))):
+        weight = weighting.weight_for(answer_signals(row), policy).value
+        if weight != row.weight:
+            changed.append({"b_id": row.id, "weight": weight})
+    if changed:
+        db.session.execute(update(table).where(table.c.id == bindparam("b_id")), changed,
+                           execution_options={"synchronize_session": False})
+        batch._expire(PairShown)
+    if changed or challenge.voting_policy == "pairwise":
+        refit_pairwise(challenge)
+    return len(changed)
 
 
 def refit_pairwise(challenge: Challenge) -> None:

@@ -1,14 +1,14 @@
 """Replaying a history of votes in bulk, with the weights the live site would have given.
 
 An archive brings votes with their times. Cast one by one through
-`services.record_vote`, each costs a dozen queries (20–30 ms); here the whole
+`casting.record_vote`, each costs a dozen queries (20–30 ms); here the whole
 history is read with a few set-based queries, every vote is measured and judged in
 memory in time order exactly as `record_vote` would at that moment, and the
 results are written with one bulk INSERT.
 
 "Exactly as live" means the same inputs reach the same pure functions:
 
-- signals as `services._measure` takes them: the voter's first view of the idea
+- signals as `signals._measure` takes them: the voter's first view of the idea
   before the vote, the reason's words and whether it near-copies the voter's
   latest other reasons or others' reasons on the idea (`weighting.near_copy`),
   identity, account age and substantive contributions in the 90 days before;
@@ -16,11 +16,11 @@ results are written with one bulk INSERT.
   `collusion.context_for` (bounds `collusion.LIVE`) picks the votes X's cast judges
   again and the context the rules read, here from the history in memory
   (`collusion.Votes`, cut at that cast) where the live site reads the database
-  (`services.StoredVotes`), and `collusion.collusion_factors` judges them. A vote's
+  (`casting.StoredVotes`), and `collusion.collusion_factors` judges them. A vote's
   stored weight is the one from the last such judgement that included it, so each
   vote is judged once, at that cast;
 - weights from `batch.weigh` (`weighting.weight_for`), scores afterwards from the
-  stored weights (`services.rebuild_scores`).
+  stored weights (`scores.rebuild_scores`).
 
 The equivalence is tested vote by vote against the live path
 (tests/archive/test_bulk_import.py).
@@ -39,7 +39,7 @@ from ideas import clock
 from ideas.accounts.models import User
 from ideas.challenges.models import Challenge, Idea
 from ideas.extensions import db
-from ideas.voting import batch, services, weighting
+from ideas.voting import batch, casting, settings, signals, weighting
 from ideas.voting import collusion as collusion_rules
 from ideas.voting.models import IdeaView, Vote, VoteRating
 from ideas.voting.weighting import WEIGHTED
@@ -61,7 +61,7 @@ class Cast:
 
 class _Record:
     """A vote being replayed, with the votes table's columns as attributes, so that the
-    live path's own functions (`services.measure`, `_signals_for`, `_facts`) read it
+    live path's own functions (`signals.measure`, `_signals_for`, `_facts`) read it
     as they read a stored `Vote`."""
 
     def __init__(self, **columns):
@@ -89,12 +89,12 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
 
     `ideas` and `users` hold every idea and voter the casts name. The challenge must
     have no votes yet (an import); the caller rebuilds the scores afterwards."""
-    policy = services.active_policy(challenge)
+    policy = settings.active_policy(challenge)
     criteria = {c.id for c in challenge.criteria}
     idea_ids = sorted(ideas)
-    authors = services._authors_of(idea_ids)
+    authors = casting._authors_of(idea_ids)
     views = _first_views(idea_ids)
-    worked = services.contribution_times({c.voter_id for c in casts})
+    worked = signals.contribution_times({c.voter_id for c in casts})
 
     votes: list[_Vote] = []
     history = collusion_rules.Votes()  # the facts cast so far, as the live site's database holds them
@@ -108,26 +108,26 @@ def replay(challenge: Challenge, casts: Sequence[Cast], ideas: Mapping[int, Idea
         reason = cast.reason.strip()
 
         def others(idea=idea, voter=voter) -> list[frozenset]:
-            # services._other_reasons: the voter's latest reasons on other ideas of the
+            # signals._other_reasons: the voter's latest reasons on other ideas of the
             # challenge, and the latest reasons of others on this idea.
             found = [sh for other_idea, sh in reversed(reasons_by_voter[voter.id])
-                     if other_idea != idea.id][:services.OWN_REASONS_LIMIT]
+                     if other_idea != idea.id][:signals.OWN_REASONS_LIMIT]
             return found + [sh for other_voter, sh in reversed(reasons_by_idea[idea.id])
-                            if other_voter != voter.id][:services.CONTEXT_LIMIT]
+                            if other_voter != voter.id][:signals.CONTEXT_LIMIT]
 
         times = worked.get(voter.id, ())
-        since = now - services.CONTRIBUTION_WINDOW
+        since = now - signals.CONTRIBUTION_WINDOW
         record = _Record(
             id=index, challenge_id=challenge.id, idea_id=idea.id, voter_id=voter.id, pool=voter.pool,
             value=cast.value, kind="ratings" if cast.ratings else ("reason" if reason else "support"),
             created_at=now, updated_at=now, network=cast.network,
             criteria_rated=bool(challenge.criteria) and criteria <= set(cast.ratings))
-        services.measure(record, idea, voter, now, reason, first_view=views.get((idea.id, voter.id)),
+        signals.measure(record, idea, voter, now, reason, first_view=views.get((idea.id, voter.id)),
                          other_reasons=others,
                          contributions_90d=bisect.bisect_right(times, now) - bisect.bisect_left(times, since),
                          author_ids=authors.get(idea.id, ()))
-        fact, = services._facts([record], authors)
-        votes.append(_Vote(index, cast, record, services._signals_for(record, idea), fact))
+        fact, = casting._facts([record], authors)
+        votes.append(_Vote(index, cast, record, signals._signals_for(record, idea), fact))
         history.add(fact)
         if reason:
             mine = weighting.shingles(reason)

@@ -27,7 +27,8 @@ from ideas.challenges.models import (
     IdeaStatus,
 )
 from ideas.challenges.policy import Action
-from ideas.challenges.services import NotFound, require_participation
+from ideas.challenges.services import require_participation
+from ideas.errors import NotFoundError
 from ideas.extensions import db
 from ideas.voting import batch, weighting
 from ideas.voting import collusion as collusion_rules
@@ -124,7 +125,7 @@ def check_can_vote(idea: Idea, voter) -> None:
     challenge = idea.challenge
     if idea.status != IdeaStatus.PUBLISHED or idea.hidden_at is not None:
         if not challenge_policy.can_see_idea(voter, idea):
-            raise NotFound()
+            raise NotFoundError()
         raise VoteError(f"This idea is {'hidden' if idea.hidden_at else idea.status}: it takes no votes.", status=409)
     require_participation(voter, challenge, Action.VOTE)
     if not challenge_policy.in_audience(voter, challenge):

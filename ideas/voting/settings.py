@@ -7,7 +7,7 @@ from ideas.challenges.models import (
     Challenge,
     PoolMode,
 )
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.voting import weighting
 
 

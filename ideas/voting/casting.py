@@ -264,10 +264,10 @@ class StoredVotes:
     indexed, bounded query, in the order `collusion.Votes` answers (latest first, ties
     by id). The rows read are kept (`rows`), so the judged votes are weighed in place."""
 
-    def __init__(self, challenge_id: int):
+    def __init__(self, challenge_id: int, authors: dict[int, frozenset] | None = None):
         self.challenge_id = challenge_id
         self.rows: dict[int, Vote] = {}
-        self._authors: dict[int, frozenset] = {}
+        self._authors: dict[int, frozenset] = dict(authors or {})  # idea -> its authors, as far as known
 
     def facts(self, votes: list[Vote]) -> list[collusion_rules.VoteFact]:
         missing = {v.idea_id for v in votes} - self._authors.keys()
@@ -310,7 +310,7 @@ def _reweigh_idea_votes(idea: Idea, policy, now: datetime, cast: Vote | None = N
 
     Returns the (pool, value, weight change, count change) list for the aggregates;
     `cast`, the vote being cast or changed, is weighed here too (its old weight was set to 0)."""
-    lookup = StoredVotes(idea.challenge_id)
+    lookup = StoredVotes(idea.challenge_id, {idea.id: frozenset(idea.author_ids())})
     context = collusion_rules.context_for(idea.id, lookup, now=now, bounds=collusion_rules.LIVE,
                                           cast=lookup.facts([cast])[0] if cast is not None else None)
     factors = collusion_rules.collusion_factors(context.facts, WEIGHTED, ideas={idea.id})

@@ -186,6 +186,14 @@ class PairShown(db.Model):
     answer: Mapped[str | None] = mapped_column(String(8))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     pool: Mapped[str] = mapped_column(String(16))
+    # The signals the answer's weight came from, measured when it was given (None for
+    # answers from before they were kept), so a policy change weighs it again.
+    words_shown: Mapped[int | None] = mapped_column(Integer)
+    identity: Mapped[str | None] = mapped_column(String(24))
+    account_age_seconds: Mapped[float | None] = mapped_column(Float)
+    contributions_90d: Mapped[int | None] = mapped_column(Integer)
+    same_side_ratio: Mapped[float | None] = mapped_column(Float)
+    side_answers: Mapped[int | None] = mapped_column(Integer)
 
 
 class PolicyChange(db.Model):

@@ -1,7 +1,7 @@
 """pairwise answers keep the signals their weight came from
 
 Revision ID: c4d5e6f7a8b9
-Revises: 59b19f562cb3
+Revises: c4d7e19a2b60
 Create Date: 2026-12-02 02:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4d5e6f7a8b9'
-down_revision = '59b19f562cb3'
+down_revision = 'c4d7e19a2b60'
 branch_labels = None
 depends_on = None
 

@@ -96,7 +96,7 @@ from whoosh.sorting import FieldFacet
 from whoosh.support.charset import accent_map
 from whoosh.util.filelock import FileLock
 
-from ideas import clock
+from ideas import clock, events
 from ideas.challenges import policy
 from ideas.challenges.models import (
     Challenge,
@@ -230,11 +230,37 @@ def _listen() -> None:
             event.listen(db.session, name, listener)
 
 
+def _enqueue_idea(_name: str, payload: dict) -> None:
+    enqueue(payload["idea"].id)
+
+
+def _enqueue_comment(_name: str, payload: dict) -> None:
+    enqueue(payload["comment"].idea_id)  # comments are part of the idea's search document
+
+
+def _enqueue_merged(_name: str, payload: dict) -> None:
+    enqueue(payload["duplicate"].id)
+    enqueue(payload["survivor"].id)
+
+
+# The events after which an idea's document changes (ideas/events.py).
+SUBSCRIPTIONS = {
+    "idea.changed": _enqueue_idea,  # publishing emits it too
+    "moderation.visibility_changed": _enqueue_idea,
+    "comment.posted": _enqueue_comment,
+    "comment.edited": _enqueue_comment,
+    "idea.merged": _enqueue_merged,
+}
+
+
 def init_app(app: Flask) -> None:
-    """Drain after each request that committed an index job, and on every scheduler tick."""
+    """Queue the ideas events change; drain after each request that committed an index
+    job, and on every scheduler tick."""
     from ideas import scheduler
 
     _listen()
+    for name, handler in SUBSCRIPTIONS.items():
+        events.subscribe(app, name, handler)
     scheduler.add_job(app, "search", lambda now: drain())
 
     @app.teardown_request

@@ -77,5 +77,4 @@ def _nav():
 
 @bp.record_once
 def _register(state):
-    search_index.init_app(state.app)
     state.app.extensions.setdefault("ideas.nav", []).append(_nav)

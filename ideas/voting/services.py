@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ideas import clock
+from ideas import clock, events
 from ideas.accounts.models import User
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges.models import (
@@ -178,8 +178,7 @@ def observe_vote_address(address: str | None, voter_id: int) -> bool:
 
 
 def _switch_network_rule_off(address: str, voters: int) -> None:
-    from ideas.accounts.models import Role, SiteSetting, UserRole
-    from ideas.notifications import services as notifications
+    from ideas.accounts.models import SiteSetting
 
     reason = (f"The last {voters} votes, by {voters} different people, all came from one address ({address}): "
               f"the site is behind a proxy and IDEAS_TRUST_PROXY is not set, so it cannot tell voters' networks "
@@ -207,9 +206,8 @@ def _switch_network_rule_off(address: str, voters: int) -> None:
         _lock_scores(idea, now)
         _apply_changes(idea, _reweigh_idea_votes(idea, policy, now), policy)
     log.warning("voting: shared-network rule switched off: %s", reason)
-    admins = db.session.scalars(select(UserRole.user_id).where(UserRole.role == Role.ADMIN))
-    notifications.notify(set(admins), "admin", f"Voting: {reason}")
     db.session.flush()
+    events.emit("vote.network_rule_off", {"reason": reason})
 
 
 def network_of_request(remote_addr: str | None, headers) -> str | None:
@@ -916,14 +914,9 @@ def change_policy(challenge: Challenge, actor: User, new_policy: str, reason: st
     db.session.add(change)
     db.session.flush()
     recompute_challenge(challenge)
-    from ideas.notifications import services as notifications
-
     voters = db.session.scalars(select(Vote.voter_id).where(Vote.challenge_id == challenge.id).distinct())
-    from flask import url_for
-
-    notifications.notify(set(voters), "policy", f"The voting policy of “{challenge.title}” changed to "
-                         f"{new_policy}: {reason[:200]}", url_for("challenges.detail", challenge_id=challenge.id),
-                         challenge=challenge, actor_id=actor.id)
+    events.emit("policy.changed", {"challenge": challenge, "change": change, "actor": actor,
+                                   "voter_ids": set(voters)})
     return change
 
 

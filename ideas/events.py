@@ -9,6 +9,10 @@ services to have them act; the arrows between packages only go down (see
 docs/architecture.md). Subscribers are per application, so two apps in one process
 (tests) never hear each other.
 
+A listener may refuse: `challenge.policy_requested` is emitted before the change is
+written, and voting raises (a `ChallengeError`, shown next to its field) when votes
+exist. Every other event announces a change already made.
+
 When subscribers run: inside the transaction, always. There are no after-commit
 subscribers, by choice. A handler that raises makes the whole action fail and roll
 back rather than lose the announcement silently, and a refused or rolled-back change
@@ -42,6 +46,8 @@ _KEY = "ideas.events"
 # when subscribing and when emitting, so a typo fails loudly instead of going unheard.
 DOMAIN_EVENTS: dict[str, str] = {
     # challenges
+    "challenge.policy_requested": "challenge, policy: the charter form asks for another voting policy "
+                                  "(a listener refuses by raising ChallengeError)",
     "challenge.scoring_changed": "challenge, changed (the names of the settings that count votes)",
     "phase.changed": "challenge, event (the PhaseEvent just logged)",
     "idea.published": "idea, actor: an idea became visible to participants",

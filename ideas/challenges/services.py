@@ -142,10 +142,9 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
         raise ChallengeError("Choose who takes part.", field="pool_mode")
     if "voting_policy" in values and values["voting_policy"] not in VOTING_POLICIES:
         raise ChallengeError("Choose a voting policy.", field="voting_policy")
-    if "voting_policy" in values and values["voting_policy"] != challenge.voting_policy and _has_votes(challenge):
-        raise ChallengeError(
-            "Votes exist: change the policy from the voting settings, with a reason.", field="voting_policy"
-        )
+    if "voting_policy" in values and values["voting_policy"] != challenge.voting_policy and challenge.id is not None:
+        # Whether votes exist is voting's to know: it refuses the change when they do.
+        events.emit("challenge.policy_requested", {"challenge": challenge, "policy": values["voting_policy"]})
     for name in ("pool_weight_employee", "pool_weight_external"):
         if name in values and not (0 <= float(values[name]) <= 1):
             raise ChallengeError("A pool weight lies between 0 and 1.", field=name)
@@ -158,14 +157,6 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
                             ("flag_threshold", 1, 100), ("budget_k", 1, 100)):
         if name in values and not (low <= int(values[name]) <= high):
             raise ChallengeError(f"Choose a number from {low} to {high}.", field=name)
-
-
-def _has_votes(challenge: Challenge) -> bool:
-    if challenge.id is None:
-        return False
-    from ideas.voting.models import Vote  # voting depends on challenges, not the reverse
-
-    return db.session.scalar(select(Vote.id).where(Vote.challenge_id == challenge.id).limit(1)) is not None
 
 
 def _replace_criteria(challenge: Challenge, items: list[CriterionInput]) -> None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import Select, and_, delete, func, or_, select, true
+from sqlalchemy import Select, and_, delete, func, or_, select
 
 from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
-from ideas.accounts.services import normalise_tags
+from ideas.accounts.services import normalise_tag, normalise_tags
 from ideas.challenges import policy
 from ideas.challenges.models import (
     Challenge,
@@ -318,20 +318,8 @@ def phase_log(challenge: Challenge) -> list[PhaseEvent]:
 
 def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     """Published challenges open to this person (plus those they run), newest first."""
-    query = select(Challenge).order_by(Challenge.id.desc()).limit(limit)
-    pool = policy.user_pool(user)
-    audience = Challenge.pool_mode.in_(
-        [PoolMode.SEPARATE, PoolMode.BLENDED, PoolMode.EMPLOYEES_ONLY if pool == "employee" else PoolMode.EXTERNALS_ONLY]
-    )
-    if policy.is_internal_staff(user):
-        audience = true()
-    visible = and_(Challenge.published_at.is_not(None), audience)
-    if getattr(user, "is_authenticated", False):
-        if user.is_admin:
-            return list(db.session.scalars(query))
-        staff = select(ChallengeStaff.challenge_id).where(ChallengeStaff.user_id == user.id)
-        visible = or_(visible, Challenge.id.in_(staff))
-    return list(db.session.scalars(query.where(visible)))
+    query = select(Challenge).where(policy.challenge_visibility(user)).order_by(Challenge.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
 
 
 def get_challenge(challenge_id: int, user) -> Challenge:
@@ -358,6 +346,34 @@ def visible_ideas_query(user, challenge: Challenge) -> Select:
         conditions.append(Idea.hidden_at.is_(None))
         conditions.append(Idea.pool.in_(policy.visible_pools(user, challenge)))
     return select(Idea).where(*conditions)
+
+
+IDEA_POOLS = ("employee", "external")
+IDEA_STATES = ("published", "withdrawn", "merged")
+
+
+@dataclass(frozen=True)
+class IdeaFilters:
+    """The idea list's filters, on the challenge page and in the API alike."""
+
+    tag: str = ""  # as ideas' tags are written (normalise_tag); empty: any
+    pool: str = ""  # one of IDEA_POOLS; anything else: any
+    status: str = ""  # one of IDEA_STATES; anything else: any
+
+
+def idea_filters(*, tag: str | None = None, pool: str | None = None, status: str | None = None) -> IdeaFilters:
+    return IdeaFilters(tag=normalise_tag(tag or ""), pool=pool if pool in IDEA_POOLS else "",
+                       status=status if status in IDEA_STATES else "")
+
+
+def filter_ideas(query: Select, filters: IdeaFilters) -> Select:
+    if filters.tag:
+        query = query.where(Idea.id.in_(select(IdeaTag.idea_id).where(IdeaTag.tag == filters.tag)))
+    if filters.pool:
+        query = query.where(Idea.pool == filters.pool)
+    if filters.status:
+        query = query.where(Idea.status == filters.status)
+    return query
 
 
 def has_accepted_terms(user, challenge: Challenge) -> bool:

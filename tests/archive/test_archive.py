@@ -25,7 +25,7 @@ from ideas.challenges.models import (
     Comment,
     Idea,
 )
-from ideas.search import IndexJob
+from ideas.search.models import IndexJob
 from ideas.notifications.models import Follow, Notification
 from ideas.extensions import db
 from ideas.voting import services as voting

@@ -13,7 +13,7 @@ from ideas.challenges.models import Idea
 from ideas.extensions import db
 from ideas.notifications import services as notifications
 from ideas.notifications.models import Notification
-from ideas.search import IndexJob
+from ideas.search.models import IndexJob
 from ideas.voting.models import IdeaScore
 
 DAY = timedelta(days=1)
@@ -33,24 +33,38 @@ def challenge(make_user):
     return challenge
 
 
+@pytest.fixture
+def listen(app):
+    """listen(name, handler): subscribed for this test only (the app outlives it)."""
+    added = []
+
+    def add(name, handler):
+        events.subscribe(app, name, handler)
+        added.append((name, handler))
+
+    yield add
+    for name, handler in added:
+        events.unsubscribe(app, name, handler)
+
+
 def _count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_a_submitted_idea_is_announced_as_changed_then_published_by_its_author(app, challenge, make_user):
+def test_a_submitted_idea_is_announced_as_changed_then_published_by_its_author(listen, challenge, make_user):
     author = make_user(pool="employee", name="Emil Employee")
     heard = []
-    events.subscribe(app, events.ANY, lambda name, p: heard.append((name, p.get("idea"), p.get("actor"))))
+    listen(events.ANY, lambda name, p: heard.append((name, p.get("idea"), p.get("actor"))))
 
     idea = services.submit_idea(challenge, author, title="Self-service bag drop", summary="Tags printed at home.")
 
     assert heard == [("idea.changed", idea, None), ("idea.published", idea, author)]
 
 
-def test_a_draft_is_announced_as_changed_only(app, challenge, make_user):
+def test_a_draft_is_announced_as_changed_only(listen, challenge, make_user):
     author = make_user(pool="employee")
     heard = []
-    events.subscribe(app, events.ANY, lambda name, p: heard.append(name))
+    listen(events.ANY, lambda name, p: heard.append(name))
 
     services.submit_idea(challenge, author, title="Kiosks by the door", summary="Shorter walk.", draft=True)
 
@@ -75,13 +89,13 @@ def test_publishing_scores_tells_and_queues_in_the_same_transaction(challenge, m
     assert (_count(IdeaScore), _count(Notification), _count(IndexJob)) == before
 
 
-def test_a_listener_that_fails_makes_the_submission_fail(app, challenge, make_user):
+def test_a_listener_that_fails_makes_the_submission_fail(listen, challenge, make_user):
     author = make_user(pool="employee")
 
     def broken(name, payload):
         raise RuntimeError("listener down")
 
-    events.subscribe(app, "idea.published", broken)
+    listen("idea.published", broken)
     with pytest.raises(RuntimeError):
         services.submit_idea(challenge, author, title="Self-service bag drop", summary="Tags printed at home.")
     db.session.rollback()

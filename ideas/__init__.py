@@ -33,6 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     configure_logging(app)
     register_extensions(app)
+    register_subscribers(app)
     register_blueprints(app)
     register_jobs(app)
     register_errorhandlers(app)
@@ -66,6 +67,16 @@ def register_extensions(app: Flask) -> None:
     from ideas.accounts import auth
 
     auth.init_login(login_manager)
+
+
+def register_subscribers(app: Flask) -> None:
+    """Who listens to the events domains announce (ideas/events.py), each package in its own init_app."""
+    from ideas import search
+    from ideas.notifications import subscribers as notifications
+    from ideas.voting import subscribers as voting
+
+    for package in (voting, notifications, search):
+        package.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -45,6 +45,28 @@ def sanitise_surrogates(value: str) -> str:
     return _SURROGATE.sub("\ufffd", value)
 
 
+def without_surrogates(data):
+    """JSON may spell a lone surrogate (\\ud800), which no encoder can write: each becomes
+    U+FFFD. Walked without recursion, so a deeply nested body cannot exhaust the stack."""
+    if isinstance(data, str):
+        return sanitise_surrogates(data)
+    root = [data]
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(items):
+            if isinstance(value, str):
+                node[key] = sanitise_surrogates(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+        if isinstance(node, dict) and any(isinstance(k, str) and sanitise_surrogates(k) != k for k in node):
+            fixed = {sanitise_surrogates(k): v for k, v in node.items()}
+            node.clear()
+            node.update(fixed)
+    return root[0]
+
+
 def has_untyped(value: str) -> bool:
     """True where sanitise() would change `value` (for callers that refuse instead)."""
     return sanitise(value) != value

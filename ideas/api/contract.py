@@ -25,8 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from ideas.api.errors import ApiError
 from ideas.numbers import INT_MAX
-from ideas.site.hooks import _without_surrogates as without_surrogates
-from ideas.text import UNTYPED, has_untyped
+from ideas.text import UNTYPED, has_untyped, without_surrogates
 
 MAX_INT = INT_MAX  # PostgreSQL INTEGER: every id and count column
 MAX_LIMIT = 100

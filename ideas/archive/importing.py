@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ideas import clock, search, text
+from ideas import clock, events, text
 from ideas.accounts.models import PoolSource, Role, User, UserRole
 from ideas.accounts.policy import normalise_email
 from ideas.archive import decisions
@@ -96,7 +96,7 @@ def import_with_result(document: dict | str | bytes, manager: User | None = None
     voting.rebuild_scores(challenge)  # the stored aggregates, scores and pools-disagree flags
     decided = decisions.write(archive, challenge, ideas, manager) if decisions.available() else 0
     for idea in ideas.values():
-        search.enqueue(idea.id)
+        events.emit("idea.changed", {"idea": idea})
     db.session.flush()
     return ImportResult(challenge=challenge, people_created=created, people_matched=len(users) - created,
                         ideas=len(ideas), comments=len(archive.comments), views=len(archive.views),

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import url_for
 from sqlalchemy import Select, and_, delete, func, or_, select
 
-from ideas import clock, text
+from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
 from ideas.accounts.services import normalise_tag, normalise_tags
 from ideas.challenges import policy
@@ -131,14 +132,8 @@ def update_challenge(
     db.session.flush()
     changed = {n for n in scoring if getattr(challenge, n) != before[n]}
     if challenge.id is not None and changed:
-        # Stored scores follow the settings they depend on: a new blend is one UPDATE;
-        # opposition or another policy changes every pool score.
-        from ideas.voting import services as voting
-
-        if changed <= {"pool_mode", "pool_weight_employee", "pool_weight_external"}:
-            voting.rescore_blend(challenge)
-        else:
-            voting.rebuild_scores(challenge)
+        # Stored scores follow the settings they depend on (voting keeps them).
+        events.emit("challenge.scoring_changed", {"challenge": challenge, "changed": frozenset(changed)})
     return challenge
 
 
@@ -147,10 +142,9 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
         raise ChallengeError("Choose who takes part.", field="pool_mode")
     if "voting_policy" in values and values["voting_policy"] not in VOTING_POLICIES:
         raise ChallengeError("Choose a voting policy.", field="voting_policy")
-    if "voting_policy" in values and values["voting_policy"] != challenge.voting_policy and _has_votes(challenge):
-        raise ChallengeError(
-            "Votes exist: change the policy from the voting settings, with a reason.", field="voting_policy"
-        )
+    if "voting_policy" in values and values["voting_policy"] != challenge.voting_policy and challenge.id is not None:
+        # Whether votes exist is voting's to know: it refuses the change when they do.
+        events.emit("challenge.policy_requested", {"challenge": challenge, "policy": values["voting_policy"]})
     for name in ("pool_weight_employee", "pool_weight_external"):
         if name in values and not (0 <= float(values[name]) <= 1):
             raise ChallengeError("A pool weight lies between 0 and 1.", field=name)
@@ -163,14 +157,6 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
                             ("flag_threshold", 1, 100), ("budget_k", 1, 100)):
         if name in values and not (low <= int(values[name]) <= high):
             raise ChallengeError(f"Choose a number from {low} to {high}.", field=name)
-
-
-def _has_votes(challenge: Challenge) -> bool:
-    if challenge.id is None:
-        return False
-    from ideas.voting.models import Vote  # voting depends on challenges, not the reverse
-
-    return db.session.scalar(select(Vote.id).where(Vote.challenge_id == challenge.id).limit(1)) is not None
 
 
 def _replace_criteria(challenge: Challenge, items: list[CriterionInput]) -> None:
@@ -319,9 +305,7 @@ def tick(now: datetime | None = None) -> int:
 
 
 def _announce_phase(challenge: Challenge, event: PhaseEvent) -> None:
-    from ideas.notifications import services as notifications
-
-    notifications.on_phase_change(challenge, event)
+    events.emit("phase.changed", {"challenge": challenge, "event": event})
 
 
 def phase_log(challenge: Challenge) -> list[PhaseEvent]:
@@ -486,12 +470,6 @@ def submit_idea(
     return idea
 
 
-def _on_published(idea: Idea) -> None:
-    from ideas.voting import services as voting  # voting builds on challenges, not the reverse
-
-    voting.ensure_score(idea)
-
-
 def publish_draft(idea: Idea, actor: User) -> None:
     if idea.status != IdeaStatus.DRAFT:
         raise ChallengeError("This idea is already published.")
@@ -563,16 +541,11 @@ def _record_revision(idea: Idea, editor: User | None, note: str) -> None:
 
 
 def _reindex(idea: Idea) -> None:
-    from ideas import search
-
-    search.enqueue(idea.id)
+    events.emit("idea.changed", {"idea": idea})
 
 
 def _announce_new_idea(idea: Idea, actor: User) -> None:
-    from ideas.notifications import services as notifications
-
-    _on_published(idea)
-    notifications.on_new_idea(idea, actor)
+    events.emit("idea.published", {"idea": idea, "actor": actor})
 
 
 def revisions(idea: Idea) -> list[IdeaRevision]:
@@ -615,12 +588,7 @@ def invite_coauthor(idea: Idea, actor: User, email: str) -> CoAuthor:
     row = CoAuthor(email=email, user_id=invited.id if invited else None)
     idea.coauthors.append(row)
     db.session.flush()
-    from flask import url_for
-
-    from ideas import mail
-    from ideas.notifications import services as notifications
-
-    notifications.on_coauthor_invite(idea, row, actor)
+    events.emit("coauthor.invited", {"idea": idea, "invite": row, "actor": actor})
     link = url_for("challenges.idea", idea_id=idea.id, _external=True)
     mail.send_mail(
         email, f"{actor.name} invites you to co-author an idea",

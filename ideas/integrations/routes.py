@@ -222,7 +222,7 @@ def _flag(value: str | None) -> bool:
 
 @bp.record_once
 def _register(state) -> None:
-    from ideas.review import events
+    from ideas import events
 
     app = state.app
     # Settings read from the environment unless the application was given them.

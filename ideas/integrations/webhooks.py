@@ -4,7 +4,7 @@ Managing endpoints (administrators only) and queueing are use cases like any oth
 plain values in, the acting person named, flush, never commit.  Sending belongs to
 the scheduler ("webhooks" job), never to the request that made the change:
 
-1. A review service emits an event inside its transaction (`ideas.review.events`).
+1. A review service emits an event inside its transaction (`ideas.events`).
    `queue_review_event` writes one pending delivery per active endpoint that takes
    that kind of event — in the same transaction, so a refused or rolled-back change
    is never announced, and a committed one is never lost.

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ideas import events
 from ideas.search.cli import register_cli
 from ideas.search.documents import INDEXED_STATUSES, SCHEMA_VERSION
 from ideas.search.models import IdeaSearchDocument, IndexJob
 from ideas.search.query import SORTS, RankKey, SearchPage, search_ideas, stored_rank
 from ideas.search.queue import (
     DRAIN_BATCH,
+    SUBSCRIPTIONS,
     drain,
     drain_after_request,
     enqueue,
@@ -39,9 +41,12 @@ __all__ = [
 
 
 def init_app(app: Flask) -> None:
-    """Drain after each request that committed an index job (the scheduler's "search"
-    job drains on every tick too: `register_jobs`)."""
+    """Queue the ideas that events change (ideas/events.py); drain after each request
+    that committed an index job (the scheduler's "search" job drains on every tick too:
+    `register_jobs`)."""
     listen()
+    for name, handler in SUBSCRIPTIONS.items():
+        events.subscribe(app, name, handler)
     app.teardown_request(drain_after_request)
 
 

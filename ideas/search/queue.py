@@ -46,6 +46,30 @@ def enqueue(idea_id: int) -> None:
     session.info[_ENQUEUED] = True
 
 
+def _enqueue_idea(_name: str, payload: dict) -> None:
+    enqueue(payload["idea"].id)
+
+
+def _enqueue_comment(_name: str, payload: dict) -> None:
+    enqueue(payload["comment"].idea_id)  # comments are part of the idea's search document
+
+
+def _enqueue_merged(_name: str, payload: dict) -> None:
+    enqueue(payload["duplicate"].id)
+    enqueue(payload["survivor"].id)
+
+
+# The events after which an idea's document changes (ideas/events.py); publishing
+# emits idea.changed too.
+SUBSCRIPTIONS = {
+    "idea.changed": _enqueue_idea,
+    "moderation.visibility_changed": _enqueue_idea,
+    "comment.posted": _enqueue_comment,
+    "comment.edited": _enqueue_comment,
+    "idea.merged": _enqueue_merged,
+}
+
+
 def _after_flush(session, _context) -> None:
     session.info[_WROTE] = True
     jobs = [obj.idea_id for obj in session.new if isinstance(obj, IndexJob)]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from ideas import clock
+from ideas import clock, events
 from ideas.accounts.models import User
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges.models import (
@@ -80,8 +80,7 @@ def observe_vote_address(address: str | None, voter_id: int) -> bool:
 
 
 def _switch_network_rule_off(address: str, voters: int) -> None:
-    from ideas.accounts.models import Role, SiteSetting, UserRole
-    from ideas.notifications import services as notifications
+    from ideas.accounts.models import SiteSetting
 
     reason = (f"The last {voters} votes, by {voters} different people, all came from one address ({address}): "
               f"the site is behind a proxy and IDEAS_TRUST_PROXY is not set, so it cannot tell voters' networks "
@@ -109,9 +108,8 @@ def _switch_network_rule_off(address: str, voters: int) -> None:
         _lock_scores(idea, now)
         _apply_changes(idea, _reweigh_idea_votes(idea, policy, now), policy)
     log.warning("voting: shared-network rule switched off: %s", reason)
-    admins = db.session.scalars(select(UserRole.user_id).where(UserRole.role == Role.ADMIN))
-    notifications.notify(set(admins), "admin", f"Voting: {reason}")
     db.session.flush()
+    events.emit("vote.network_rule_off", {"reason": reason})
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ideas import events
 from ideas.accounts.models import User
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges.models import (
@@ -38,14 +39,9 @@ def change_policy(challenge: Challenge, actor: User, new_policy: str, reason: st
     db.session.add(change)
     db.session.flush()
     recompute_challenge(challenge)
-    from ideas.notifications import services as notifications
-
     voters = db.session.scalars(select(Vote.voter_id).where(Vote.challenge_id == challenge.id).distinct())
-    from flask import url_for
-
-    notifications.notify(set(voters), "policy", f"The voting policy of “{challenge.title}” changed to "
-                         f"{new_policy}: {reason[:200]}", url_for("challenges.detail", challenge_id=challenge.id),
-                         challenge=challenge, actor_id=actor.id)
+    events.emit("policy.changed", {"challenge": challenge, "change": change, "actor": actor,
+                                   "voter_ids": set(voters)})
     return change
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ideas.challenges.models import Challenge, Comment, Idea
 from ideas.extensions import db
-from ideas.text import sanitise
+from ideas.sanitising import sanitise
 from tests.challenges.factories import idea_in, open_challenge
 from tests.challenges.test_challenges import form_data
 

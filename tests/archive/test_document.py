@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ideas.archive.document import TEXT_MAX, ArchiveError, CriterionEntry, read
+from ideas.archive.document import TEXT_MAX, ArchiveError, read
 from ideas.numbers import INT_MAX
 from tests.archive.test_archive import rich_archive
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from ideas.fields import (
     Text,
     Time,
 )
-from ideas.sanitising import UNTYPED, has_untyped, without_surrogates
+from ideas.sanitising import SURROGATE, UNTYPED, has_untyped, without_surrogates
 from ideas.voting import weighting
 from ideas.voting.batch import DISCOUNT_CODES
 
@@ -449,6 +450,9 @@ def _known(key: str, path: str, known: Mapping[str, object], what: str) -> None:
 
 # --- the document ------------------------------------------------------------------
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def load_json(document: dict | str | bytes) -> dict:
     if isinstance(document, bytes):
         try:
@@ -456,15 +460,18 @@ def load_json(document: dict | str | bytes) -> dict:
         except UnicodeDecodeError:
             raise ArchiveError("document", "is not UTF-8 text") from None
     if isinstance(document, str):
+        text = document
         try:
-            document = json.loads(document.removeprefix("\ufeff"))
+            document = json.loads(text.removeprefix("\ufeff"))
         except json.JSONDecodeError as error:
             raise ArchiveError("document", f"is not valid JSON (line {error.lineno}, column {error.colno}: "
                                            f"{error.msg})") from None
         except RecursionError:
             raise ArchiveError("document", "is nested too deeply to read") from None
-        # As the API reads a body: JSON may spell a lone surrogate, which no encoder can write.
-        document = without_surrogates(document)
+        # As the API reads a body: JSON may spell a lone surrogate, which no encoder can write
+        # (only an escape can put one in a decoded text, so a document without any is not walked).
+        if _SURROGATE_ESCAPE.search(text) or SURROGATE.search(text):
+            document = without_surrogates(document)
     if not isinstance(document, dict):
         raise ArchiveError("document", "must be a JSON object")
     return document

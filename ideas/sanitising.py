@@ -9,6 +9,7 @@ Tab and line breaks stay; so do the invisible marks real right-to-left text uses
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 UNTYPED = "".join(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F),
@@ -31,6 +32,13 @@ def sanitise_surrogates(value: str) -> str:
 def has_untyped(value: str) -> bool:
     """True where sanitise() would change `value` (for callers that refuse instead)."""
     return _CHANGED.search(value) is not None
+
+
+def visible_length(value: str) -> int:
+    """How many characters of `value` show: format characters (zero-width space and
+    joiners, the byte order mark, direction marks) take no room, so "A" followed by three
+    zero-width spaces is one character long to whoever reads it."""
+    return sum(1 for c in value if unicodedata.category(c) != "Cf")
 
 
 def without_surrogates(data: Any) -> Any:

@@ -9,7 +9,6 @@ import pytest
 from ideas import search
 from tests.search.test_index import index_path, indexed  # noqa: F401  (the fixture)
 
-
 # Which of a segment's files, and what happens to them.
 DAMAGE = {
     "every file emptied": ("", "empty"),

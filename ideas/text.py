@@ -23,55 +23,6 @@ ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"
 URL_SCHEMES = {"http", "https", "mailto"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# What nobody types, and what some paste to attack: C0 and C1 control characters (NUL
-# above all, which PostgreSQL refuses; terminal escapes), DEL, and the bidirectional
-# embedding, override and isolate controls (they make "gnp.exe" read as "exe.png").
-# Tab and line breaks stay; so do the invisible marks real right-to-left text uses
-# (U+200E/U+200F).
-UNTYPED = "".join(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F),
-                                   *range(0x2066, 0x206A)) if chr(c) not in "\t\n\r")
-_DROP = dict.fromkeys(map(ord, UNTYPED))
-# A lone surrogate is half a character: no encoder can write it, so it becomes U+FFFD.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def sanitise(value: str) -> str:
-    """The one rule for text from outside: the characters above dropped, lone
-    surrogates replaced; everything else a person typed is kept as typed."""
-    return _SURROGATE.sub("\ufffd", value.translate(_DROP))
-
-
-def sanitise_surrogates(value: str) -> str:
-    return _SURROGATE.sub("\ufffd", value)
-
-
-def without_surrogates(data):
-    """JSON may spell a lone surrogate (\\ud800), which no encoder can write: each becomes
-    U+FFFD. Walked without recursion, so a deeply nested body cannot exhaust the stack."""
-    if isinstance(data, str):
-        return sanitise_surrogates(data)
-    root = [data]
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in list(items):
-            if isinstance(value, str):
-                node[key] = sanitise_surrogates(value)
-            elif isinstance(value, dict | list):
-                stack.append(value)
-        if isinstance(node, dict) and any(isinstance(k, str) and sanitise_surrogates(k) != k for k in node):
-            fixed = {sanitise_surrogates(k): v for k, v in node.items()}
-            node.clear()
-            node.update(fixed)
-    return root[0]
-
-
-def has_untyped(value: str) -> bool:
-    """True where sanitise() would change `value` (for callers that refuse instead)."""
-    return sanitise(value) != value
-
-
 def render(source: str | None) -> Markup:
     html = _md.render(source or "")
     clean = nh3.clean(

@@ -143,7 +143,7 @@ def _challenge(archive: Archive, manager: User) -> Challenge:
     opens = archive.dates["opens_at"]
     challenge = Challenge(
         title=c.title, **c.texts, pool_mode=c.pool_mode,
-        pool_weight_employee=c.pool_weights["employee"], pool_weight_external=c.pool_weights["external"],
+        pool_weight_employee=c.pool_weights.employee, pool_weight_external=c.pool_weights.external,
         voting_policy=c.voting_policy, voting_policy_version=1, allow_opposition=c.allow_opposition,
         allow_overlap=c.allow_overlap, phase=c.phase, **archive.dates,
         # Published when it opened (or now, for one that opens later); a draft stays unpublished.

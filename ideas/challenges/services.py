@@ -33,6 +33,7 @@ from ideas.challenges.models import (
 from ideas.challenges.policy import Action
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
+from ideas.sanitising import visible_length
 
 MAX_BODY = 100_000  # characters of Markdown in an idea or a brief
 MAX_SUMMARY = 1000
@@ -418,7 +419,7 @@ def _clean_idea_fields(title: str, summary: str, body: str) -> tuple[str, str, s
     title, summary, body = (title or "").strip(), (summary or "").strip(), body or ""
     if not title:
         raise ChallengeError("Give your idea a title.", field="title")
-    if len(title) < MIN_TITLE:
+    if visible_length(title) < MIN_TITLE:
         raise ChallengeError(f"Give your idea a title of at least {MIN_TITLE} characters, so others know what "
                              f"it is about.", field="title")
     if len(title) > 160:

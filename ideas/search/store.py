@@ -146,6 +146,7 @@ def _open(path: Path) -> _Handle:
                 int(hit["id"])
             for _term in zip(range(1), searcher.lexicon("title"), strict=False):
                 pass
+            _read_postings_and_lengths(searcher)
         except Exception as error:  # noqa: BLE001 — whoosh reports damage in many ways
             problem = str(error) if isinstance(error, _Unreadable) else f"{type(error).__name__}: {error}"
             if handle is not None:
@@ -153,6 +154,17 @@ def _open(path: Path) -> _Handle:
     if problem is not None:
         raise _Unreadable(problem)
     return handle
+
+
+def _read_postings_and_lengths(searcher) -> None:
+    """An emptied postings or field-length file opens fine and then fails every search:
+    read, in each segment, one term's postings and one field length per scored field."""
+    for reader, _offset in searcher.reader().leaf_readers():
+        for fieldname in SCHEMA.scorable_names():
+            term = next(iter(reader.field_terms(fieldname)), None)
+            if term is not None:
+                docnum = next(iter(reader.postings(fieldname, term).all_ids()))
+                reader.doc_field_length(docnum, fieldname)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
 
-from ideas.text import sanitise, without_surrogates
+from ideas.sanitising import sanitise, without_surrogates
 
 CSP = "; ".join(
     [
@@ -24,13 +24,12 @@ CSP = "; ".join(
     ]
 )
 
-
 def _clean(values: MultiDict) -> ImmutableMultiDict:
     return ImmutableMultiDict([(sanitise(k), sanitise(v)) for k, v in values.items(multi=True)])
 
 
 class CleanRequest(Request):
-    """Form fields and query values by the site's one text rule (ideas.text.sanitise):
+    """Form fields and query values by the site's one text rule (ideas.sanitising.sanitise):
     no control characters (NUL and the like), no bidirectional overrides, no lone
     surrogates.
 
@@ -49,7 +48,7 @@ class CleanRequest(Request):
 
     def get_json(self, *args, **kwargs):
         data = super().get_json(*args, **kwargs)
-        return without_surrogates(data) if isinstance(data, dict | list | str) else data
+        return without_surrogates(data)
 
 
 # Pages a signed-in external participant may reach before accepting the terms.

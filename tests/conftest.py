@@ -63,6 +63,26 @@ def database_template(tmp_path_factory) -> dict:
     return {"kind": "sqlite", "path": path}
 
 
+# `make test` runs the two backends side by side, one per core, and hands each half of
+# the tests that cannot tell the backends apart (marked `once`: what a page looks like
+# to axe-core in chromium, ...). IDEAS_TEST_SHARE="1/2" keeps the first of every two
+# such tests, in the order of their ids, "2/2" the second; the rest are deselected (the
+# summary counts them). Without it (make test-sqlite, make test-pg, a bare pytest)
+# every test runs. Both halves collect the same tests, so each runs exactly once.
+SHARE = os.environ.get("IDEAS_TEST_SHARE", "")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SHARE:
+        return
+    mine, count = (int(n) for n in SHARE.split("/"))
+    once = sorted(item.nodeid for item in items if item.get_closest_marker("once"))
+    other = {nodeid for n, nodeid in enumerate(once) if n % count != mine - 1}
+    if other:
+        config.hook.pytest_deselected(items=[item for item in items if item.nodeid in other])
+        items[:] = [item for item in items if item.nodeid not in other]
+
+
 def _empty_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":

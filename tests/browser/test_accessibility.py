@@ -14,10 +14,6 @@ import pytest
 
 from tests.browser.site import PARTICIPANTS, ROLES, SIGNED_IN
 
-# What axe-core finds depends on the page chromium draws, which the same templates make
-# from the same seeded rows on either backend: `make test` checks each page on one of them.
-pytestmark = pytest.mark.once
-
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 # What fails the test; "moderate" and "minor" findings are printed on failure but allowed.
 FAILING_IMPACTS = ("serious", "critical")

@@ -311,11 +311,16 @@ def confirm_email_change(token: str) -> User:
 
 # --- profile -----------------------------------------------------------------
 
+def normalise_tag(raw: str) -> str:
+    """One tag as tags are stored: lower case, single spaces, at most 40 characters."""
+    return " ".join(raw.strip().lower().split())[:40]
+
+
 def normalise_tags(raw: str | Iterable[str]) -> list[str]:
     parts = raw.replace(";", ",").split(",") if isinstance(raw, str) else list(raw)
     tags: list[str] = []
     for part in parts:
-        tag = " ".join(part.strip().lower().split())[:40]
+        tag = normalise_tag(part)
         if tag and tag not in tags:
             tags.append(tag)
     return tags[:20]

@@ -5,6 +5,8 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from ideas.api import routes  # noqa: E402,F401  (routes attach themselves to bp)
-from ideas.api import challenges, ideas, voting  # noqa: E402,F401
+# Each module attaches its endpoints to bp; this order is the OpenAPI document's order.
+from ideas.api import core  # noqa: E402,F401  (authentication and error handlers)
+from ideas.api import routes  # noqa: E402,F401
+from ideas.api import challenges, ideas, comments, flags, follows, search, voting  # noqa: E402,F401
 from ideas.api import review  # noqa: E402,F401

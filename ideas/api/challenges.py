@@ -1,9 +1,5 @@
 """Challenges through the API: list and read for everyone in their audience; create,
-update, publish and change phase for managers.
-
-This module also holds what the API's domain endpoints share (ideas.py and voting.py
-import it): how a service's refusal becomes an API error, times, paging, JSON bodies
-that name unknown fields."""
+update, publish and change phase for managers."""
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -25,73 +21,22 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
-from ideas.api.errors import ApiError, error_response
-from ideas.api.routes import Error
+from ideas.api.core import (
+    Cursor,
+    Error,
+    Operation,
+    Person,
+    current_api_user,
+    documented,
+    iso,
+    keyset,
+    person_json,
+    token_required,
+)
+from ideas.api.errors import ApiError
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Challenge, Phase, PoolMode
-from ideas.challenges.services import ChallengeError, NotFound
-from ideas.extensions import db
-
-# --- shared by the API's domain modules ----------------------------------------------
-
-@bp.errorhandler(ChallengeError)
-def refused(error: ChallengeError):
-    """A rule refused the request: the same status, the message under its field."""
-    db.session.rollback()  # a service may have flushed part of the change
-    fields = {error.field: [error.message]} if error.field else {}
-    return error_response(error.status, error.message, fields)
-
-
-@bp.errorhandler(NotFound)
-def not_found(_error: NotFound):
-    # Outside a person's audience is the same as not there at all, even by a guessed id.
-    db.session.rollback()
-    return error_response(404, "There is nothing here, or it is not visible to you.")
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC, with its zone."""
-    return clock.as_utc(value).isoformat() if value is not None else None
-
-
-def keyset(query, column, *, limit: int, before: int | None, after: int | None) -> tuple[list, dict | None]:
-    """One page by id: `before` pages back (newest first), `after` forwards (oldest first)."""
-    if after is not None:
-        query = query.where(column > after).order_by(column.asc())
-    else:
-        if before is not None:
-            query = query.where(column < before)
-        query = query.order_by(column.desc())
-    rows = list(db.session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if not more:
-        return rows, None
-    return rows, ({"after": rows[-1].id} if after is not None else {"before": rows[-1].id})
-
-
-def person_json(user) -> dict | None:
-    return {"id": user.id, "name": user.name} if user is not None else None
-
-
-class Person(Model):
-    id: int
-    name: str
-
-
-class Before(Model):
-    before: int
-
-
-class After(Model):
-    after: int
-
-
-Cursor = Annotated[Before | After | None,
-                   Field(description="Pass as a query parameter for the next page; null on the last page.")]
-
 
 # --- JSON ------------------------------------------------------------------------------
 
@@ -267,9 +212,6 @@ def challenge_values(data: ChallengeUpdate) -> dict:
 
 # --- endpoints -------------------------------------------------------------------------
 
-SCAN_LIMIT = 1_000  # challenges read per list request, at most, to fill one page
-
-
 @bp.get("/challenges")
 @token_required
 @documented("GET", Operation(
@@ -281,41 +223,12 @@ SCAN_LIMIT = 1_000  # challenges read per list request, at most, to fill one pag
 def list_challenges():
     user = current_api_user()
     args = query(ChallengeList)
-    limit, before, after, phase = args.limit, args.before, args.after, args.phase
-    # Who sees a challenge is policy.can_see_challenge, applied here to each row so the
-    # API cannot drift from the pages. Reading is bounded by SCAN_LIMIT rows; when that
-    # cuts a page short, the cursor continues from the last row read.
-    listed = select(Challenge)
-    if phase:
-        listed = listed.where(Challenge.phase == phase)
-    batch_size = max(limit + 1, 100)
-    found: list[Challenge] = []
-    cursor, last_read, read, exhausted = (after if after is not None else before), None, 0, False
-    while len(found) <= limit and read < SCAN_LIMIT:
-        if after is not None:
-            step = listed.where(Challenge.id > cursor).order_by(Challenge.id.asc())
-        else:
-            step = (listed.where(Challenge.id < cursor) if cursor is not None else listed).order_by(
-                Challenge.id.desc())
-        batch = list(db.session.scalars(step.limit(batch_size)))
-        for challenge in batch:
-            read, last_read = read + 1, challenge.id
-            if policy.can_see_challenge(user, challenge):
-                found.append(challenge)
-                if len(found) > limit:
-                    break
-        if len(batch) < batch_size:
-            exhausted = True
-            break
-        cursor = last_read
-    items = found[:limit]
-    if len(found) > limit:
-        cursor = items[-1].id
-    elif not exhausted and last_read is not None:
-        cursor = last_read
-    else:
-        cursor = None
-    following = None if cursor is None else ({"after": cursor} if after is not None else {"before": cursor})
+    # The pages' rule (policy.can_see_challenge) as a WHERE clause: a page costs the same
+    # however many challenges the person may not see.
+    listed = select(Challenge).where(policy.challenge_visibility(user))
+    if args.phase:
+        listed = listed.where(Challenge.phase == args.phase)
+    items, following = keyset(listed, Challenge.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=[challenge_summary(c) for c in items], next=following)
 
 

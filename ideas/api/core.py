@@ -1,15 +1,25 @@
-"""What every API endpoint shares: authentication, and its documented operation."""
+"""What every API endpoint shares: authentication, its documented operation, the error
+shape and how a service's refusal becomes it, times, people and paging by id."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import wraps
+from typing import Annotated
 
-from flask import g
-from pydantic import BaseModel
+from flask import g, request
+from pydantic import BaseModel, Field
 
-from ideas.api.contract import Body, Query
-from ideas.api.errors import ApiError
+from ideas import clock
+from ideas.accounts import services as accounts
+from ideas.api import bp
+from ideas.api.contract import Body, Model, Query
+from ideas.api.errors import ApiError, error_response
+from ideas.errors import ChallengeError, NotFoundError
+from ideas.extensions import csrf, db
+
+csrf.exempt(bp)
 
 # Every endpoint's OpenAPI operation, keyed by (endpoint, method); openapi.json is built from it.
 OPERATIONS: dict[tuple[str, str], dict] = {}
@@ -58,3 +68,112 @@ def token_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+@bp.before_request
+def authenticate():
+    g.api_user = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "Use the Bearer scheme: Authorization: Bearer <token>.")
+        user = accounts.user_for_token(secret.strip())
+        if user is None:
+            raise ApiError(401, "This token is not valid, was revoked, or its account is deactivated.")
+        g.api_user = user
+        g.api_token_touch = accounts.token_needs_touch(secret.strip())
+
+
+@bp.teardown_request
+def touch_token(_error):
+    token_id = g.pop("api_token_touch", None)
+    if token_id is None:
+        return
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        accounts.touch_token(token_id)
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()  # busy: the time is informational, the next use records it
+
+
+# --- errors ----------------------------------------------------------------------------
+
+class ErrorDetail(Model):
+    code: str = Field(description="bad_request, malformed_json, unauthorized, forbidden, not_found, "
+                                  "method_not_allowed, conflict, too_large, unsupported_media_type, invalid, "
+                                  "rate_limited …")
+    message: str
+    fields: dict[str, list[str]] = Field(description="Each wrong field, with what is wrong with it.")
+
+
+class Error(Model):
+    error: ErrorDetail
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return error_response(error.status, error.message, error.fields, error.code)
+
+
+@bp.errorhandler(ChallengeError)
+def refused(error: ChallengeError):
+    """A rule refused the request: the same status, the message under its field."""
+    db.session.rollback()  # a service may have flushed part of the change
+    fields = {error.field: [error.message]} if error.field else {}
+    return error_response(error.status, error.message, fields)
+
+
+@bp.errorhandler(NotFoundError)
+def not_found(_error: NotFoundError):
+    # Outside a person's audience is the same as not there at all, even by a guessed id.
+    db.session.rollback()
+    return error_response(404, "There is nothing here, or it is not visible to you.")
+
+
+# --- values ----------------------------------------------------------------------------
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC, with its zone."""
+    return clock.as_utc(value).isoformat() if value is not None else None
+
+
+def person_json(user) -> dict | None:
+    return {"id": user.id, "name": user.name} if user is not None else None
+
+
+class Person(Model):
+    id: int
+    name: str
+
+
+# --- paging ----------------------------------------------------------------------------
+
+def keyset(query, column, *, limit: int, before: int | None, after: int | None) -> tuple[list, dict | None]:
+    """One page by id: `before` pages back (newest first), `after` forwards (oldest first)."""
+    if after is not None:
+        query = query.where(column > after).order_by(column.asc())
+    else:
+        if before is not None:
+            query = query.where(column < before)
+        query = query.order_by(column.desc())
+    rows = list(db.session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not more:
+        return rows, None
+    return rows, ({"after": rows[-1].id} if after is not None else {"before": rows[-1].id})
+
+
+class Before(Model):
+    before: int
+
+
+class After(Model):
+    after: int
+
+
+Cursor = Annotated[Before | After | None,
+                   Field(description="Pass as a query parameter for the next page; null on the last page.")]

@@ -96,7 +96,7 @@ def _path_parameters(rule, op) -> list[dict]:
 
 
 def build() -> dict:
-    from ideas.api.routes import Error
+    from ideas.api.core import Error
 
     schemas = _Schemas()
     error = schemas.ref(Error)

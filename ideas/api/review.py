@@ -19,7 +19,6 @@ from sqlalchemy.orm import selectinload
 from ideas import clock
 from ideas.accounts.models import User
 from ideas.api import bp
-from ideas.api.challenges import Cursor, Person, iso, keyset, person_json
 from ideas.api.contract import (
     MAX_INT,
     Body,
@@ -32,13 +31,23 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
+from ideas.api.core import (
+    Cursor,
+    Error,
+    Operation,
+    Person,
+    current_api_user,
+    documented,
+    iso,
+    keyset,
+    person_json,
+    token_required,
+)
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
-from ideas.api.routes import Error
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
-from ideas.challenges.services import NotFound
+from ideas.errors import NotFoundError
 from ideas.extensions import db
 from ideas.integrations import handoffs as handoff_list
 from ideas.review import services as review_services
@@ -373,7 +382,7 @@ def _review(review_id: int) -> tuple[IdeaReview, object]:
     if review is None or not (policy.can_see_challenge(user, review.challenge)
                               or review_services.assignment_of(review, user) is not None
                               or review_services.handed_to(review, user)):
-        raise NotFound()
+        raise NotFoundError()
     return review, user
 
 
@@ -451,7 +460,7 @@ def list_handoffs():
 def read_review(review_id: int):
     review, user = _review(review_id)
     if not _readable(review, user):
-        raise NotFound()
+        raise NotFoundError()
     return _ok(review, user)
 
 
@@ -490,12 +499,8 @@ def shortlist_ideas(challenge_id: int):
     if not review_services.can_manage(user, challenge):
         raise ApiError(403, "Only this challenge's managers may do this.")
     data = body(ShortlistInput)
-    reviews = review_services.shortlist_ideas(challenge, user, data.idea_ids, data.over_capacity_reason)
-    if data.start_review:
-        for review in reviews:
-            review_services.start_review(review, user)
-            if data.assign_reviewers:
-                review_services.assign_reviewers(review, user)
+    reviews, _unfilled = review_services.shortlist_for_review(challenge, user, data.idea_ids, data.over_capacity_reason,
+                                                              start=data.start_review, assign=data.assign_reviewers)
     return jsonify(items=[review_json(r, user) for r in reviews]), 201
 
 
@@ -509,9 +514,7 @@ def shortlist_ideas(challenge_id: int):
 def start_review(review_id: int):
     review, user = _as_manager(review_id)
     data = body(StartReviewInput, optional=True)
-    review_services.start_review(review, user)
-    if data.assign_reviewers:
-        review_services.assign_reviewers(review, user)
+    review_services.send_to_review(review, user, assign=data.assign_reviewers)
     return _ok(review, user)
 
 

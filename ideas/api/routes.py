@@ -1,31 +1,18 @@
-"""API base: tokens, the current person, the OpenAPI document."""
+"""Tokens, the current person, the OpenAPI document."""
 from __future__ import annotations
 
 from typing import Literal
 
-from flask import g, jsonify, request
+from flask import jsonify
 from pydantic import Field
 
 from ideas.accounts import services
 from ideas.accounts.models import User
 from ideas.api import bp
 from ideas.api.contract import Body, Model, Text, body
-from ideas.api.core import Operation, current_api_user, documented, token_required
-from ideas.api.errors import ApiError, error_response
-from ideas.extensions import csrf, limiter
-
-csrf.exempt(bp)
-
-class ErrorDetail(Model):
-    code: str = Field(description="bad_request, malformed_json, unauthorized, forbidden, not_found, "
-                                  "method_not_allowed, conflict, too_large, unsupported_media_type, invalid, "
-                                  "rate_limited …")
-    message: str
-    fields: dict[str, list[str]] = Field(description="Each wrong field, with what is wrong with it.")
-
-
-class Error(Model):
-    error: ErrorDetail
+from ideas.api.core import Error, Operation, current_api_user, documented, token_required
+from ideas.api.errors import ApiError
+from ideas.extensions import limiter
 
 
 class Me(Model):
@@ -48,42 +35,6 @@ class Token(Model):
     id: int
     name: str
     token: str = Field(description="Shown once; send as Authorization: Bearer <token>.")
-
-
-@bp.before_request
-def authenticate():
-    g.api_user = None
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise ApiError(401, "Use the Bearer scheme: Authorization: Bearer <token>.")
-        user = services.user_for_token(secret.strip())
-        if user is None:
-            raise ApiError(401, "This token is not valid, was revoked, or its account is deactivated.")
-        g.api_user = user
-        g.api_token_touch = services.token_needs_touch(secret.strip())
-
-
-@bp.teardown_request
-def touch_token(_error):
-    token_id = g.pop("api_token_touch", None)
-    if token_id is None:
-        return
-    from sqlalchemy.exc import OperationalError
-
-    from ideas.extensions import db
-
-    try:
-        services.touch_token(token_id)
-        db.session.commit()
-    except OperationalError:
-        db.session.rollback()  # busy: the time is informational, the next use records it
-
-
-@bp.errorhandler(ApiError)
-def api_error(error: ApiError):
-    return error_response(error.status, error.message, error.fields, error.code)
 
 
 def user_json(user: User) -> dict:

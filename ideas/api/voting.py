@@ -11,7 +11,6 @@ from pydantic import Field
 
 from ideas import caching
 from ideas.api import bp
-from ideas.api.challenges import iso
 from ideas.api.contract import (
     MAX_INT,
     MAX_LIMIT,
@@ -25,17 +24,15 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Operation, current_api_user, documented, token_required
+from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
-from ideas.api.routes import Error
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea
 from ideas.extensions import db
-from ideas.voting import services
+from ideas.voting import permissions, services
 from ideas.voting.models import Vote
-from ideas.voting.routes import ranking_visible
 from ideas.voting.services import Ballot
 
 RANKING_LIMIT = 50
@@ -212,7 +209,7 @@ class RankingQuery(Query):
 def ranking(challenge_id: int):
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
-    if not ranking_visible(challenge, user):
+    if not permissions.can_see_ranking(user, challenge):
         raise ApiError(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
     args = query(RankingQuery)
     pool, limit, offset = args.pool, args.limit, args.offset

@@ -2,13 +2,17 @@
 
 No queries here: callers pass the objects (or plain values) and get answers, so the
 same rules serve pages, the API, search and notifications, and are tested without an app.
+Where a list must be filtered in the database, the rule is also given as a WHERE clause
+built from the same parts (`challenge_visibility`), never run here.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ideas.challenges.models import ChallengeRole, IdeaStatus, Phase, PoolMode
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from ideas.challenges.models import Challenge, ChallengeRole, ChallengeStaff, IdeaStatus, Phase, PoolMode
 
 PHASE_ORDER = (Phase.DRAFT, Phase.SUBMISSION, Phase.VOTING, Phase.REVIEW, Phase.CLOSED)
 
@@ -172,23 +176,37 @@ def user_pool(user) -> str:
     return user.pool
 
 
+def audience_modes(pool: str) -> tuple[PoolMode, ...]:
+    """The pool modes of the challenges a pool takes part in."""
+    own = PoolMode.EMPLOYEES_ONLY if pool == "employee" else PoolMode.EXTERNALS_ONLY
+    return (PoolMode.SEPARATE, PoolMode.BLENDED, own)
+
+
 def in_audience(user, challenge) -> bool:
     """May this person take part in a published challenge?"""
-    mode = PoolMode(challenge.pool_mode)
-    pool = user_pool(user)
-    if mode == PoolMode.EMPLOYEES_ONLY:
-        return pool == "employee"
-    if mode == PoolMode.EXTERNALS_ONLY:
-        return pool == "external"
-    return True
+    return PoolMode(challenge.pool_mode) in audience_modes(user_pool(user))
 
 
 def can_see_challenge(user, challenge) -> bool:
+    """Its staff always; everybody else once it is published, if in its audience or internal staff.
+
+    `challenge_visibility` is this same rule as a WHERE clause: change both together."""
     if is_staff(user, challenge):
         return True
     if challenge.published_at is None:
         return False
     return in_audience(user, challenge) or is_internal_staff(user)
+
+
+def challenge_visibility(user) -> ColumnElement[bool]:
+    """can_see_challenge(user, c) as a WHERE clause on challenges, so lists page in SQL."""
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    if authenticated and user.is_admin:
+        return true()
+    staff = (Challenge.id.in_(select(ChallengeStaff.challenge_id).where(ChallengeStaff.user_id == user.id))
+             if authenticated else false())
+    audience = true() if is_internal_staff(user) else Challenge.pool_mode.in_(audience_modes(user_pool(user)))
+    return or_(staff, and_(Challenge.published_at.is_not(None), audience))
 
 
 def can_see_idea(user, idea) -> bool:

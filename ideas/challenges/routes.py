@@ -26,7 +26,8 @@ from ideas.challenges.forms import (
     WithdrawForm,
 )
 from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus
-from ideas.challenges.services import ChallengeError, CriterionInput
+from ideas.challenges.services import CriterionInput
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.web import attach_error
@@ -79,17 +80,9 @@ def create():
 def detail(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
     query = services.visible_ideas_query(current_user, challenge)
-    tag = (request.args.get("tag") or "").strip().lower()[:40]
-    pool = request.args.get("pool")
     status = request.args.get("status") or "published"
-    if tag:
-        from ideas.challenges.models import IdeaTag
-
-        query = query.where(Idea.id.in_(select(IdeaTag.idea_id).where(IdeaTag.tag == tag)))
-    if pool in ("employee", "external"):
-        query = query.where(Idea.pool == pool)
-    if status in ("published", "withdrawn", "merged"):
-        query = query.where(Idea.status == status)
+    filters = services.idea_filters(tag=request.args.get("tag"), pool=request.args.get("pool"), status=status)
+    query = services.filter_ideas(query, filters)
     before = request.args.get("before", type=db_int)
     if before:
         query = query.where(Idea.id < before)
@@ -98,7 +91,7 @@ def detail(challenge_id: int):
     ideas = ideas[:PAGE_SIZE]
     return render_template(
         "challenges/detail.html", challenge=challenge, ideas=ideas, more=more,
-        filters={"tag": tag, "pool": pool or "", "status": status},
+        filters={"tag": filters.tag, "pool": filters.pool, "status": status},
         actions=policy.allowed_actions(challenge, clock.now()),
         is_manager=policy.is_manager(current_user, challenge),
         is_staff=policy.is_staff(current_user, challenge),

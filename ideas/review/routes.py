@@ -99,14 +99,8 @@ def shortlist(challenge_id: int):
         abort(400)
     ids = [int(v) for v in request.form.getlist("idea_ids") if v.isdigit() and len(v) <= 20]
     try:
-        reviews = services.shortlist_ideas(challenge, current_user, ids, form.over_capacity_reason.data)
-        short_of = 0
-        if form.start_now.data:
-            for review in reviews:
-                services.start_review(review, current_user)
-                if form.auto_assign.data:
-                    added = services.assign_reviewers(review, current_user)
-                    short_of += max(0, challenge.reviewers_per_idea - len(added))
+        reviews, short_of = services.shortlist_for_review(challenge, current_user, ids, form.over_capacity_reason.data,
+                                                          start=form.start_now.data, assign=form.auto_assign.data)
     except ReviewError as error:
         status = _refuse(form, error)
         return _render_dashboard(challenge, form, status, chosen=set(ids))
@@ -199,8 +193,7 @@ def start(review_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.start_review(review, current_user)
-        added = services.assign_reviewers(review, current_user) if form.auto_assign.data else []
+        added = services.send_to_review(review, current_user, assign=form.auto_assign.data)
     except ReviewError as error:
         status = _refuse(form, error)
         return _render_detail(review, status, start_form=form)

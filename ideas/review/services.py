@@ -50,7 +50,7 @@ from ideas.challenges.models import (
     IdeaStatus,
     Phase,
 )
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import in_range
 from ideas.review import events, scoring, stages, timing, workflow
@@ -124,7 +124,7 @@ def _lock(review: IdeaReview) -> IdeaReview:
         .execution_options(populate_existing=True)
     )
     if locked is None:
-        raise NotFound()
+        raise NotFoundError()
     return locked
 
 
@@ -156,7 +156,7 @@ def review_of(idea: Idea) -> IdeaReview | None:
 def get_review(review_id: int) -> IdeaReview:
     review = db.session.get(IdeaReview, review_id)
     if review is None:
-        raise NotFound()
+        raise NotFoundError()
     return review
 
 
@@ -211,11 +211,26 @@ def can_see_scores(user, review: IdeaReview) -> bool:
     return policy.is_manager(user, review.challenge)
 
 
-def hides_authors(user, review: IdeaReview) -> bool:
+def _blind_for(user, challenge: Challenge) -> bool:
     """Blind review: the idea's reviewers do not learn who wrote it (staff still do)."""
-    if not review.challenge.blind_review or not getattr(user, "is_authenticated", False):
-        return False
-    return assignment_of(review, user) is not None and not policy.is_staff(user, review.challenge)
+    return (bool(challenge.blind_review) and getattr(user, "is_authenticated", False)
+            and not policy.is_staff(user, challenge))
+
+
+def hides_authors(user, review: IdeaReview) -> bool:
+    """The blind review rule for one review whose reviewers are loaded (the review pages)."""
+    return _blind_for(user, review.challenge) and assignment_of(review, user) is not None
+
+
+def blind_ideas(ideas: Iterable[Idea], user) -> set[int]:
+    """The blind review rule for a list of ideas, in one query: those whose authors this
+    person may not learn, because they review them (the API's idea lists)."""
+    ids = [i.id for i in ideas if _blind_for(user, i.challenge)]
+    if not ids:
+        return set()
+    return set(db.session.scalars(
+        select(IdeaReview.idea_id).join(ReviewerAssignment, ReviewerAssignment.review_id == IdeaReview.id)
+        .where(IdeaReview.idea_id.in_(ids), ReviewerAssignment.reviewer_id == user.id)))
 
 
 # --- the one way a state changes ---------------------------------------------------
@@ -443,6 +458,28 @@ def start_review(review: IdeaReview, manager: User, *, now: datetime | None = No
     if review.state != S.SHORTLISTED:
         raise ReviewError("Only a shortlisted idea starts its review; a parked one is revisited.", status=409)
     return transition(review, S.IN_REVIEW, manager, now=now)
+
+
+def send_to_review(review: IdeaReview, manager: User, *, assign: bool = False) -> list[ReviewerAssignment]:
+    """Start a shortlisted idea's review and, when asked, assign its reviewers by expertise
+    and load; the reviewers assigned."""
+    start_review(review, manager)
+    return assign_reviewers(review, manager) if assign else []
+
+
+def shortlist_for_review(challenge: Challenge, manager: User, idea_ids: Iterable[int],
+                         over_capacity_reason: str | None = None, *, start: bool = False,
+                         assign: bool = False) -> tuple[list[IdeaReview], int]:
+    """Shortlist → start → assign, as the dashboard and the API both offer it: the new
+    reviews, and the reviewer places left to fill by hand (no reviewer without a conflict)."""
+    reviews = shortlist_ideas(challenge, manager, idea_ids, over_capacity_reason)
+    unfilled = 0
+    if start:
+        for review in reviews:
+            added = send_to_review(review, manager, assign=assign)
+            if assign:
+                unfilled += max(0, challenge.reviewers_per_idea - len(added))
+    return reviews, unfilled
 
 
 # --- reviewers and conflicts of interest -----------------------------------------------

@@ -13,10 +13,10 @@ from ideas import clock
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import db_int
-from ideas.voting import services, weighting
+from ideas.voting import permissions, services, weighting
 from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
 from ideas.voting.services import Ballot
 
@@ -64,7 +64,7 @@ def _may_vote(idea: Idea, viewer) -> bool:
         return False
     try:
         services.check_can_vote(idea, viewer)
-    except (ChallengeError, NotFound):
+    except (ChallengeError, NotFoundError):
         return False
     return True
 
@@ -166,11 +166,6 @@ def pairs(challenge_id: int):
                            message=None)
 
 
-def ranking_visible(challenge, viewer) -> bool:
-    return (challenge_policy.is_staff(viewer, challenge) or not challenge.hide_counts_until_voted
-            or challenge.phase in ("review", "closed"))
-
-
 def _pools_and_choice(challenge) -> tuple[list[str], str]:
     """The rankings shown to this person and the one asked for (the first when unknown)."""
     pools = services.ranking_pools(challenge, current_user)
@@ -181,7 +176,7 @@ def _pools_and_choice(challenge) -> tuple[list[str], str]:
 @bp.route("/challenges/<int:challenge_id>/ranking")
 def ranking(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
-    if not ranking_visible(challenge, current_user):
+    if not permissions.can_see_ranking(current_user, challenge):
         abort(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
     pools, pool = _pools_and_choice(challenge)
     page = max(1, min(request.args.get("page", 1, type=db_int), 1000))
@@ -259,7 +254,7 @@ def _challenge_links(challenge, viewer):
             links.append({"label": "Compare ideas", "url": url_for("voting.pairs", challenge_id=challenge.id)})
     elif challenge.phase == "voting":
         links.append({"label": "Vote", "url": url_for("voting.ballot", challenge_id=challenge.id)})
-    if ranking_visible(challenge, viewer):
+    if permissions.can_see_ranking(viewer, challenge):
         links.append({"label": "Ranking", "url": url_for("voting.ranking", challenge_id=challenge.id)})
     if challenge_policy.is_manager(viewer, challenge):
         links.append({"label": "Voting policy", "url": url_for("voting.change_policy", challenge_id=challenge.id)})

@@ -206,3 +206,22 @@ def test_an_audience_outside_yours_does_not_exist_even_by_id(api, make_user):
     assert api("GET", f"/challenges/{2**64}", external).status_code == 404  # not a 500 from the database
     assert api("GET", f"/challenges?before={2**64}", external).status_code == 422
     assert api("GET", "/challenges", None).status_code == 401
+
+
+def test_a_page_is_full_however_many_newer_challenges_you_may_not_see(api, make_user):
+    """Visibility is paged in SQL: 1,200 newer challenges outside an external's audience
+    do not leave their first page empty."""
+    from sqlalchemy import insert
+
+    manager = make_user(roles=("manager",))
+    external = make_user(pool="external")
+    older = [open_challenge(manager, title=f"Open {n}") for n in range(2)]
+    staff_only = open_challenge(manager, title="Staff only", pool_mode="employees_only")
+    db.session.execute(insert(Challenge), [
+        {"title": f"Staff only {n}", "phase": staff_only.phase, "pool_mode": "employees_only",
+         "created_by_id": manager.id, "published_at": staff_only.published_at} for n in range(1200)])
+    db.session.commit()
+    first = api("GET", "/challenges?limit=1", external).get_json()
+    assert [c["id"] for c in first["items"]] == [older[1].id]
+    second = api("GET", f"/challenges?limit=1&before={first['next']['before']}", external).get_json()
+    assert [c["id"] for c in second["items"]] == [older[0].id] and second["next"] is None

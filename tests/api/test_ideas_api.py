@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import event, select
 
 from ideas.challenges import services as challenges
-from ideas.challenges.models import Comment, Flag, Follow, Idea, IdeaRevision
+from ideas.challenges.models import Comment, Flag, Idea, IdeaRevision
+from ideas.notifications.models import Follow
 from ideas.extensions import db
 from ideas.voting import services as voting
 from ideas.voting.services import Ballot
@@ -87,6 +88,21 @@ def test_the_list_has_the_challenge_pages_filters(api, make_user, submission):
     assert api("GET", f"{path}?status=deleted", external).status_code == 422
     assert api("GET", f"{path}?pool=martians", external).status_code == 422
     assert api("GET", f"{path}?limit=0", external).status_code == 422
+
+
+def test_the_challenge_page_and_the_api_read_a_tag_filter_alike(api, client, make_user, submission):
+    """A tag typed with capitals and doubled spaces finds the ideas it names, on the page as in the API."""
+    challenge, _ = submission
+    author = make_user()
+    tagged = idea_in(challenge, author, title="Self-service kiosks", tags="self service")
+    other = idea_in(challenge, author, title="An app for queues", tags="mobile")
+    db.session.commit()
+    typed = "?tag=Self%20%20Service%20"
+    listed = [i["id"] for i in api("GET", f"/challenges/{challenge.id}/ideas{typed}", author).get_json()["items"]]
+    assert listed == [tagged.id]
+    page = client.get(f"/challenges/{challenge.id}{typed}").get_data(as_text=True)
+    assert tagged.title in page and other.title not in page
+    assert 'name="tag" value="self service"' in page
 
 
 def test_listing_costs_the_same_number_of_queries_for_few_and_many_ideas(app, api, make_user, submission):

@@ -91,3 +91,40 @@ def test_reviewers_and_owners_read_ideas_from_every_pool(app, make_user, login, 
     plain = app.test_client()
     login(make_user(), target=plain)
     assert plain.get(f"/ideas/{idea.id}").status_code == 404
+
+
+def test_challenge_lists_use_the_same_rule_as_the_challenge_page(app, make_user):
+    """visible_challenges and the API page in SQL with challenge_visibility: whoever asks,
+    the list holds exactly the challenges whose page they may open."""
+    from flask_login import AnonymousUserMixin
+    from sqlalchemy import select
+
+    from ideas.challenges import policy
+    from ideas.challenges.models import Challenge
+
+    manager = make_user(roles=("manager",))
+    moderator = make_user(pool="external")
+    made = []
+    for mode in ("blended", "separate", "employees_only", "externals_only"):
+        for publish in (True, False):
+            made.append(open_challenge(manager, pool_mode=mode, publish=publish,
+                                       moderators=[moderator.id] if mode == "employees_only" else []))
+    viewers = {
+        "visitor": AnonymousUserMixin(),
+        "employee": make_user(),
+        "external": make_user(pool="external"),
+        "internal reviewer": make_user(roles=("reviewer",)),
+        "external reviewer": make_user(pool="external", roles=("reviewer",)),
+        "admin": make_user(roles=("admin",)),
+        "manager": manager,
+        "moderator": moderator,
+    }
+    for name, viewer in viewers.items():
+        expected = {c.id for c in made if policy.can_see_challenge(viewer, c)}
+        listed = set(db.session.scalars(select(Challenge.id).where(policy.challenge_visibility(viewer))))
+        assert listed == expected, name
+        assert {c.id for c in services.visible_challenges(viewer)} == expected, name
+    assert {c.id for c in made if policy.can_see_challenge(viewers["external"], c)} == {
+        c.id for c in made if c.published_at is not None and c.pool_mode != "employees_only"}
+    assert {c.id for c in services.visible_challenges(moderator)} >= {
+        c.id for c in made if c.pool_mode == "employees_only"}

@@ -58,8 +58,8 @@ run: install
 # Both backends run at once (one per core), each with its own log, printed in turn;
 # both run even when one fails, so one run tells everything. (The recipe runs under
 # `set -e`, hence `|| rc=$$?`: a failing backend must still write its exit code.)
-# The tests marked `once` cannot tell the backends apart (what axe-core finds on a page,
-# pure rules): each backend runs half of them (IDEAS_TEST_SHARE, tests/conftest.py), so
+# The tests marked `once` cannot tell the backends apart (the browser tests: what
+# chromium draws and does): each backend runs half of them (IDEAS_TEST_SHARE, tests/conftest.py), so
 # each runs once; without PostgreSQL, SQLite runs them all.
 test: install-test chromium axe
 	@logs=$$(mktemp -d); \

@@ -65,7 +65,7 @@ def database_template(tmp_path_factory) -> dict:
 
 # `make test` runs the two backends side by side, one per core, and hands each half of
 # the tests that cannot tell the backends apart (marked `once`: what a page looks like
-# to axe-core and what a person does in chromium, pure rules). IDEAS_TEST_SHARE="1/2" keeps the first of every two
+# to axe-core and what a person does in chromium). IDEAS_TEST_SHARE="1/2" keeps the first of every two
 # such tests, in the order of their ids, "2/2" the second; the rest are deselected (the
 # summary counts them). Without it (make test-sqlite, make test-pg, a bare pytest)
 # every test runs. Both halves collect the same tests, so each runs exactly once.

@@ -192,6 +192,24 @@ def can_manage(user, challenge: Challenge) -> bool:
     return policy.is_manager(user, challenge)
 
 
+def can_know_of(user, review: IdeaReview) -> bool:
+    """Whoever sees the challenge, and the idea's reviewers and owners even when they do
+    not (for anybody else the review does not exist: a 404)."""
+    return (policy.can_see_challenge(user, review.challenge) or assignment_of(review, user) is not None
+            or handed_to(review, user))
+
+
+def can_read_review(user, review: IdeaReview) -> bool:
+    """The review's steps: whoever sees the idea, its reviewers and its owners."""
+    return (policy.can_see_idea(user, review.idea) or assignment_of(review, user) is not None
+            or handed_to(review, user))
+
+
+def can_open_review(user, review: IdeaReview) -> bool:
+    """The review's own page: the challenge's managers and the idea's owners."""
+    return can_manage(user, review.challenge) or handed_to(review, user)
+
+
 def can_see_internal(user, review: IdeaReview) -> bool:
     """Internal notes, internal reasons and the staff's words: challenge staff, the
     idea's reviewers and owners.  Never its authors (unless they are staff), never

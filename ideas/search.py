@@ -41,7 +41,7 @@ read from the database on every search, so a phase change or an audience change
 needs no reindexing: search looks only into the challenges `visible_challenges`
 returns, and within each only into the pools `visible_pools` allows; hidden ideas
 are left out for everyone but the challenge's staff. Every idea found is checked
-once more with `policy.can_see_idea` before it is returned. Browsing without words,
+once more with `permissions.can_see_idea` before it is returned. Browsing without words,
 newest first, is answered by the database under the same rules: nothing to score,
 and an index on the ideas does the sorting.
 
@@ -96,7 +96,7 @@ from whoosh.sorting import FieldFacet
 from whoosh.support.charset import accent_map
 from whoosh.util.filelock import FileLock
 
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
     Comment,
@@ -941,8 +941,8 @@ def _rank_column(user, challenge: Challenge) -> str:
         return "score_employee"
     if mode == "externals_only":
         return "score_external"
-    if mode == "separate" and not policy.is_staff(user, challenge):
-        return f"score_{policy.user_pool(user)}"
+    if mode == "separate" and not permissions.is_staff(user, challenge):
+        return f"score_{permissions.user_pool(user)}"
     return "score_blended"
 
 
@@ -1054,9 +1054,9 @@ def _groups(user, challenges: Iterable[Challenge]) -> dict[tuple[str, ...], list
     the unhidden ideas of these pools."""
     groups: dict[tuple[str, ...], list[int]] = {}
     for challenge in challenges:
-        if not policy.can_see_challenge(user, challenge):
+        if not permissions.can_see_challenge(user, challenge):
             continue
-        key = STAFF if policy.is_staff(user, challenge) else tuple(sorted(policy.visible_pools(user, challenge)))
+        key = STAFF if permissions.is_staff(user, challenge) else tuple(sorted(permissions.visible_pools(user, challenge)))
         groups.setdefault(key, []).append(challenge.id)
     return groups
 
@@ -1105,7 +1105,7 @@ def _visible_ideas(user, ids: list[int]) -> list[Idea]:
         return []
     found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids)))}
     return [found[i] for i in ids
-            if i in found and found[i].status in INDEXED_STATUSES and policy.can_see_idea(user, found[i])]
+            if i in found and found[i].status in INDEXED_STATUSES and permissions.can_see_idea(user, found[i])]
 
 
 # --- similar ideas ----------------------------------------------------------------
@@ -1126,7 +1126,7 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
     summary ("more like this": the text's key terms, weighted against the index), best first."""
     limit = max(0, min(_int(limit) or 5, 5))
     text = f"{title or ''}\n{summary or ''}"[:4000].strip()
-    if not text or challenge is None or limit == 0 or not policy.can_see_challenge(user, challenge):
+    if not text or challenge is None or limit == 0 or not permissions.can_see_challenge(user, challenge):
         return []
     scope = _visibility(user, [challenge])
     if scope is None:

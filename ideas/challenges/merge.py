@@ -7,7 +7,7 @@ from flask import url_for
 from sqlalchemy import select, update
 
 from ideas import clock
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import Comment, Idea, IdeaRevision, IdeaStatus
 from ideas.challenges.services import ChallengeError, NotFound
 from ideas.extensions import db
@@ -17,7 +17,7 @@ def merge_ideas(duplicate: Idea, survivor: Idea, manager, reason: str = "") -> i
     """Fold `duplicate` into `survivor`. Returns how many supporters were asked about their vote."""
     from ideas.voting.models import Vote, VoteMoveRequest
 
-    if not policy.is_manager(manager, duplicate.challenge):
+    if not permissions.is_manager(manager, duplicate.challenge):
         raise ChallengeError("Only this challenge's managers merge ideas.", status=403)
     if duplicate.id == survivor.id:
         raise ChallengeError("Choose another idea to merge into.", field="survivor")

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from ideas import clock
 from ideas.accounts.models import Role, User
 from ideas.accounts.services import find_by_email
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from ideas.numbers import id_or_none
@@ -419,7 +419,7 @@ def scorecard(review_id: int):
         "review/scorecard.html", review=review, idea=review.idea, challenge=review.challenge,
         assignment=assignment, form=form, criteria=criteria, conflict_form=ReasonForm(formdata=None),
         hide_authors=review.challenge.blind_review, blocked=blocked, now=clock.now(),
-        can_open_idea=policy.can_see_idea(current_user, review.idea),
+        can_open_idea=permissions.can_see_idea(current_user, review.idea),
     ), status
 
 

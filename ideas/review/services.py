@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.accounts.models import Role, User, UserRole
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
     ChallengeRole,
@@ -178,7 +178,7 @@ def actor_roles(review: IdeaReview, user) -> frozenset[str]:
     roles = set()
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    if policy.is_manager(user, review.challenge):
+    if permissions.is_manager(user, review.challenge):
         roles.add(workflow.Role.MANAGER)
     if review.owner_id == user.id and user.has_role(Role.OWNER):
         roles.add(workflow.Role.OWNER)
@@ -189,19 +189,19 @@ def actor_roles(review: IdeaReview, user) -> frozenset[str]:
 
 
 def can_manage(user, challenge: Challenge) -> bool:
-    return policy.is_manager(user, challenge)
+    return permissions.is_manager(user, challenge)
 
 
 def can_know_of(user, review: IdeaReview) -> bool:
     """Whoever sees the challenge, and the idea's reviewers and owners even when they do
     not (for anybody else the review does not exist: a 404)."""
-    return (policy.can_see_challenge(user, review.challenge) or assignment_of(review, user) is not None
+    return (permissions.can_see_challenge(user, review.challenge) or assignment_of(review, user) is not None
             or handed_to(review, user))
 
 
 def can_read_review(user, review: IdeaReview) -> bool:
     """The review's steps: whoever sees the idea, its reviewers and its owners."""
-    return (policy.can_see_idea(user, review.idea) or assignment_of(review, user) is not None
+    return (permissions.can_see_idea(user, review.idea) or assignment_of(review, user) is not None
             or handed_to(review, user))
 
 
@@ -216,7 +216,7 @@ def can_see_internal(user, review: IdeaReview) -> bool:
     anybody else."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if policy.is_staff(user, review.challenge):
+    if permissions.is_staff(user, review.challenge):
         return True
     if user.id in review.idea.author_ids():
         return False
@@ -226,13 +226,13 @@ def can_see_internal(user, review: IdeaReview) -> bool:
 
 def can_see_scores(user, review: IdeaReview) -> bool:
     """Individual reviewers' scores are the managers' (and each reviewer their own)."""
-    return policy.is_manager(user, review.challenge)
+    return permissions.is_manager(user, review.challenge)
 
 
 def _blind_for(user, challenge: Challenge) -> bool:
     """Blind review: the idea's reviewers do not learn who wrote it (staff still do)."""
     return (bool(challenge.blind_review) and getattr(user, "is_authenticated", False)
-            and not policy.is_staff(user, challenge))
+            and not permissions.is_staff(user, challenge))
 
 
 def hides_authors(user, review: IdeaReview) -> bool:
@@ -360,7 +360,7 @@ def _tell_author(review: IdeaReview, state: ReviewState, public_reason: str | No
 # --- shortlist -------------------------------------------------------------------------
 
 def _require_manager(user, challenge: Challenge) -> None:
-    if not policy.is_manager(user, challenge):
+    if not permissions.is_manager(user, challenge):
         raise ReviewError("Only this challenge's managers may do that.", status=403)
 
 

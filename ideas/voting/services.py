@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ideas import clock
 from ideas.accounts.models import User
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     Challenge,
     CoAuthor,
@@ -32,7 +32,7 @@ from ideas.challenges.models import (
     IdeaStatus,
     PoolMode,
 )
-from ideas.challenges.policy import Action
+from ideas.challenges.permissions import Action
 from ideas.challenges.services import ChallengeError, NotFound, require_participation
 from ideas.extensions import db
 from ideas.voting import batch, ranking, weighting
@@ -325,11 +325,11 @@ class Ballot:
 def check_can_vote(idea: Idea, voter) -> None:
     challenge = idea.challenge
     if idea.status != IdeaStatus.PUBLISHED or idea.hidden_at is not None:
-        if not challenge_policy.can_see_idea(voter, idea):
+        if not challenge_permissions.can_see_idea(voter, idea):
             raise NotFound()
         raise VoteError(f"This idea is {'hidden' if idea.hidden_at else idea.status}: it takes no votes.", status=409)
     require_participation(voter, challenge, Action.VOTE)
-    if not challenge_policy.in_audience(voter, challenge):
+    if not challenge_permissions.in_audience(voter, challenge):
         raise VoteError("This challenge is not open to your pool.", status=403)
     if voter.id in idea.author_ids() or _invited_coauthor(idea, voter):
         raise VoteError("You cannot vote on your own or a co-authored idea.", status=403)
@@ -664,7 +664,7 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
     limit = max(1, min(limit, 100))
     offset = max(0, min(offset, 100_000))
     column = ranking_column("pairwise" if challenge.voting_policy == "pairwise" and pool == "blended" else pool)
-    visible = challenge_policy.visible_pools(viewer, challenge)
+    visible = challenge_permissions.visible_pools(viewer, challenge)
     query = (
         select(Idea, IdeaScore)
         .join(IdeaScore, IdeaScore.idea_id == Idea.id)
@@ -673,7 +673,7 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
         .order_by(column.desc(), Idea.id)
         .offset(offset).limit(limit)
     )
-    if not challenge_policy.is_staff(viewer, challenge):
+    if not challenge_permissions.is_staff(viewer, challenge):
         query = query.where(Idea.hidden_at.is_(None))
     lines = []
     for position, (idea, score) in enumerate(db.session.execute(query), start=offset + 1):
@@ -698,10 +698,10 @@ def ranking_pools(challenge: Challenge, viewer) -> list[str]:
         return ["employee"]
     if mode == PoolMode.EXTERNALS_ONLY:
         return ["external"]
-    visible = [p for p in ("employee", "external") if p in challenge_policy.visible_pools(viewer, challenge)]
+    visible = [p for p in ("employee", "external") if p in challenge_permissions.visible_pools(viewer, challenge)]
     if mode == PoolMode.BLENDED:
         return ["blended", *visible]
-    own = challenge_policy.user_pool(viewer) if getattr(viewer, "is_authenticated", False) else None
+    own = challenge_permissions.user_pool(viewer) if getattr(viewer, "is_authenticated", False) else None
     return sorted(visible, key=lambda p: p != own)
 
 
@@ -761,7 +761,7 @@ def raw_vs_weighted(challenge: Challenge, viewer, pool: str, *, show: int = 10) 
 
     Compares the top COMPARE_DEPTH of each order (two bounded queries), then reads
     the votes of the ideas shown only, grouped by their discounts."""
-    visible = challenge_policy.visible_pools(viewer, challenge)
+    visible = challenge_permissions.visible_pools(viewer, challenge)
     weighted = ranking_page(challenge, viewer, pool, limit=COMPARE_DEPTH)
     raw_column = (IdeaScore.raw_employee + IdeaScore.raw_external) if pool == "blended" else \
         getattr(IdeaScore, f"raw_{pool}")
@@ -866,7 +866,7 @@ def counts_visible(idea: Idea, viewer) -> bool:
     """Counts are hidden until the person has voted (against herding), unless the
     challenge shows them, voting is over, or the viewer runs the challenge."""
     challenge = idea.challenge
-    if not challenge.hide_counts_until_voted or challenge_policy.is_staff(viewer, challenge):
+    if not challenge.hide_counts_until_voted or challenge_permissions.is_staff(viewer, challenge):
         return True
     if challenge.phase in ("review", "closed"):
         return True
@@ -898,7 +898,7 @@ def breakdown(idea: Idea) -> dict:
 
 def change_policy(challenge: Challenge, actor: User, new_policy: str, reason: str) -> PolicyChange:
     """Change the voting policy after votes exist: logged, every weight recomputed, participants told."""
-    if not challenge_policy.is_manager(actor, challenge):
+    if not challenge_permissions.is_manager(actor, challenge):
         raise VoteError("Only this challenge's managers may change its voting policy.", status=403)
     if new_policy not in weighting.POLICIES:
         raise VoteError("Choose a voting policy.", field="voting_policy")
@@ -1010,7 +1010,7 @@ def refresh_flags(now: datetime) -> int:
 # --- pairwise ------------------------------------------------------------------
 
 def _pairable(challenge: Challenge, voter) -> list[int]:
-    pools = challenge_policy.visible_pools(voter, challenge)
+    pools = challenge_permissions.visible_pools(voter, challenge)
     return list(db.session.scalars(select(Idea.id).where(
         Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED, Idea.hidden_at.is_(None),
         Idea.pool.in_(pools))))

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import email_validator
 
 from ideas.accounts.models import Pool
-from ideas.accounts.policy import normalise_email
+from ideas.accounts.rules import normalise_email
 from ideas.accounts.services import normalise_tags
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import EXTERNAL_REF_MAX, Phase, PoolMode

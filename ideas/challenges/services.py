@@ -611,7 +611,7 @@ def revision_diff(older: IdeaRevision, newer: IdeaRevision) -> list[tuple[str, l
 
 def invite_coauthor(idea: Idea, actor: User, email: str) -> CoAuthor:
     from ideas.accounts.services import find_by_email
-    from ideas.accounts.policy import normalise_email
+    from ideas.accounts.rules import normalise_email
 
     if actor.id != idea.author_id:
         raise ChallengeError("Only the idea's author invites co-authors.", status=403)

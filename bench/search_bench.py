@@ -43,6 +43,7 @@ from sqlalchemy import insert, text
 
 from ideas import create_app, search
 from ideas.extensions import db
+from ideas.search.queue import drain_batch
 
 WORDS = [f"{a}{b}" for a in ("ka", "lo", "mi", "ne", "po", "ru", "sa", "te", "vu", "zo")
          for b in ("ban", "cor", "dil", "fen", "gat", "hum", "jor", "kel", "lum", "mar",
@@ -153,7 +154,8 @@ def main(argv: list[str]) -> int:
 
 def run(args, rng: random.Random) -> int:
     from ideas.accounts.models import User
-    from ideas.challenges.models import Challenge, Idea, IndexJob
+    from ideas.challenges.models import Challenge, Idea
+    from ideas.search import IndexJob
 
     db.create_all()
     print(f"database: {db.engine.dialect.name}; filling {args.ideas:,} ideas …", flush=True)
@@ -194,7 +196,7 @@ def run(args, rng: random.Random) -> int:
     batch_ms = []
     while True:
         started = time.perf_counter()
-        done = search._drain_batch(ix, args.batch)
+        done = drain_batch(ix, args.batch)
         if not done:
             break
         batch_ms.append((time.perf_counter() - started) * 1000)

@@ -36,6 +36,11 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 cache = Cache()
 
 
+def one_of(column: str, values) -> str:
+    """The SQL of a check constraint that keeps `column` to `values` (an enum, say)."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every backend (SQLite forgets the zone)."""
 

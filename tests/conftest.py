@@ -349,7 +349,7 @@ def outbox(app) -> Callable:
     """The mail the site wrote, newest last."""
     from sqlalchemy import select
 
-    from ideas.accounts.models import MailMessage
+    from ideas.mail.models import MailMessage
 
     def read(to: str | None = None) -> list[MailMessage]:
         query = select(MailMessage).order_by(MailMessage.id)

@@ -337,7 +337,7 @@ def build_world(make_user) -> dict:
     from ideas import mail
     from ideas.accounts import services
     from ideas.challenges import attachments, comments
-    from ideas.challenges.models import Notification
+    from ideas.notifications.models import Notification
     from ideas.notifications import services as notifications
     from tests.challenges.factories import idea_in, open_challenge
 

@@ -1,4 +1,4 @@
-"""Accounts: people, their pool and roles, one-time links, API tokens, employee domains."""
+"""Accounts: people, their pool and roles, one-time links, API tokens, employee domains, site settings."""
 from __future__ import annotations
 
 import enum
@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ideas import clock
-from ideas.extensions import UTCDateTime, db
+from ideas.extensions import UTCDateTime, db, one_of
 
 
 class Pool(enum.StrEnum):
@@ -46,15 +46,11 @@ class PoolSource(enum.StrEnum):
     ADMIN = "admin"  # set by an administrator; domain changes leave it alone
 
 
-def _in(column: str, values) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
-
-
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(_in("pool", Pool), name="pool"),
-        CheckConstraint(_in("pool_source", PoolSource), name="pool_source"),
+        CheckConstraint(one_of("pool", Pool), name="pool"),
+        CheckConstraint(one_of("pool_source", PoolSource), name="pool_source"),
         CheckConstraint("digest IN ('none', 'daily', 'weekly')", name="digest"),
     )
 
@@ -129,7 +125,7 @@ class User(UserMixin, db.Model):
 
 class UserRole(db.Model):
     __tablename__ = "user_roles"
-    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -164,7 +160,7 @@ class OneTimeToken(db.Model):
     """A link sent by e-mail. Only its hash is stored; it works once, until it expires."""
 
     __tablename__ = "one_time_tokens"
-    __table_args__ = (CheckConstraint(_in("purpose", TokenPurpose), name="purpose"),)
+    __table_args__ = (CheckConstraint(one_of("purpose", TokenPurpose), name="purpose"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -205,23 +201,3 @@ class SiteSetting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
-
-
-class MailMessage(db.Model):
-    """Every e-mail the site sends. Without SMTP this outbox is where mail is read."""
-
-    __tablename__ = "mail_outbox"
-    __table_args__ = (
-        CheckConstraint("status IN ('logged', 'pending', 'sent', 'failed')", name="status"),
-        Index("ix_mail_outbox_status_id", "status", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    to_address: Mapped[str] = mapped_column(String(254), index=True)
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="logged")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

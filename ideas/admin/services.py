@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import exists, or_, select
 
 from ideas.accounts import services as accounts
-from ideas.accounts.models import EmployeeDomain, MailMessage, Pool, Role, SiteSetting, User, UserRole
+from ideas.accounts.models import EmployeeDomain, Pool, Role, SiteSetting, User, UserRole
 from ideas.accounts.services import AccountError
 from ideas.extensions import db
+from ideas.mail.models import MailMessage
 
 PAGE_SIZE = 50
 TERMS_KEY = "participation_terms"

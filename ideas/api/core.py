@@ -16,7 +16,7 @@ from ideas.accounts import services as accounts
 from ideas.api import bp
 from ideas.api.contract import Body, Model, Query
 from ideas.api.errors import ApiError, error_response
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import csrf, db
 
 csrf.exempt(bp)
@@ -126,8 +126,8 @@ def refused(error: ChallengeError):
     return error_response(error.status, error.message, fields)
 
 
-@bp.errorhandler(NotFound)
-def not_found(_error: NotFound):
+@bp.errorhandler(NotFoundError)
+def not_found(_error: NotFoundError):
     # Outside a person's audience is the same as not there at all, even by a guessed id.
     db.session.rollback()
     return error_response(404, "There is nothing here, or it is not visible to you.")

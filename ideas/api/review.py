@@ -46,7 +46,7 @@ from ideas.api.core import (
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
 from ideas.challenges import services as challenges
-from ideas.challenges.services import NotFound
+from ideas.errors import NotFoundError
 from ideas.extensions import db
 from ideas.integrations import handoffs as handoff_list
 from ideas.review import services as review_services
@@ -379,7 +379,7 @@ def _review(review_id: int) -> tuple[IdeaReview, object]:
     user = current_api_user()
     review = db.session.get(IdeaReview, review_id)
     if review is None or not review_services.can_know_of(user, review):
-        raise NotFound()
+        raise NotFoundError()
     return review, user
 
 
@@ -452,7 +452,7 @@ def list_handoffs():
 def read_review(review_id: int):
     review, user = _review(review_id)
     if not review_services.can_read_review(user, review):
-        raise NotFound()
+        raise NotFoundError()
     return _ok(review, user)
 
 

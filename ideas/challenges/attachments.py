@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ideas.challenges.models import Attachment
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 
 MAX_SIZE = 5 * 1024 * 1024

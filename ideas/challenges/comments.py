@@ -1,7 +1,7 @@
 """Discussion of an idea: comments with one level of replies, a short edit window, @mentions.
 
 Plain values and the acting person in, objects out; refusals are ChallengeError (with the
-form field they concern and an HTTP-like status) or NotFound. Nothing here commits."""
+form field they concern and an HTTP-like status) or NotFoundError. Nothing here commits."""
 from __future__ import annotations
 
 import re
@@ -16,14 +16,14 @@ from sqlalchemy.orm import joinedload
 from ideas import clock, search, text
 from ideas.accounts.models import User
 from ideas.challenges import permissions
-from ideas.challenges.models import Comment, Flag, Follow, Idea, IdeaStatus
+from ideas.challenges.models import Comment, Flag, Idea, IdeaStatus
+from ideas.notifications.models import Follow
 from ideas.challenges.permissions import Action
 from ideas.challenges.services import (
-    ChallengeError,
-    NotFound,
     is_suspended,
     require_participation,
 )
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 
 # A comment may be corrected for a short while; after that what people replied to stays put.
@@ -53,7 +53,7 @@ def can_see_comment(user, comment: Comment) -> bool:
 def get_comment(comment_id: int, user) -> Comment:
     comment = db.session.get(Comment, comment_id)
     if comment is None or not can_see_comment(user, comment):
-        raise NotFound()
+        raise NotFoundError()
     return comment
 
 
@@ -82,7 +82,7 @@ def _require_commenting(user, idea: Idea) -> None:
     if not _signed_in(user):
         raise ChallengeError("Sign in to comment.", status=401)
     if not permissions.can_see_idea(user, idea):
-        raise NotFound()
+        raise NotFoundError()
     require_participation(user, idea.challenge, Action.COMMENT)
     if idea.status != IdeaStatus.PUBLISHED:
         messages = {
@@ -103,7 +103,7 @@ def post_comment(idea: Idea, author, body: str, parent_id: int | None = None) ->
     if parent_id is not None:
         parent = db.session.get(Comment, parent_id)
         if parent is None or parent.idea_id != idea.id or not can_see_comment(author, parent):
-            raise NotFound()
+            raise NotFoundError()
         replied_to.add(parent.author_id)
         if parent.parent_id is not None:
             parent = db.session.get(Comment, parent.parent_id)
@@ -130,10 +130,10 @@ def edit_comment(comment: Comment, editor, body: str, now: datetime | None = Non
     """Correct one's own comment within the edit window. False when nothing changed."""
     if not _signed_in(editor) or editor.id != comment.author_id:
         if not can_see_comment(editor, comment):
-            raise NotFound()
+            raise NotFoundError()
         raise ChallengeError("Only its author may edit a comment.", status=403)
     if not can_see_comment(editor, comment):
-        raise NotFound()
+        raise NotFoundError()
     require_participation(editor, comment.idea.challenge, Action.COMMENT)
     if comment.hidden_at is not None:
         raise ChallengeError("This comment is hidden by moderation and can no longer be edited.",

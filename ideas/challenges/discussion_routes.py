@@ -11,7 +11,7 @@ from ideas.challenges import comments
 from ideas.challenges import services as challenges
 from ideas.challenges.forms_discussion import CommentForm
 from ideas.challenges.routes import bp
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from ideas import clock
 from ideas.challenges import permissions
 from ideas.challenges.models import Comment, Idea, IdeaRevision, IdeaStatus
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 
 
@@ -84,7 +84,7 @@ def answer_move(request_id: int, user, move: bool) -> None:
 
     row = db.session.get(VoteMoveRequest, request_id)
     if row is None or row.voter_id != user.id:
-        raise NotFound()
+        raise NotFoundError()
     if row.status != "pending":
         raise ChallengeError("You already answered this.", status=409)
     row.answered_at = clock.now()

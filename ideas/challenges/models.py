@@ -1,4 +1,4 @@
-"""Challenges with their charter, phases and audience; ideas, comments, flags, follows."""
+"""Challenges with their charter, phases and audience; ideas, comments, flags, moderation."""
 from __future__ import annotations
 
 import enum
@@ -18,8 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ideas import clock
-from ideas.accounts.models import User, _in
-from ideas.extensions import UTCDateTime, db
+from ideas.accounts.models import User
+from ideas.extensions import UTCDateTime, db, one_of
 
 # An imported challenge or idea keeps the key it had on its source platform.
 EXTERNAL_REF_MAX = 255
@@ -55,8 +55,8 @@ class ChallengeRole(enum.StrEnum):
 class Challenge(db.Model):
     __tablename__ = "challenges"
     __table_args__ = (
-        CheckConstraint(_in("phase", Phase), name="phase"),
-        CheckConstraint(_in("pool_mode", PoolMode), name="pool_mode"),
+        CheckConstraint(one_of("phase", Phase), name="phase"),
+        CheckConstraint(one_of("pool_mode", PoolMode), name="pool_mode"),
         CheckConstraint("review_capacity >= 0", name="review_capacity"),
         CheckConstraint("flag_threshold >= 1", name="flag_threshold"),
         CheckConstraint(
@@ -138,7 +138,7 @@ class ChallengeStaff(db.Model):
     """The people who manage and moderate one challenge."""
 
     __tablename__ = "challenge_staff"
-    __table_args__ = (CheckConstraint(_in("role", ChallengeRole), name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", ChallengeRole), name="role"),)
 
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
@@ -189,8 +189,8 @@ class PhaseEvent(db.Model):
 
     __tablename__ = "phase_events"
     __table_args__ = (
-        CheckConstraint(_in("from_phase", Phase), name="from_phase"),
-        CheckConstraint(_in("to_phase", Phase), name="to_phase"),
+        CheckConstraint(one_of("from_phase", Phase), name="from_phase"),
+        CheckConstraint(one_of("to_phase", Phase), name="to_phase"),
         # The scheduler may run in several processes at once: each step is logged once.
         UniqueConstraint("challenge_id", "from_phase", "to_phase", "at"),
     )
@@ -209,8 +209,8 @@ class PhaseEvent(db.Model):
 class Idea(db.Model):
     __tablename__ = "ideas"
     __table_args__ = (
-        CheckConstraint(_in("status", IdeaStatus), name="status"),
-        CheckConstraint(_in("pool", ("employee", "external")), name="pool"),
+        CheckConstraint(one_of("status", IdeaStatus), name="status"),
+        CheckConstraint(one_of("pool", ("employee", "external")), name="pool"),
         Index("ix_ideas_challenge_status_id", "challenge_id", "status", "id"),
         Index("ix_ideas_author_status", "author_id", "status"),
         UniqueConstraint("challenge_id", "external_ref"),
@@ -305,7 +305,7 @@ class Attachment(db.Model):
 
     __tablename__ = "attachments"
     __table_args__ = (
-        CheckConstraint(_in("purpose", ("idea", "cover")), name="purpose"),
+        CheckConstraint(one_of("purpose", ("idea", "cover")), name="purpose"),
         CheckConstraint("purpose = 'cover' OR idea_id IS NOT NULL", name="idea_attachment_has_idea"),
         Index("ix_attachments_challenge_purpose", "challenge_id", "purpose", "id"),
     )
@@ -345,7 +345,7 @@ class Flag(db.Model):
 
     __tablename__ = "flags"
     __table_args__ = (
-        CheckConstraint(_in("target_type", ("idea", "comment")), name="target_type"),
+        CheckConstraint(one_of("target_type", ("idea", "comment")), name="target_type"),
         UniqueConstraint("target_type", "target_id", "reporter_id"),
         Index("ix_flags_challenge_open", "challenge_id", "resolved_at"),
     )
@@ -367,9 +367,9 @@ class ModerationAction(db.Model):
 
     __tablename__ = "moderation_actions"
     __table_args__ = (
-        CheckConstraint(_in("action", ("hide", "restore", "warn", "suspend", "unsuspend", "auto_hide")),
+        CheckConstraint(one_of("action", ("hide", "restore", "warn", "suspend", "unsuspend", "auto_hide")),
                         name="action"),
-        CheckConstraint(_in("target_type", ("idea", "comment", "user")), name="target_type"),
+        CheckConstraint(one_of("target_type", ("idea", "comment", "user")), name="target_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -395,50 +395,3 @@ class Suspension(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-
-
-class Follow(db.Model):
-    __tablename__ = "follows"
-    __table_args__ = (
-        CheckConstraint(_in("target_type", ("challenge", "idea", "tag")), name="target_type"),
-        UniqueConstraint("user_id", "target_type", "target_key"),
-        Index("ix_follows_target", "target_type", "target_key"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    target_type: Mapped[str] = mapped_column(String(16))
-    # An id for challenges and ideas, the tag itself for tags.
-    target_key: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-
-
-class Notification(db.Model):
-    __tablename__ = "notifications"
-    __table_args__ = (
-        Index("ix_notifications_user_unread", "user_id", "read_at", "id"),
-        Index("ix_notifications_digest", "digested_at", "user_id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(String(500))
-    url: Mapped[str] = mapped_column(String(300), default="")
-    challenge_id: Mapped[int | None] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
-    idea_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    digested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class IndexJob(db.Model):
-    """A search-index change, written in the same transaction as the change itself and
-    drained by one writer after commit, so a rolled-back change never reaches the index
-    and a killed worker loses nothing."""
-
-    __tablename__ = "index_jobs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    idea_id: Mapped[int] = mapped_column(Integer, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -26,7 +26,8 @@ from ideas.challenges.models import (
     Suspension,
 )
 from ideas.challenges.permissions import Action
-from ideas.challenges.services import ChallengeError, NotFound, require_participation
+from ideas.challenges.services import require_participation
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import db_int
 
@@ -85,20 +86,20 @@ class Target:
 
 
 def load_target(target_type: str, target_id, *, lock: bool = False) -> Target:
-    """The idea or comment named by plain values; NotFound when there is none."""
+    """The idea or comment named by plain values; NotFoundError when there is none."""
     if target_type not in TARGET_TYPES:
         raise ChallengeError("Choose an idea or a comment.", field="target_type")
     try:
         target_id = db_int(target_id)
     except (TypeError, ValueError):
-        raise NotFound() from None  # not a number, or larger than any stored id
+        raise NotFoundError() from None  # not a number, or larger than any stored id
     model = Idea if target_type == "idea" else Comment
     query = select(model).where(model.id == target_id)
     if lock:  # concurrent flags of one item are counted one after the other
         query = query.with_for_update().execution_options(populate_existing=True)
     obj = db.session.scalar(query)
     if obj is None:
-        raise NotFound()
+        raise NotFoundError()
     return Target(target_type, obj, obj if target_type == "idea" else obj.idea)
 
 
@@ -118,7 +119,7 @@ def flag(target_type: str, target_id, reporter, reason: str) -> Flag:
         raise ChallengeError("Sign in to flag content.", status=401)
     target = load_target(target_type, target_id, lock=True)
     if not can_see_target(reporter, target):
-        raise NotFound()
+        raise NotFoundError()
     what = target.type
     if reporter.id in target.author_ids:
         raise ChallengeError(f"This is your own {what}: edit it or withdraw it rather than flag it.", status=403)
@@ -203,7 +204,7 @@ def require_moderator(actor, challenge: Challenge) -> None:
         raise ChallengeError("Sign in to moderate.", status=401)
     if not permissions.is_moderator(actor, challenge):
         if not permissions.can_see_challenge(actor, challenge):
-            raise NotFound()
+            raise NotFoundError()
         raise ChallengeError("Only this challenge's managers and moderators may moderate it.", status=403)
 
 
@@ -219,7 +220,7 @@ def _clean_reason(reason: str | None) -> str:
 def _content_in(challenge: Challenge, target_type: str, target_id) -> Target:
     target = load_target(target_type, target_id)
     if target.challenge.id != challenge.id:
-        raise NotFound()
+        raise NotFoundError()
     return target
 
 
@@ -244,7 +245,7 @@ def _person_id(user_id) -> int:
     except (TypeError, ValueError):
         person = None
     if person is None:
-        raise NotFound()
+        raise NotFoundError()
     return person.id
 
 

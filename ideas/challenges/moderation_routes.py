@@ -9,7 +9,7 @@ from ideas.challenges import services as challenges
 from ideas.challenges.discussion_routes import show_again
 from ideas.challenges.forms_discussion import FlagForm, ModerationForm
 from ideas.challenges.routes import bp
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 
 
@@ -21,9 +21,9 @@ def flag():
     try:
         target = moderation_service.load_target(target_type, target_id)
     except ChallengeError:
-        raise NotFound() from None
+        raise NotFoundError() from None
     if not moderation_service.can_see_target(current_user, target):
-        raise NotFound()
+        raise NotFoundError()
     idea_id, key = target.idea.id, f"{target.type}-{target.id}"
     try:
         moderation_service.flag(target.type, target.id, current_user, reason)

@@ -26,7 +26,8 @@ from ideas.challenges.forms import (
     WithdrawForm,
 )
 from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus
-from ideas.challenges.services import ChallengeError, CriterionInput
+from ideas.challenges.services import CriterionInput
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.web import attach_error

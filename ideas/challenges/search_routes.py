@@ -47,7 +47,7 @@ def search():
 @bp.route("/challenges/<int:challenge_id>/similar")
 def similar(challenge_id: int):
     """Ideas like the one being written: an HTML fragment, or JSON when asked for it."""
-    challenge = services.get_challenge(challenge_id, current_user)  # NotFound becomes 404
+    challenge = services.get_challenge(challenge_id, current_user)  # NotFoundError becomes 404
     title = request.args.get("title", "", type=str)[:160].strip()
     summary = request.args.get("summary", "", type=str)[:1000].strip()
     exclude = request.args.get("exclude", None, type=db_int)

@@ -30,25 +30,12 @@ from ideas.challenges.models import (
     TermsAcceptance,
 )
 from ideas.challenges.permissions import Action
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 
 MAX_BODY = 100_000  # characters of Markdown in an idea or a brief
 MAX_SUMMARY = 1000
 MIN_TITLE = 4  # an idea called "A" tells nobody anything
-
-
-class ChallengeError(ValueError):
-    """A request the rules refuse; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 422):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
-
-
-class NotFound(LookupError):
-    """Does not exist for this person (whether or not it exists at all)."""
 
 
 # --- charter -------------------------------------------------------------------
@@ -354,14 +341,14 @@ def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
 def get_challenge(challenge_id: int, user) -> Challenge:
     challenge = db.session.get(Challenge, challenge_id)
     if challenge is None or not permissions.can_see_challenge(user, challenge):
-        raise NotFound()
+        raise NotFoundError()
     return challenge
 
 
 def get_idea(idea_id: int, user) -> Idea:
     idea = db.session.get(Idea, idea_id)
     if idea is None or not permissions.can_see_idea(user, idea):
-        raise NotFound()
+        raise NotFoundError()
     return idea
 
 
@@ -426,7 +413,7 @@ def require_participation(user, challenge: Challenge, action: str) -> None:
     if not getattr(user, "is_authenticated", False):
         raise ChallengeError("Sign in to take part.", status=401)
     if not permissions.can_see_challenge(user, challenge):
-        raise NotFound()
+        raise NotFoundError()
     if not permissions.in_audience(user, challenge) and not permissions.is_staff(user, challenge):
         raise ChallengeError("This challenge is not open to your pool.", status=403)
     if not permissions.phase_allows(challenge, action, clock.now()):
@@ -473,7 +460,7 @@ def submit_idea(
     if not getattr(author, "is_authenticated", False):
         raise ChallengeError("Sign in to take part.", status=401)
     if not permissions.can_see_challenge(author, challenge):
-        raise NotFound()
+        raise NotFoundError()
     if not draft:
         require_participation(author, challenge, Action.SUBMIT)
         if not has_accepted_terms(author, challenge):
@@ -509,7 +496,7 @@ def publish_draft(idea: Idea, actor: User) -> None:
     if idea.status != IdeaStatus.DRAFT:
         raise ChallengeError("This idea is already published.")
     if actor.id not in idea.author_ids():
-        raise NotFound()
+        raise NotFoundError()
     require_participation(actor, idea.challenge, Action.SUBMIT)
     if not has_accepted_terms(actor, idea.challenge):
         raise ChallengeError("Accept this challenge's terms before submitting.", field="accept_terms", status=409)
@@ -525,7 +512,7 @@ def edit_idea(idea: Idea, editor: User, *, title: str, summary: str, body: str,
               tags: str | Iterable[str] = (), note: str = "") -> bool:
     """Change an idea's text, keeping the history. Returns False when nothing changed."""
     if not permissions.can_edit_idea(editor, idea):
-        raise NotFound() if not permissions.can_see_idea(editor, idea) else ChallengeError(
+        raise NotFoundError() if not permissions.can_see_idea(editor, idea) else ChallengeError(
             "Only the idea's authors may edit it.", status=403)
     if idea.status in (IdeaStatus.WITHDRAWN, IdeaStatus.MERGED):
         raise ChallengeError(f"This idea was {idea.status}; it can no longer be edited.", status=409)
@@ -549,7 +536,7 @@ def edit_idea(idea: Idea, editor: User, *, title: str, summary: str, body: str,
 
 def withdraw_idea(idea: Idea, actor: User, reason: str = "") -> None:
     if actor.id not in idea.author_ids():
-        raise NotFound() if not permissions.can_see_idea(actor, idea) else ChallengeError(
+        raise NotFoundError() if not permissions.can_see_idea(actor, idea) else ChallengeError(
             "Only the idea's authors may withdraw it.", status=403)
     if idea.status != IdeaStatus.PUBLISHED:
         raise ChallengeError("Only a published idea can be withdrawn.", status=409)
@@ -648,7 +635,7 @@ def answer_coauthor_invite(idea: Idea, user: User, accept: bool) -> None:
     row = next((c for c in idea.coauthors
                 if c.user_id == user.id or (user.is_verified and c.email == user.email)), None)
     if row is None:
-        raise NotFound()
+        raise NotFoundError()
     if accept:
         row.user_id = user.id
         row.accepted_at = row.accepted_at or clock.now()
@@ -683,5 +670,5 @@ def count_ideas(challenge: Challenge) -> int:
 
 def delete_draft(idea: Idea, actor: User) -> None:
     if idea.status != IdeaStatus.DRAFT or actor.id != idea.author_id:
-        raise NotFound()
+        raise NotFoundError()
     db.session.execute(delete(Idea).where(Idea.id == idea.id))

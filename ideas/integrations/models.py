@@ -21,8 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ideas import clock
-from ideas.accounts.models import User, _in
-from ideas.extensions import UTCDateTime, db
+from ideas.accounts.models import User
+from ideas.extensions import UTCDateTime, db, one_of
 
 __all__ = ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookSubscription"]
 
@@ -76,7 +76,7 @@ class WebhookSubscription(db.Model):
     __tablename__ = "webhook_subscriptions"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event"),
-        CheckConstraint(_in("event", EVENT_KINDS), name="event"),
+        CheckConstraint(one_of("event", EVENT_KINDS), name="event"),
         Index("ix_webhook_subscriptions_event", "event", "endpoint_id"),
     )
 
@@ -93,8 +93,8 @@ class WebhookDelivery(db.Model):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        CheckConstraint(_in("status", DELIVERY_STATES), name="status"),
-        CheckConstraint(_in("event", WIRE_EVENTS), name="event"),
+        CheckConstraint(one_of("status", DELIVERY_STATES), name="status"),
+        CheckConstraint(one_of("event", WIRE_EVENTS), name="event"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("status <> 'pending' OR next_attempt_at IS NOT NULL", name="pending_due"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.notifications import services
 from ideas.notifications.forms import DigestForm, FollowForm

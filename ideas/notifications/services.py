@@ -20,13 +20,12 @@ from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
     ChallengeTag,
-    Follow,
     Idea,
     IdeaStatus,
     IdeaTag,
-    Notification,
 )
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.notifications.models import Follow, Notification
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 
 FOLLOW_TYPES = ("challenge", "idea", "tag")
@@ -145,27 +144,27 @@ class Followed:
 
 
 def _target(user, target_type: str, target_key) -> tuple[str, object]:
-    """The normalised key and the object followed; NotFound unless it exists for this person."""
+    """The normalised key and the object followed; NotFoundError unless it exists for this person."""
     if target_type not in FOLLOW_TYPES:
-        raise NotFound()
+        raise NotFoundError()
     raw = str(target_key if target_key is not None else "").strip()
     if target_type == "tag":
         from ideas.accounts.services import normalise_tags
 
         tags = normalise_tags(raw)
         if len(tags) != 1 or not tag_exists_for(user, tags[0]):
-            raise NotFound()
+            raise NotFoundError()
         return tags[0], tags[0]
     if not raw.isdigit() or len(raw) > 18:
-        raise NotFound()
+        raise NotFoundError()
     if target_type == "challenge":
         found = db.session.get(Challenge, int(raw))
         if found is None or not permissions.can_see_challenge(user, found):
-            raise NotFound()
+            raise NotFoundError()
     else:
         found = db.session.get(Idea, int(raw))
         if found is None or found.status == IdeaStatus.DRAFT or not permissions.can_see_idea(user, found):
-            raise NotFound()
+            raise NotFoundError()
     return str(found.id), found
 
 
@@ -308,7 +307,7 @@ def _still_visible(user, rows: list[Notification]) -> list[bool]:
 def get_notification(user, notification_id: int) -> Notification:
     row = db.session.get(Notification, notification_id)
     if row is None or not getattr(user, "is_authenticated", False) or row.user_id != user.id:
-        raise NotFound()
+        raise NotFoundError()
     return row
 
 

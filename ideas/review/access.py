@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ideas.accounts.models import Role
 from ideas.challenges import permissions
 from ideas.challenges.models import Challenge, Idea
-from ideas.challenges.services import NotFound
+from ideas.errors import NotFoundError
 from ideas.extensions import db
 from ideas.review import workflow
 from ideas.review.common import ReviewError
@@ -22,7 +22,7 @@ def review_of(idea: Idea) -> IdeaReview | None:
 def get_review(review_id: int) -> IdeaReview:
     review = db.session.get(IdeaReview, review_id)
     if review is None:
-        raise NotFound()
+        raise NotFoundError()
     return review
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 
 from ideas.challenges.models import Challenge, ChallengeRole, Idea, Phase
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.review.models import IdeaReview
 from ideas.review.workflow import ReviewState
@@ -68,7 +68,7 @@ def _lock(review: IdeaReview) -> IdeaReview:
         .execution_options(populate_existing=True)
     )
     if locked is None:
-        raise NotFound()
+        raise NotFoundError()
     return locked
 
 

@@ -24,9 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ideas import clock
-from ideas.accounts.models import User, _in
+from ideas.accounts.models import User
 from ideas.challenges.models import Challenge, Criterion, Idea
-from ideas.extensions import UTCDateTime, db
+from ideas.extensions import UTCDateTime, db, one_of
 from ideas.review.workflow import DECISIONS, ReviewState, check_constraint_sql
 
 __all__ = [
@@ -50,11 +50,11 @@ class IdeaReview(db.Model):
     __tablename__ = "idea_reviews"
     __table_args__ = (
         CheckConstraint(check_constraint_sql("state"), name="state"),
-        CheckConstraint(f"decision IS NULL OR {_in('decision', sorted(DECISIONS))}", name="decision"),
+        CheckConstraint(f"decision IS NULL OR {one_of('decision', sorted(DECISIONS))}", name="decision"),
         # A decision is owed a reason the author can read (principle 1).
         CheckConstraint("decision IS NULL OR length(decision_reason) > 0", name="decision_reason"),
         # While an idea is with an owner, that owner is named.
-        CheckConstraint(f"owner_id IS NOT NULL OR NOT {_in('state', OWNED_STATES)}", name="owner"),
+        CheckConstraint(f"owner_id IS NOT NULL OR NOT {one_of('state', OWNED_STATES)}", name="owner"),
         Index("ix_idea_reviews_challenge_state", "challenge_id", "state"),
         Index("ix_idea_reviews_owner_state", "owner_id", "state"),
     )
@@ -230,7 +230,7 @@ class ReviewEscalation(db.Model):
     __tablename__ = "review_escalations"
     __table_args__ = (
         UniqueConstraint("handoff_id", "level"),
-        CheckConstraint(_in("level", ESCALATION_LEVELS), name="level"),
+        CheckConstraint(one_of("level", ESCALATION_LEVELS), name="level"),
         Index("ix_review_escalations_challenge", "challenge_id", "at"),
     )
 

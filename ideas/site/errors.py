@@ -9,6 +9,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
+from ideas.errors import NotFoundError
+
 log = logging.getLogger("ideas")
 
 TITLES = {
@@ -35,10 +37,8 @@ def register(app: Flask) -> None:
         message = "This form had expired or came from elsewhere. Please try again."
         return _render(400, message)
 
-    from ideas.challenges.services import NotFound
-
-    @app.errorhandler(NotFound)
-    def not_visible(_error: NotFound):
+    @app.errorhandler(NotFoundError)
+    def not_visible(_error: NotFoundError):
         # Content outside a person's audience does not exist for them: a plain 404.
         return _render(404, "There is nothing at this address, or it is not open to you.")
 

@@ -17,8 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ideas import clock
-from ideas.accounts.models import User, _in
-from ideas.extensions import UTCDateTime, db
+from ideas.accounts.models import User
+from ideas.extensions import UTCDateTime, db, one_of
 
 VOTE_KINDS = ("support", "reason", "ratings", "pairwise")
 
@@ -43,9 +43,9 @@ class Vote(db.Model):
     __tablename__ = "votes"
     __table_args__ = (
         UniqueConstraint("voter_id", "idea_id"),  # one vote per person per idea
-        CheckConstraint(_in("kind", VOTE_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", VOTE_KINDS), name="kind"),
         CheckConstraint("value IN (1, -1)", name="value"),
-        CheckConstraint(_in("pool", ("employee", "external")), name="pool"),
+        CheckConstraint(one_of("pool", ("employee", "external")), name="pool"),
         CheckConstraint("weight >= 0 AND weight <= 1", name="weight"),
         CheckConstraint("effort >= 0 AND effort <= 1 AND standing >= 0 AND standing <= 1 "
                         "AND collusion >= 0 AND collusion <= 1", name="factors"),
@@ -160,7 +160,7 @@ class PoolScale(db.Model):
     """
 
     __tablename__ = "pool_scales"
-    __table_args__ = (CheckConstraint(_in("pool", ("employee", "external")), name="pool"),)
+    __table_args__ = (CheckConstraint(one_of("pool", ("employee", "external")), name="pool"),)
 
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
     pool: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -212,7 +212,7 @@ class VoteMoveRequest(db.Model):
 
     __tablename__ = "vote_move_requests"
     __table_args__ = (
-        CheckConstraint(_in("status", ("pending", "moved", "declined", "kept")), name="status"),
+        CheckConstraint(one_of("status", ("pending", "moved", "declined", "kept")), name="status"),
         UniqueConstraint("voter_id", "from_idea_id"),
     )
 

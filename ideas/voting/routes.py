@@ -13,7 +13,7 @@ from ideas import clock
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.voting import permissions, services, weighting
@@ -64,7 +64,7 @@ def _may_vote(idea: Idea, viewer) -> bool:
         return False
     try:
         services.check_can_vote(idea, viewer)
-    except (ChallengeError, NotFound):
+    except (ChallengeError, NotFoundError):
         return False
     return True
 

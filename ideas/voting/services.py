@@ -33,7 +33,8 @@ from ideas.challenges.models import (
     PoolMode,
 )
 from ideas.challenges.permissions import Action
-from ideas.challenges.services import ChallengeError, NotFound, require_participation
+from ideas.challenges.services import require_participation
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.voting import batch, ranking, weighting
 from ideas.voting import collusion as collusion_rules
@@ -326,7 +327,7 @@ def check_can_vote(idea: Idea, voter) -> None:
     challenge = idea.challenge
     if idea.status != IdeaStatus.PUBLISHED or idea.hidden_at is not None:
         if not challenge_permissions.can_see_idea(voter, idea):
-            raise NotFound()
+            raise NotFoundError()
         raise VoteError(f"This idea is {'hidden' if idea.hidden_at else idea.status}: it takes no votes.", status=409)
     require_participation(voter, challenge, Action.VOTE)
     if not challenge_permissions.in_audience(voter, challenge):

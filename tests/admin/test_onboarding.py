@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ideas.accounts import services
-from ideas.accounts.models import MailMessage, User
+from ideas.accounts.models import User
+from ideas.mail.models import MailMessage
 from ideas.accounts.onboarding import ImportResult, OnboardingError, import_csv
 from ideas.extensions import db
 from tests.conftest import csrf_token, link_in

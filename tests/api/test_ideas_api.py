@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import event, select
 
 from ideas.challenges import services as challenges
-from ideas.challenges.models import Comment, Flag, Follow, Idea, IdeaRevision
+from ideas.challenges.models import Comment, Flag, Idea, IdeaRevision
+from ideas.notifications.models import Follow
 from ideas.extensions import db
 from ideas.voting import services as voting
 from ideas.voting.services import Ballot

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from ideas import clock
-from ideas.accounts.models import MailMessage, User
+from ideas.accounts.models import User
+from ideas.mail.models import MailMessage
 from ideas.archive import (
     FORMAT,
     ArchiveError,
@@ -22,11 +23,10 @@ from ideas.challenges import services as challenges
 from ideas.challenges.models import (
     Challenge,
     Comment,
-    Follow,
     Idea,
-    IndexJob,
-    Notification,
 )
+from ideas.search.models import IndexJob
+from ideas.notifications.models import Follow, Notification
 from ideas.extensions import db
 from ideas.voting import services as voting
 from ideas.voting.models import IdeaScore, IdeaView, Vote

@@ -48,7 +48,7 @@ class LiveServer:
 
     def mail(self, to: str) -> list:
         """What the site mailed to `to`, oldest first (read fresh: the server commits in its own threads)."""
-        from ideas.accounts.models import MailMessage
+        from ideas.mail.models import MailMessage
 
         db.session.rollback()
         return list(db.session.scalars(

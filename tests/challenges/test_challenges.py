@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ideas import clock
 from ideas.challenges import services
 from ideas.challenges.models import Challenge, PhaseEvent
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge
 

@@ -9,8 +9,9 @@ from sqlalchemy import delete, event, func, select
 
 from ideas import clock
 from ideas.challenges import comments, services
-from ideas.challenges.models import Comment, Follow, Notification
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.challenges.models import Comment
+from ideas.notifications.models import Follow, Notification
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge
 
@@ -370,6 +371,6 @@ def test_services_refuse_plainly_for_the_api(world):
     with pytest.raises(ChallengeError) as refused:
         comments.post_comment(idea, world["other"], "")
     assert refused.value.field == "body" and refused.value.status == 422
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         comments.get_comment(123456, world["other"])
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ideas.challenges import merge, services
 from ideas.challenges.models import Comment, IdeaRevision
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.voting import services as voting
 from ideas.voting.models import Vote, VoteMoveRequest

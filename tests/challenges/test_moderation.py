@@ -11,9 +11,9 @@ from ideas.challenges.models import (
     Comment,
     Flag,
     ModerationAction,
-    Notification,
 )
-from ideas.challenges.services import ChallengeError, NotFound
+from ideas.notifications.models import Notification
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge
 from tests.conftest import csrf_token
@@ -97,7 +97,7 @@ def test_n_distinct_flaggers_hide_content_and_n_minus_one_do_not(world, as_user,
     # hidden content is gone for other participants, in pages too
     bystander = as_user(world["flaggers"][3])
     if target_type == "idea":
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             services.get_idea(idea.id, world["flaggers"][3])
         assert bystander.get(f"/ideas/{idea.id}").status_code == 404
         assert post(bystander, f"/ideas/{idea.id}/comments", {"body": "hello?"}).status_code == 404
@@ -284,7 +284,7 @@ def test_only_staff_act_through_the_services(world, make_user):
         moderation.hide(challenge, world["flaggers"][0], "idea", idea.id, "I do not like it")
     assert refused.value.status == 403
     staff_only = open_challenge(world["manager"], pool_mode="employees_only")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         moderation.queue(staff_only, world["author"])
 
 

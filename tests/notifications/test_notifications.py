@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ideas import clock
 from ideas.challenges import comments, moderation, services
-from ideas.challenges.models import Follow, Notification
+from ideas.notifications.models import Follow, Notification
 from ideas.extensions import db
 from ideas.notifications import services as notifications
 from tests.challenges.factories import idea_in, open_challenge

@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ideas import clock, mail
-from ideas.accounts.models import MailMessage, User
+from ideas.accounts.models import User
+from ideas.mail.models import MailMessage
 from ideas.extensions import db
 from tests.accounts.test_registration import register
 

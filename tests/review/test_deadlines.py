@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ideas import clock, scheduler
-from ideas.challenges.models import Notification
+from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import deadlines, services
 from ideas.review.models import ReviewEscalation

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ideas import clock
-from ideas.challenges.models import Notification
+from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import services
 from ideas.review.models import Handoff, ProgressUpdate

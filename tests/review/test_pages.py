@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from ideas.challenges.models import Notification
+from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import services
 from ideas.review.models import IdeaReview

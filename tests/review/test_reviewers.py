@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ideas import clock
 from ideas.challenges import services as challenges
 from ideas.challenges.comments import post_comment
-from ideas.challenges.models import Notification
+from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import services
 from ideas.review.models import ReviewerAssignment, ScorecardEntry

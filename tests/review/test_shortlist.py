@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ideas.challenges import services as challenges
-from ideas.challenges.models import Notification
+from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import services
 from ideas.review.models import IdeaReview, ReviewTransition

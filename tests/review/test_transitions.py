@@ -11,7 +11,7 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
-from ideas.challenges.models import Notification
+from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import events, services
 from ideas.review.models import IdeaReview, ReviewTransition

@@ -12,8 +12,9 @@ from sqlalchemy import delete
 from whoosh.query import Every
 
 from ideas import search
-from ideas.challenges.models import IndexJob
+from ideas.search.models import IndexJob
 from ideas.extensions import db
+from ideas.search import store
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_an_index_that_cannot_be_written_answers_with_a_degraded_message(app, in
     def refuse(path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(search, "_make_folder", refuse)
+    monkeypatch.setattr(store, "_make_folder", refuse)
     page = search.search_ideas(employee, "kiosk")
     assert page.items == [] and page.error == search.UNAVAILABLE
     response = client.get("/search?q=kiosk")
@@ -150,7 +151,7 @@ def test_reindex_gives_up_when_another_process_keeps_writing(app, indexed):
     from ideas.commands import ideas_cli
 
     search.register_cli(ideas_cli)
-    holder = search._lock_for(index_path(app))
+    holder = store.lock_for(index_path(app))
     assert holder.acquire(blocking=False)
     try:
         with pytest.raises(search.SearchUnavailable):
@@ -166,7 +167,7 @@ def test_a_drain_leaves_the_work_to_the_process_holding_the_lock(app, indexed, m
                                                                   employee, found):
     from ideas.challenges import services
 
-    holder = search._lock_for(index_path(app))
+    holder = store.lock_for(index_path(app))
     assert holder.acquire(blocking=False)
     try:
         services.submit_idea(indexed, employee, title="Kiosk for bikes", summary="Bikes too.")

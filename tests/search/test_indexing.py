@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from ideas import clock, search
 from ideas.challenges import services
-from ideas.challenges.models import Comment, IndexJob
+from ideas.challenges.models import Comment
+from ideas.search.models import IndexJob
 from ideas.extensions import db
 
 

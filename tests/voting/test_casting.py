@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ideas import clock
 from ideas.challenges import services as challenges
-from ideas.challenges.services import ChallengeError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.voting import services, weighting
 from ideas.voting.models import IdeaScore, Vote
@@ -144,7 +144,7 @@ def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge
     db.session.commit()
     assert {v.weight for v in db.session.scalars(select(Vote))} == {1.0}
     assert aggregates_match(idea)
-    from ideas.challenges.models import Notification
+    from ideas.notifications.models import Notification
 
     told = db.session.scalars(select(Notification).where(Notification.kind == "policy")).all()
     assert {n.user_id for n in told} == {v.id for v in voters}

@@ -51,7 +51,7 @@ def test_an_untrusted_proxys_address_is_no_voter_network(app):
 
 def test_every_vote_from_one_address_switches_the_network_rule_off_and_tells_the_administrators(
         app, make_user, voting_idea, caplog):
-    from ideas.challenges.models import Notification
+    from ideas.notifications.models import Notification
 
     challenge, idea = voting_idea
     admin = make_user(roles=("admin",))

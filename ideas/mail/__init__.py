@@ -14,8 +14,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ideas import clock
-from ideas.accounts.models import MailMessage
 from ideas.extensions import db
+from ideas.mail.models import MailMessage
 
 log = logging.getLogger("ideas.mail")
 # Minutes after a message was written when each attempt is due: at once, then spaced

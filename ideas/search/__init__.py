@@ -1,0 +1,45 @@
+"""The one place that knows the search index; it indexes after commit.
+
+How a change reaches the index, who drains the queue, what is decided at query time
+and how the index stays readable: docs/search.md. Other packages call only the names
+below (`from ideas import search; search.enqueue(idea.id)`).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from ideas.search.cli import register_cli
+from ideas.search.documents import INDEXED_STATUSES, SCHEMA_VERSION
+from ideas.search.query import SORTS, RankKey, SearchPage, search_ideas, stored_rank
+from ideas.search.queue import (
+    DRAIN_BATCH,
+    drain,
+    drain_after_request,
+    enqueue,
+    listen,
+    pending,
+)
+from ideas.search.similar import similar_ideas
+from ideas.search.store import (
+    REBUILDING,
+    UNAVAILABLE,
+    SearchUnavailable,
+    close,
+    ensure_index,
+    reindex,
+)
+
+__all__ = [
+    "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "RankKey",
+    "SearchPage", "SearchUnavailable", "close", "drain", "enqueue", "ensure_index", "init_app", "pending",
+    "register_cli", "reindex", "search_ideas", "similar_ideas", "stored_rank",
+]
+
+
+def init_app(app: Flask) -> None:
+    """Drain after each request that committed an index job, and on every scheduler tick."""
+    from ideas import scheduler
+
+    listen()
+    scheduler.add_job(app, "search", lambda now: drain())
+    app.teardown_request(drain_after_request)

@@ -1,0 +1,156 @@
+"""The queue between a change and the index: `enqueue` in the change's transaction,
+`drain` after the commit (order, locking and who drains: docs/search.md)."""
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy import delete, event, select
+from sqlalchemy.orm import Session
+
+from ideas.search.models import IndexJob
+from ideas.extensions import db
+from ideas.search import store
+from ideas.search.documents import documents_for
+from ideas.search.store import WRITER_OPTIONS, SearchUnavailable
+
+log = logging.getLogger("ideas.search")
+
+DRAIN_BATCH = 200
+DRAIN_BUDGET = 2.0  # seconds a drain keeps going while new jobs keep arriving
+SEARCH_DRAIN_WAIT = 0.5  # seconds a search waits for a busy drainer before reading
+
+
+_QUEUED = "ideas.search.queued"  # idea ids queued in the current transaction
+_ENQUEUED = "ideas.search.enqueued"  # this transaction queued a job
+_DUE = "ideas.search.due"  # a committed transaction queued a job: drain after the request
+_WROTE = "ideas.search.wrote"  # this transaction flushed writes
+
+
+def enqueue(idea_id: int) -> None:
+    """Queue `idea_id` for (re)indexing in the current transaction."""
+    session = db.session()
+    queued = session.info.setdefault(_QUEUED, set())
+    if idea_id in queued:
+        return
+    queued.add(idea_id)
+    session.add(IndexJob(idea_id=idea_id))
+    session.info[_ENQUEUED] = True
+
+
+def _after_flush(session, _context) -> None:
+    session.info[_WROTE] = True
+    if any(isinstance(obj, IndexJob) for obj in session.new):
+        session.info[_ENQUEUED] = True
+
+
+def _after_commit(session) -> None:
+    if session.info.get(_ENQUEUED):
+        session.info[_DUE] = True
+
+
+def _after_transaction_end(session, transaction) -> None:
+    # A savepoint rolled back may have taken a job with it: queue again rather than skip.
+    # (A flush runs in an inner transaction too, which is neither nested nor outermost.)
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_QUEUED, None)
+    if transaction.parent is None:  # the outermost transaction, committed or not
+        for key in (_ENQUEUED, _WROTE):
+            session.info.pop(key, None)
+
+
+def listen() -> None:
+    for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit),
+                           ("after_transaction_end", _after_transaction_end)):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
+
+
+def caller_has_writes() -> bool:
+    session = db.session()
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
+def pending() -> bool:
+    """Are index jobs waiting?"""
+    with db.engine.connect() as connection:
+        return connection.execute(select(IndexJob.id).limit(1)).first() is not None
+
+
+def drain(limit: int = DRAIN_BATCH, *, wait: float = 0.0) -> int:
+    """Index the queued changes; returns how many jobs this call processed.
+
+    Never raises and never blocks longer than `wait` for another process: when one
+    holds the writer lock, it is the one that finishes the queue.
+    """
+    with store.closing_abandoned_files():
+        try:
+            return _drain(limit, wait)
+        except Exception:  # the jobs stay queued; the next drain retries
+            log.exception("draining the search queue failed; the jobs stay queued")
+    with store.state_lock:
+        store.forget()  # reopen (and check) the index next time
+    return 0
+
+
+def _drain(limit: int, wait: float) -> int:
+    with store.state_lock:
+        try:
+            handle = store.current_handle(wait=0.0)
+        except SearchUnavailable:
+            return 0  # a rebuild is under way elsewhere; it reads the database itself
+        ix, path = handle.ix, handle.path
+    done = 0
+    deadline = time.monotonic() + DRAIN_BUDGET
+    while True:
+        lock = store.lock_for(path)
+        if not store.acquire(lock, wait):
+            return done
+        try:
+            if store.read_current_or_none(path) != ix.indexname:
+                return done  # rebuilt meanwhile: the next call opens the new index
+            while time.monotonic() < deadline:
+                processed = drain_batch(ix, limit)
+                done += processed
+                if processed < limit:
+                    break
+        finally:
+            lock.release()
+        # Look again after releasing: a job committed while we held the lock may have
+        # been skipped by its own process, which saw the lock taken.
+        if time.monotonic() >= deadline or not pending():
+            return done
+        wait = 0.0
+
+
+def drain_batch(ix, limit: int) -> int:
+    with Session(db.engine) as session:
+        jobs = session.execute(select(IndexJob.id, IndexJob.idea_id).order_by(IndexJob.id).limit(limit)).all()
+        if not jobs:
+            return 0
+        idea_ids = sorted({job.idea_id for job in jobs})
+        documents = documents_for(session, idea_ids)
+        session.rollback()  # read nothing stale later; the delete below starts afresh
+        writer = ix.writer(**WRITER_OPTIONS)
+        try:
+            for idea_id in idea_ids:
+                document = documents.get(idea_id)
+                if document is None:
+                    writer.delete_by_term("id", str(idea_id))
+                else:
+                    writer.update_document(**document)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        # Only now: a crash before this line re-processes these jobs, never loses them.
+        session.execute(delete(IndexJob).where(IndexJob.id.in_([job.id for job in jobs])))
+        session.commit()
+    return len(jobs)
+
+
+def drain_after_request(error=None) -> None:
+    """A request whose transaction committed an index job drains before its response leaves."""
+    session = db.session()
+    if session.info.pop(_DUE, False) and error is None:
+        drain()

@@ -223,11 +223,10 @@ def challenge_values(data: ChallengeUpdate) -> dict:
 def list_challenges():
     user = current_api_user()
     args = query(ChallengeList)
-    # The pages' rule (permissions.can_see_challenge) as a WHERE clause: a page costs the same
-    # however many challenges the person may not see.
-    listed = select(Challenge).where(permissions.challenge_visibility(user))
-    if args.phase:
-        listed = listed.where(Challenge.phase == args.phase)
+    # The pages' rule (permissions.can_see_challenge), read in SQL a page at a time: a page
+    # costs the same however many challenges the person may not see.
+    listed = select(Challenge).where(Challenge.id.in_(challenges.visible_challenge_ids(
+        user, limit=args.limit + 1, before=args.before, after=args.after, phase=args.phase)))
     items, following = keyset(listed, Challenge.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=[challenge_summary(c) for c in items], next=following)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select, union_all
 
 from ideas import clock, text
 from ideas.accounts.models import Role, User
@@ -332,10 +332,33 @@ def phase_log(challenge: Challenge) -> list[PhaseEvent]:
 
 # --- audience ------------------------------------------------------------------
 
+def visible_challenge_ids(user, *, limit: int, before: int | None = None, after: int | None = None,
+                          phase: str | None = None) -> Select:
+    """The ids of at most `limit` challenges per visibility term (permissions.visibility_terms)
+    past a cursor, newest first (oldest first after `after`).
+
+    One indexed read of `limit` rows per term (per audience, by pool mode and id), so a
+    page costs the same however many challenges the person may not see; the caller
+    orders and limits the union."""
+    reads = []
+    for term in permissions.visibility_terms(user):
+        read = select(Challenge.id).where(term)
+        if phase:
+            read = read.where(Challenge.phase == phase)
+        if after is not None:
+            read = read.where(Challenge.id > after).order_by(Challenge.id.asc())
+        else:
+            if before is not None:
+                read = read.where(Challenge.id < before)
+            read = read.order_by(Challenge.id.desc())
+        reads.append(select(read.limit(limit).subquery().c.id))
+    return reads[0] if len(reads) == 1 else union_all(*reads)
+
+
 def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     """Published challenges open to this person (plus those they run), newest first."""
-    query = select(Challenge).where(permissions.challenge_visibility(user)).order_by(Challenge.id.desc()).limit(limit)
-    return list(db.session.scalars(query))
+    query = select(Challenge).where(Challenge.id.in_(visible_challenge_ids(user, limit=limit)))
+    return list(db.session.scalars(query.order_by(Challenge.id.desc()).limit(limit)))
 
 
 def get_challenge(challenge_id: int, user) -> Challenge:

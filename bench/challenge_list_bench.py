@@ -1,6 +1,7 @@
 """What one page of challenges costs when most challenges are outside the reader's audience.
 
     python bench/challenge_list_bench.py [--sizes 100,100000] [--reads 20] [--backend sqlite|postgresql]
+                                         [--db postgresql+psycopg://postgres@127.0.0.1:5432/ideas]
 
 For each size, a fresh database holds that many published employees-only challenges
 and, oldest, 30 open to everyone; an external participant reads the first page of
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,7 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from recompute_bench import _median  # noqa: E402  (the same warm-up-then-median timing)
 
 
-def build(size: int, backend: str, folder: Path):
+@contextmanager
+def database(backend: str, server: str, folder: Path):
+    """A fresh database: an SQLite file in `folder`, or a scratch database on `server`."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder}/bench.db"
+        return
+    from tests.pg import scratch_database
+
+    with scratch_database(server) as url:
+        yield url
+
+
+def build(size: int, url: str, folder: Path):
     from flask_migrate import upgrade
     from sqlalchemy import event, insert, text
 
@@ -33,12 +47,6 @@ def build(size: int, backend: str, folder: Path):
     from ideas.challenges.models import Challenge, Phase
     from ideas.extensions import db
 
-    if backend == "postgresql":
-        from tests import pg
-
-        url = pg.create()
-    else:
-        url = f"sqlite:///{folder}/bench.db"
     app = create_app({"IDEAS_ENV": "testing", "IDEAS_INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": url,
                       "IDEAS_SEARCH_INDEX": str(folder / "index"), "IDEAS_UPLOADS": str(folder / "uploads"),
                       "SERVER_NAME": "ideas.test", "IDEAS_LAZY_TICK_SECONDS": -1, "RATELIMIT_ENABLED": False})
@@ -59,7 +67,7 @@ def build(size: int, backend: str, folder: Path):
             db.session.execute(insert(Challenge), rows[start:start + 10_000])
         _, secret = accounts.create_api_token(reader, "bench")
         db.session.commit()
-        if backend == "postgresql":
+        if url.startswith("postgresql"):
             db.session.execute(text("ANALYZE"))
             db.session.commit()
         reader_id = reader.id
@@ -70,15 +78,15 @@ def build(size: int, backend: str, folder: Path):
 
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", count)
-    return app, url, {"Authorization": f"Bearer {secret}"}, reader_id, statements
+    return app, {"Authorization": f"Bearer {secret}"}, reader_id, statements
 
 
-def measure(size: int, backend: str, reads: int) -> dict[str, tuple[float, int]]:
+def measure(size: int, backend: str, server: str, reads: int) -> dict[str, tuple[float, int]]:
     from ideas.accounts.models import User
     from ideas.extensions import db
 
-    with tempfile.TemporaryDirectory() as folder:
-        app, url, headers, reader_id, statements = build(size, backend, Path(folder))
+    with tempfile.TemporaryDirectory() as folder, database(backend, server, Path(folder)) as url:
+        app, headers, reader_id, statements = build(size, url, Path(folder))
         client = app.test_client()
         with client.session_transaction() as session:
             session["_user_id"] = str(reader_id)
@@ -104,10 +112,6 @@ def measure(size: int, backend: str, reads: int) -> dict[str, tuple[float, int]]
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        if backend == "postgresql":
-            from tests import pg
-
-            pg.drop(url)
         return found
 
 
@@ -116,9 +120,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="100,100000")
     parser.add_argument("--reads", type=int, default=20)
     parser.add_argument("--backend", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--db", default="postgresql+psycopg://postgres@127.0.0.1:5432/ideas",
+                        help="the PostgreSQL server to make scratch databases on")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = {size: measure(size, args.backend, args.reads) for size in sizes}
+    results = {size: measure(size, args.backend, args.db, args.reads) for size in sizes}
     names = list(results[sizes[0]])
     print(f"\none page of challenges for an external reader on {args.backend} (median of {args.reads} reads)")
     print(f"{'read':28}" + "".join(f"{f'{s:,} hidden ms':>20}{'SQL':>6}" for s in sizes) + f"{'ratio':>8}")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import email_validator
 from sqlalchemy import select
 
-from ideas.accounts import policy, services
+from ideas.accounts import rules, services
 from ideas.accounts.models import Pool, PoolSource, Role, User
 from ideas.extensions import db
 
@@ -193,7 +193,7 @@ def _email(raw: str, line: int) -> str:
         email_validator.validate_email(raw, check_deliverability=False)
     except email_validator.EmailNotValidError as error:
         raise OnboardingError(f"“{raw[:80]}” is not a valid e-mail address ({error}).", line) from error
-    return policy.normalise_email(raw)
+    return rules.normalise_email(raw)
 
 
 def _pool(raw: str, line: int) -> Pool | None:
@@ -255,7 +255,7 @@ def _set_pool(person: User, pool: Pool | None, domains: list[str]) -> None:
     """services.set_pool, with the employee domains read once for the whole file."""
     if pool is None:
         person.pool_source = PoolSource.DOMAIN
-        person.pool = policy.pool_for(person.email, person.is_verified, domains)
+        person.pool = rules.pool_for(person.email, person.is_verified, domains)
     else:
         person.pool = pool
         person.pool_source = PoolSource.ADMIN

@@ -12,7 +12,7 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select, update
 
 from ideas import clock, mail
-from ideas.accounts import policy
+from ideas.accounts import rules
 from ideas.accounts.models import (
     ApiToken,
     EmployeeDomain,
@@ -66,7 +66,7 @@ def check_password(user: User, password: str) -> bool:
 
 
 def _require_strong(password: str, email: str, name: str) -> None:
-    problems = policy.password_problems(password, email=email, name=name)
+    problems = rules.password_problems(password, email=email, name=name)
     if problems:
         raise AccountError(" ".join(problems), field="password")
 
@@ -74,7 +74,7 @@ def _require_strong(password: str, email: str, name: str) -> None:
 # --- lookup ------------------------------------------------------------------
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == policy.normalise_email(email)))
+    return db.session.scalar(select(User).where(User.email == rules.normalise_email(email)))
 
 
 def employee_domains() -> list[str]:
@@ -82,12 +82,12 @@ def employee_domains() -> list[str]:
 
 
 def is_employee_address(email: str) -> bool:
-    return policy.domain_matches(policy.email_domain(email), employee_domains())
+    return rules.domain_matches(rules.email_domain(email), employee_domains())
 
 
 def refresh_pool(user: User) -> None:
     if user.pool_source == PoolSource.DOMAIN:
-        user.pool = policy.pool_for(user.email, user.is_verified, employee_domains())
+        user.pool = rules.pool_for(user.email, user.is_verified, employee_domains())
 
 
 # --- one-time links ----------------------------------------------------------
@@ -175,7 +175,7 @@ DEFAULT_TERMS = (
 
 
 def register(*, name: str, email: str, password: str, accepted_terms: bool) -> User:
-    email = policy.normalise_email(email)
+    email = rules.normalise_email(email)
     name = name.strip()
     if find_by_email(email) is not None:
         raise AccountError("An account with this e-mail address already exists.", field="email")
@@ -272,7 +272,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def request_email_change(user: User, new_email: str, password: str) -> None:
-    new_email = policy.normalise_email(new_email)
+    new_email = rules.normalise_email(new_email)
     if not check_password(user, password):
         raise AccountError("Your password is not right.", field="password")
     if new_email == user.email:
@@ -410,7 +410,7 @@ def _recompute_pools() -> None:
 
 def create_admin(email: str, password: str, name: str | None = None) -> User:
     """The first administrator (from the command line): verified, with every staff role kept."""
-    email = policy.normalise_email(email)
+    email = rules.normalise_email(email)
     user = find_by_email(email)
     if user is None:
         name = name or email.split("@", 1)[0]

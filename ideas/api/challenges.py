@@ -34,7 +34,7 @@ from ideas.api.core import (
     token_required,
 )
 from ideas.api.errors import ApiError
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Challenge, Phase, PoolMode
 from ideas.fields import TITLE_MAX, CriterionDescription, CriterionName, CriterionWeight
@@ -163,7 +163,7 @@ def challenge_json(challenge: Challenge, viewer) -> dict:
         **{name: bool(getattr(challenge, name)) for name in BOOL_SETTINGS},
         **{name: getattr(challenge, name) for name in INT_SETTINGS},
     }
-    if not policy.is_staff(viewer, challenge):
+    if not permissions.is_staff(viewer, challenge):
         settings = {name: value for name, value in settings.items() if name not in STAFF_SETTINGS}
     return {
         **challenge_summary(challenge),
@@ -178,11 +178,11 @@ def challenge_json(challenge: Challenge, viewer) -> dict:
         "moderators": [person_json(s.user) for s in staff if s.role == "moderator"],
         "created_at": iso(challenge.created_at),
         "updated_at": iso(challenge.updated_at),
-        "actions": sorted(policy.allowed_actions(challenge, clock.now())),
+        "actions": sorted(permissions.allowed_actions(challenge, clock.now())),
         "you": {
-            "manager": policy.is_manager(viewer, challenge),
-            "staff": policy.is_staff(viewer, challenge),
-            "in_audience": policy.in_audience(viewer, challenge),
+            "manager": permissions.is_manager(viewer, challenge),
+            "staff": permissions.is_staff(viewer, challenge),
+            "in_audience": permissions.in_audience(viewer, challenge),
             "terms_accepted": challenges.has_accepted_terms(viewer, challenge),
         },
     }
@@ -224,11 +224,10 @@ def challenge_values(data: ChallengeUpdate) -> dict:
 def list_challenges():
     user = current_api_user()
     args = query(ChallengeList)
-    # The pages' rule (policy.can_see_challenge) as a WHERE clause: a page costs the same
-    # however many challenges the person may not see.
-    listed = select(Challenge).where(policy.challenge_visibility(user))
-    if args.phase:
-        listed = listed.where(Challenge.phase == args.phase)
+    # The pages' rule (permissions.can_see_challenge), read in SQL a page at a time: a page
+    # costs the same however many challenges the person may not see.
+    listed = select(Challenge).where(Challenge.id.in_(challenges.visible_challenge_ids(
+        user, limit=args.limit + 1, before=args.before, after=args.after, phase=args.phase)))
     items, following = keyset(listed, Challenge.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=[challenge_summary(c) for c in items], next=following)
 
@@ -271,7 +270,7 @@ def _managed(challenge_id: int) -> tuple[Challenge, object]:
     """The challenge, for its managers: 404 to those who cannot see it, 403 to those who can."""
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
-    if not policy.is_manager(user, challenge):
+    if not permissions.is_manager(user, challenge):
         raise ApiError(403, "Only this challenge's managers may do this.")
     return challenge, user
 

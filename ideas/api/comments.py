@@ -23,7 +23,7 @@ from ideas.api.core import (
 )
 from ideas.api.errors import ApiError
 from ideas.challenges import comments as discussion
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Comment
 
@@ -94,7 +94,7 @@ def list_comments(idea_id: int):
     idea = challenges.get_idea(idea_id, user)
     args = query(Paging)
     found = select(Comment).where(Comment.idea_id == idea.id)
-    if not policy.is_staff(user, idea.challenge):
+    if not permissions.is_staff(user, idea.challenge):
         # what discussion.can_see_comment allows, in SQL so that pages come out full
         found = found.where(or_(Comment.hidden_at.is_(None), Comment.author_id == user.id))
     rows, cursor = keyset(found, Comment.id, limit=args.limit, before=args.before, after=args.after)

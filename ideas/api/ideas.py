@@ -27,7 +27,7 @@ from ideas.api.core import (
 )
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
 from ideas.extensions import db
@@ -275,7 +275,7 @@ def create_idea(challenge_id: int):
 def _authored(idea_id: int):
     user = current_api_user()
     idea = challenges.get_idea(idea_id, user)
-    if not policy.can_edit_idea(user, idea):
+    if not permissions.can_edit_idea(user, idea):
         raise ApiError(403, "Only the idea's authors may change it.")
     return idea, user
 

@@ -45,7 +45,6 @@ from ideas.api.core import (
 )
 from ideas.api.errors import ApiError
 from ideas.api.links import page_url
-from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.errors import NotFoundError
 from ideas.extensions import db
@@ -379,16 +378,9 @@ def _review(review_id: int) -> tuple[IdeaReview, object]:
     """The review for someone who may know of it (as on the pages), or a 404."""
     user = current_api_user()
     review = db.session.get(IdeaReview, review_id)
-    if review is None or not (policy.can_see_challenge(user, review.challenge)
-                              or review_services.assignment_of(review, user) is not None
-                              or review_services.handed_to(review, user)):
+    if review is None or not review_services.can_know_of(user, review):
         raise NotFoundError()
     return review, user
-
-
-def _readable(review: IdeaReview, user) -> bool:
-    return (policy.can_see_idea(user, review.idea) or review_services.assignment_of(review, user) is not None
-            or review_services.handed_to(review, user))
 
 
 def _as_manager(review_id: int) -> tuple[IdeaReview, object]:
@@ -459,7 +451,7 @@ def list_handoffs():
 ))
 def read_review(review_id: int):
     review, user = _review(review_id)
-    if not _readable(review, user):
+    if not review_services.can_read_review(user, review):
         raise NotFoundError()
     return _ok(review, user)
 

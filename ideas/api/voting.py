@@ -27,7 +27,7 @@ from ideas.api.contract import (
 from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
 from ideas.api.errors import ApiError
 from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea
 from ideas.extensions import db
@@ -233,7 +233,7 @@ def ranking(challenge_id: int):
 
     # What a ranking page shows depends on the viewer only through the pools they see
     # and whether hidden ideas are shown to them (staff); any vote moves the generation.
-    seen = (tuple(challenge_policy.visible_pools(user, challenge)), challenge_policy.is_staff(user, challenge))
+    seen = (tuple(challenge_permissions.visible_pools(user, challenge)), challenge_permissions.is_staff(user, challenge))
     return jsonify(caching.remember(("ranking", challenge.id, pool, limit, offset, seen), f"c:{challenge.id}",
                                     build))
 

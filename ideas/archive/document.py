@@ -39,9 +39,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ideas.accounts.models import Pool
-from ideas.accounts.policy import normalise_email
+from ideas.accounts.rules import normalise_email
 from ideas.accounts.services import normalise_tags
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import EXTERNAL_REF_MAX, Phase, PoolMode
 from ideas.challenges.services import VOTING_POLICIES
 from ideas.fields import (
@@ -683,7 +683,7 @@ def schedule(archive: Archive, now: datetime | None = None) -> dict[str, datetim
             elif c.phase == Phase.REVIEW and derive_review and review > now > voting:
                 review = now
         dates["voting_at"], dates["review_at"] = voting, review
-    problems = challenge_policy.schedule_problems(challenge_policy.Schedule(**dates, allow_overlap=c.allow_overlap))
+    problems = challenge_permissions.schedule_problems(challenge_permissions.Schedule(**dates, allow_overlap=c.allow_overlap))
     if problems:
         name, message = next(iter(problems.items()))
         given = "" if c.dates[name] is not None else " (derived from the other dates and the votes)"

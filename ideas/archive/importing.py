@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from ideas import clock, events, text
 from ideas.accounts.models import PoolSource, Role, User, UserRole
-from ideas.accounts.policy import normalise_email
+from ideas.accounts.rules import normalise_email
 from ideas.archive import decisions
 from ideas.archive.document import Archive, ArchiveError, read
 from ideas.challenges.models import (

@@ -15,9 +15,9 @@ from sqlalchemy.orm import joinedload
 
 from ideas import clock, events, text
 from ideas.accounts.models import User
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import Comment, Flag, Idea, IdeaStatus
-from ideas.challenges.policy import Action
+from ideas.challenges.permissions import Action
 from ideas.challenges.services import (
     is_suspended,
     require_participation,
@@ -43,11 +43,11 @@ def _signed_in(user) -> bool:
 
 def can_see_comment(user, comment: Comment) -> bool:
     """Who sees the idea sees its comments, except hidden ones: those only staff and their author."""
-    if not policy.can_see_idea(user, comment.idea):
+    if not permissions.can_see_idea(user, comment.idea):
         return False
     if comment.hidden_at is None:
         return True
-    return policy.is_staff(user, comment.idea.challenge) or (_signed_in(user) and user.id == comment.author_id)
+    return permissions.is_staff(user, comment.idea.challenge) or (_signed_in(user) and user.id == comment.author_id)
 
 
 def get_comment(comment_id: int, user) -> Comment:
@@ -81,7 +81,7 @@ def clean_body(body: str | None) -> str:
 def _require_commenting(user, idea: Idea) -> None:
     if not _signed_in(user):
         raise ChallengeError("Sign in to comment.", status=401)
-    if not policy.can_see_idea(user, idea):
+    if not permissions.can_see_idea(user, idea):
         raise NotFoundError()
     require_participation(user, idea.challenge, Action.COMMENT)
     if idea.status != IdeaStatus.PUBLISHED:
@@ -253,7 +253,7 @@ def page_context(idea: Idea, viewer) -> dict:
     challenge = idea.challenge
     signed_in = _signed_in(viewer)
     viewer_id = viewer.id if signed_in else None
-    staff = policy.is_staff(viewer, challenge)
+    staff = permissions.is_staff(viewer, challenge)
 
     top = list(db.session.scalars(
         select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))
@@ -280,9 +280,9 @@ def page_context(idea: Idea, viewer) -> dict:
             )
         )}
 
-    allowed = policy.allowed_actions(challenge, now)
+    allowed = permissions.allowed_actions(challenge, now)
     suspended = signed_in and is_suspended(viewer, challenge)
-    taking_part = signed_in and not suspended and (policy.in_audience(viewer, challenge) or staff)
+    taking_part = signed_in and not suspended and (permissions.in_audience(viewer, challenge) or staff)
     commenting = taking_part and Action.COMMENT in allowed and idea.status == IdeaStatus.PUBLISHED
     flagging = taking_part and Action.FLAG in allowed
     author_ids = idea.author_ids()
@@ -345,5 +345,5 @@ def public_activity(person, viewer) -> list[dict]:
     return [
         {"title": f"Comment on “{c.idea.title}”", "kind": "comment", "at": c.created_at,
          "url": path_for("challenges.idea", idea_id=c.idea_id, _anchor=f"comment-{c.id}")}
-        for c in rows if policy.can_see_idea(viewer, c.idea)
+        for c in rows if permissions.can_see_idea(viewer, c.idea)
     ]

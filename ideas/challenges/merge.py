@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from ideas import clock, events
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import Comment, Idea, IdeaRevision, IdeaStatus
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
@@ -16,7 +16,7 @@ def merge_ideas(duplicate: Idea, survivor: Idea, manager, reason: str = "") -> i
     """Fold `duplicate` into `survivor`. Returns how many supporters were asked about their vote."""
     from ideas.voting.models import Vote, VoteMoveRequest
 
-    if not policy.is_manager(manager, duplicate.challenge):
+    if not permissions.is_manager(manager, duplicate.challenge):
         raise ChallengeError("Only this challenge's managers merge ideas.", status=403)
     if duplicate.id == survivor.id:
         raise ChallengeError("Choose another idea to merge into.", field="survivor")

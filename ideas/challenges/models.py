@@ -63,6 +63,8 @@ class Challenge(db.Model):
             "pool_weight_employee >= 0 AND pool_weight_external >= 0", name="pool_weights"
         ),
         Index("ix_challenges_published_phase", "published_at", "phase"),
+        # A page of the challenges open to a pool reads each audience's newest ids.
+        Index("ix_challenges_pool_mode_id", "pool_mode", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

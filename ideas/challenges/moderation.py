@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from ideas import clock, events, text
 from ideas.accounts.models import User
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
     Comment,
@@ -25,7 +25,7 @@ from ideas.challenges.models import (
     ModerationAction,
     Suspension,
 )
-from ideas.challenges.policy import Action
+from ideas.challenges.permissions import Action
 from ideas.challenges.services import require_participation
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
@@ -104,7 +104,7 @@ def load_target(target_type: str, target_id, *, lock: bool = False) -> Target:
 
 def can_see_target(user, target: Target) -> bool:
     if target.type == "idea":
-        return policy.can_see_idea(user, target.obj)
+        return permissions.can_see_idea(user, target.obj)
     from ideas.challenges.comments import can_see_comment
 
     return can_see_comment(user, target.obj)
@@ -191,8 +191,8 @@ def _resolve_flags(target: Target) -> None:
 def require_moderator(actor, challenge: Challenge) -> None:
     if not getattr(actor, "is_authenticated", False):
         raise ChallengeError("Sign in to moderate.", status=401)
-    if not policy.is_moderator(actor, challenge):
-        if not policy.can_see_challenge(actor, challenge):
+    if not permissions.is_moderator(actor, challenge):
+        if not permissions.can_see_challenge(actor, challenge):
             raise NotFoundError()
         raise ChallengeError("Only this challenge's managers and moderators may moderate it.", status=403)
 

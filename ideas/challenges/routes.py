@@ -16,7 +16,7 @@ from ideas import clock
 from ideas.caching import public_page
 from ideas.accounts.models import User
 from ideas.accounts.services import find_by_email
-from ideas.challenges import attachments, policy, services
+from ideas.challenges import attachments, permissions, services
 # The blueprint's other page modules: importing them adds their views to `bp`.
 from ideas.challenges import discussion_routes, moderation_routes, search_routes  # noqa: F401
 from ideas.challenges.blueprint import bp
@@ -93,9 +93,9 @@ def detail(challenge_id: int):
     return render_template(
         "challenges/detail.html", challenge=challenge, ideas=ideas, more=more,
         filters={"tag": filters.tag, "pool": filters.pool, "status": status},
-        actions=policy.allowed_actions(challenge, clock.now()),
-        is_manager=policy.is_manager(current_user, challenge),
-        is_staff=policy.is_staff(current_user, challenge),
+        actions=permissions.allowed_actions(challenge, clock.now()),
+        is_manager=permissions.is_manager(current_user, challenge),
+        is_staff=permissions.is_staff(current_user, challenge),
         cover=attachments.cover_of(challenge), log=services.phase_log(challenge),
         phase_form=_phase_form(challenge), now=clock.now(),
         needs_terms=current_user.is_authenticated and not services.has_accepted_terms(current_user, challenge),
@@ -105,7 +105,7 @@ def detail(challenge_id: int):
 
 def _phase_form(challenge: Challenge) -> PhaseForm:
     form = PhaseForm(formdata=None)
-    form.phase.choices = [SelectChoice(str(p), str(p).capitalize()) for p in policy.manual_targets(challenge.phase)]
+    form.phase.choices = [SelectChoice(str(p), str(p).capitalize()) for p in permissions.manual_targets(challenge.phase)]
     return form
 
 
@@ -113,7 +113,7 @@ def _phase_form(challenge: Challenge) -> PhaseForm:
 @login_required
 def edit(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    if not policy.is_manager(current_user, challenge):
+    if not permissions.is_manager(current_user, challenge):
         abort(403)
     form = ChallengeForm(obj=challenge) if request.method == "GET" else ChallengeForm()
     if request.method == "GET":
@@ -137,7 +137,7 @@ def edit(challenge_id: int):
 @login_required
 def publish(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    if not policy.is_manager(current_user, challenge):
+    if not permissions.is_manager(current_user, challenge):
         abort(403)
     from ideas.accounts.forms import EmptyForm
 
@@ -157,10 +157,10 @@ def publish(challenge_id: int):
 @login_required
 def change_phase(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    if not policy.is_manager(current_user, challenge):
+    if not permissions.is_manager(current_user, challenge):
         abort(403)
     form = PhaseForm()
-    form.phase.choices = [SelectChoice(str(p), str(p)) for p in policy.manual_targets(challenge.phase)]
+    form.phase.choices = [SelectChoice(str(p), str(p)) for p in permissions.manual_targets(challenge.phase)]
     if form.validate_on_submit():
         try:
             services.change_phase(challenge, current_user, form.phase.data, form.reason.data)
@@ -310,7 +310,7 @@ def new_idea(challenge_id: int):
     return render_template(
         "challenges/idea_form.html", form=form, challenge=challenge, idea=None, similar=similar,
         needs_terms=not services.has_accepted_terms(current_user, challenge),
-        can_publish=policy.phase_allows(challenge, policy.Action.SUBMIT, clock.now()),
+        can_publish=permissions.phase_allows(challenge, permissions.Action.SUBMIT, clock.now()),
     ), status
 
 
@@ -350,8 +350,8 @@ def idea(idea_id: int):
             context.update(extra)
     return render_template(
         "challenges/idea.html", idea=item, challenge=challenge, idea_panels=panels,
-        actions=policy.allowed_actions(challenge, clock.now()),
-        can_edit=policy.can_edit_idea(current_user, item), is_staff=policy.is_staff(current_user, challenge),
+        actions=permissions.allowed_actions(challenge, clock.now()),
+        can_edit=permissions.can_edit_idea(current_user, item), is_staff=permissions.is_staff(current_user, challenge),
         attachments=attachments.of_idea(item), coauthor_form=CoAuthorForm(formdata=None),
         withdraw_form=WithdrawForm(formdata=None), answer_form=AnswerInviteForm(formdata=None),
         invited=_pending_invite(item), merge_form=_merge_form(item), **context,
@@ -367,7 +367,7 @@ def _idea_panels():
 def _merge_form(item: Idea):
     from ideas.challenges.forms import MergeForm
 
-    if item.status == IdeaStatus.PUBLISHED and policy.is_manager(current_user, item.challenge):
+    if item.status == IdeaStatus.PUBLISHED and permissions.is_manager(current_user, item.challenge):
         return MergeForm(formdata=None)
     return None
 
@@ -381,7 +381,7 @@ def _pending_invite(item: Idea):
 
 def _own_idea(idea_id: int) -> Idea:
     item = services.get_idea(idea_id, current_user)
-    if not policy.can_edit_idea(current_user, item):
+    if not permissions.can_edit_idea(current_user, item):
         abort(403)
     return item
 
@@ -420,7 +420,7 @@ def edit_idea(idea_id: int):
     return render_template(
         "challenges/idea_form.html", form=form, challenge=item.challenge, idea=item, similar=similar,
         needs_terms=not services.has_accepted_terms(current_user, item.challenge),
-        can_publish=policy.phase_allows(item.challenge, policy.Action.SUBMIT, clock.now()),
+        can_publish=permissions.phase_allows(item.challenge, permissions.Action.SUBMIT, clock.now()),
     ), status
 
 
@@ -530,14 +530,14 @@ def merge(idea_id: int):
     from ideas.challenges.forms import MergeForm
 
     item = services.get_idea(idea_id, current_user)
-    if not policy.is_manager(current_user, item.challenge):
+    if not permissions.is_manager(current_user, item.challenge):
         abort(403)
     form = MergeForm()
     if not form.validate_on_submit():
         flash("Give the number of the idea to merge into.", "error")
         return redirect(url_for("challenges.idea", idea_id=idea_id) + "#merge")
     survivor = db.session.get(Idea, form.survivor.data)
-    if survivor is None or not policy.can_see_idea(current_user, survivor):
+    if survivor is None or not permissions.can_see_idea(current_user, survivor):
         flash(f"There is no idea #{form.survivor.data} in this challenge.", "error")
         return redirect(url_for("challenges.idea", idea_id=idea_id) + "#merge")
     try:
@@ -652,7 +652,7 @@ def _activity(person):
         .order_by(Idea.id.desc()).limit(50)
     )
     return [{"title": i.title, "url": url_for("challenges.idea", idea_id=i.id), "kind": "idea",
-             "at": i.published_at or i.created_at} for i in rows if policy.can_see_idea(current_user, i)]
+             "at": i.published_at or i.created_at} for i in rows if permissions.can_see_idea(current_user, i)]
 
 
 @bp.record_once

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select, union_all
 
 from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
 from ideas.accounts.services import normalise_tag, normalise_tags
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
     ChallengeRole,
@@ -30,7 +30,7 @@ from ideas.challenges.models import (
     Suspension,
     TermsAcceptance,
 )
-from ideas.challenges.policy import Action
+from ideas.challenges.permissions import Action
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.sanitising import visible_length
@@ -83,7 +83,7 @@ def update_challenge(
     moderators: Iterable[int] | None = None,
     **values,
 ) -> Challenge:
-    if challenge.id is not None and not policy.is_manager(actor, challenge):
+    if challenge.id is not None and not permissions.is_manager(actor, challenge):
         raise ChallengeError("Only this challenge's managers may change it.", status=403)
     unknown = set(values) - set(CHARTER_FIELDS) - set(SETTINGS_FIELDS) - set(DATE_FIELDS) - {
         "escalation_contact_id", "external_ref"
@@ -92,7 +92,7 @@ def update_challenge(
         raise ChallengeError(f"Unknown fields: {', '.join(sorted(unknown))}.")
     merged = {name: values.get(name, getattr(challenge, name)) for name in DATE_FIELDS}
     merged["allow_overlap"] = values.get("allow_overlap", challenge.allow_overlap) or False
-    problems = policy.schedule_problems(policy.Schedule(**merged))
+    problems = permissions.schedule_problems(permissions.Schedule(**merged))
     if problems:
         field, message = next(iter(problems.items()))
         raise ChallengeError(message, field=field)
@@ -202,7 +202,7 @@ def _replace_staff(challenge, actor, managers, moderators) -> None:
 # --- phases --------------------------------------------------------------------
 
 def publish(challenge: Challenge, actor: User) -> None:
-    if not policy.is_manager(actor, challenge):
+    if not permissions.is_manager(actor, challenge):
         raise ChallengeError("Only this challenge's managers may publish it.", status=403)
     if challenge.published_at is not None:
         raise ChallengeError("This challenge is already published.")
@@ -219,7 +219,7 @@ def publish(challenge: Challenge, actor: User) -> None:
 
 def change_phase(challenge: Challenge, actor: User, target: str, reason: str) -> PhaseEvent:
     """A manager's move by hand: one step forward or back, with a logged reason."""
-    if not policy.is_manager(actor, challenge):
+    if not permissions.is_manager(actor, challenge):
         raise ChallengeError("Only this challenge's managers may change its phase.", status=403)
     try:
         target_phase = Phase(target)
@@ -227,7 +227,7 @@ def change_phase(challenge: Challenge, actor: User, target: str, reason: str) ->
         raise ChallengeError("Choose a phase.", field="phase") from None
     if challenge.published_at is None:
         raise ChallengeError("Publish the challenge before changing its phase.", field="phase")
-    if target_phase not in policy.manual_targets(challenge.phase):
+    if target_phase not in permissions.manual_targets(challenge.phase):
         raise ChallengeError(
             f"A challenge in {challenge.phase} cannot move to {target_phase} by hand.", field="phase"
         )
@@ -236,13 +236,13 @@ def change_phase(challenge: Challenge, actor: User, target: str, reason: str) ->
         raise ChallengeError("Say why the phase changes: participants are told.", field="reason")
     now = clock.now()
     source = Phase(challenge.phase)
-    forward = policy.PHASE_ORDER.index(target_phase) > policy.PHASE_ORDER.index(source)
+    forward = permissions.PHASE_ORDER.index(target_phase) > permissions.PHASE_ORDER.index(source)
     # Keep the dates the truth, so the scheduler agrees with the manager.
     if forward:
-        setattr(challenge, policy.PHASE_DATE[target_phase], now)
+        setattr(challenge, permissions.PHASE_DATE[target_phase], now)
         _push_later_dates(challenge, target_phase, now)
     else:
-        setattr(challenge, policy.PHASE_DATE[source], None)
+        setattr(challenge, permissions.PHASE_DATE[source], None)
     challenge.phase = target_phase
     event = PhaseEvent(challenge_id=challenge.id, from_phase=source, to_phase=target_phase, at=now,
                        actor_id=actor.id, reason=reason[:2000])
@@ -253,9 +253,9 @@ def change_phase(challenge: Challenge, actor: User, target: str, reason: str) ->
 
 
 def _push_later_dates(challenge: Challenge, phase: Phase, now: datetime) -> None:
-    index = policy.PHASE_ORDER.index(phase)
-    for later in policy.PHASE_ORDER[index + 1:]:
-        name = policy.PHASE_DATE[later]
+    index = permissions.PHASE_ORDER.index(phase)
+    for later in permissions.PHASE_ORDER[index + 1:]:
+        name = permissions.PHASE_DATE[later]
         value = getattr(challenge, name)
         if value is not None and clock.as_utc(value) <= now:
             setattr(challenge, name, None)
@@ -268,7 +268,7 @@ def advance_due_phases(challenge: Challenge, now: datetime | None = None) -> lis
     """Move the challenge through every phase whose date has passed, logging each step."""
     now = now or clock.now()
     events = []
-    for source, target, due in policy.due_steps(challenge, now):
+    for source, target, due in permissions.due_steps(challenge, now):
         challenge.phase = target
         event = PhaseEvent(challenge_id=challenge.id, from_phase=source, to_phase=target, at=due, reason="")
         db.session.add(event)
@@ -291,8 +291,8 @@ def tick(now: datetime | None = None) -> int:
         select(Challenge.id).where(
             Challenge.published_at.is_not(None),
             Challenge.phase != Phase.CLOSED,
-            or_(*[and_(Challenge.phase == source, getattr(Challenge, policy.PHASE_DATE[target]) <= now)
-                  for source, target in zip(policy.PHASE_ORDER, policy.PHASE_ORDER[1:], strict=False)]),
+            or_(*[and_(Challenge.phase == source, getattr(Challenge, permissions.PHASE_DATE[target]) <= now)
+                  for source, target in zip(permissions.PHASE_ORDER, permissions.PHASE_ORDER[1:], strict=False)]),
         )
     ).all()
     moved = 0
@@ -317,22 +317,45 @@ def phase_log(challenge: Challenge) -> list[PhaseEvent]:
 
 # --- audience ------------------------------------------------------------------
 
+def visible_challenge_ids(user, *, limit: int, before: int | None = None, after: int | None = None,
+                          phase: str | None = None) -> Select:
+    """The ids of at most `limit` challenges per visibility term (permissions.visibility_terms)
+    past a cursor, newest first (oldest first after `after`).
+
+    One indexed read of `limit` rows per term (per audience, by pool mode and id), so a
+    page costs the same however many challenges the person may not see; the caller
+    orders and limits the union."""
+    reads = []
+    for term in permissions.visibility_terms(user):
+        read = select(Challenge.id).where(term)
+        if phase:
+            read = read.where(Challenge.phase == phase)
+        if after is not None:
+            read = read.where(Challenge.id > after).order_by(Challenge.id.asc())
+        else:
+            if before is not None:
+                read = read.where(Challenge.id < before)
+            read = read.order_by(Challenge.id.desc())
+        reads.append(select(read.limit(limit).subquery().c.id))
+    return reads[0] if len(reads) == 1 else union_all(*reads)
+
+
 def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     """Published challenges open to this person (plus those they run), newest first."""
-    query = select(Challenge).where(policy.challenge_visibility(user)).order_by(Challenge.id.desc()).limit(limit)
-    return list(db.session.scalars(query))
+    query = select(Challenge).where(Challenge.id.in_(visible_challenge_ids(user, limit=limit)))
+    return list(db.session.scalars(query.order_by(Challenge.id.desc()).limit(limit)))
 
 
 def get_challenge(challenge_id: int, user) -> Challenge:
     challenge = db.session.get(Challenge, challenge_id)
-    if challenge is None or not policy.can_see_challenge(user, challenge):
+    if challenge is None or not permissions.can_see_challenge(user, challenge):
         raise NotFoundError()
     return challenge
 
 
 def get_idea(idea_id: int, user) -> Idea:
     idea = db.session.get(Idea, idea_id)
-    if idea is None or not policy.can_see_idea(user, idea):
+    if idea is None or not permissions.can_see_idea(user, idea):
         raise NotFoundError()
     return idea
 
@@ -343,9 +366,9 @@ def visible_ideas_query(user, challenge: Challenge) -> Select:
         Idea.challenge_id == challenge.id,
         Idea.status != IdeaStatus.DRAFT,
     ]
-    if not policy.is_staff(user, challenge):
+    if not permissions.is_staff(user, challenge):
         conditions.append(Idea.hidden_at.is_(None))
-        conditions.append(Idea.pool.in_(policy.visible_pools(user, challenge)))
+        conditions.append(Idea.pool.in_(permissions.visible_pools(user, challenge)))
     return select(Idea).where(*conditions)
 
 
@@ -397,11 +420,11 @@ def require_participation(user, challenge: Challenge, action: str) -> None:
     """Everything a participant needs before acting in a challenge, with a reason when refused."""
     if not getattr(user, "is_authenticated", False):
         raise ChallengeError("Sign in to take part.", status=401)
-    if not policy.can_see_challenge(user, challenge):
+    if not permissions.can_see_challenge(user, challenge):
         raise NotFoundError()
-    if not policy.in_audience(user, challenge) and not policy.is_staff(user, challenge):
+    if not permissions.in_audience(user, challenge) and not permissions.is_staff(user, challenge):
         raise ChallengeError("This challenge is not open to your pool.", status=403)
-    if not policy.phase_allows(challenge, action, clock.now()):
+    if not permissions.phase_allows(challenge, action, clock.now()):
         raise ChallengeError(_phase_refusal(challenge, action), status=409)
     if is_suspended(user, challenge):
         raise ChallengeError("You are suspended from this challenge.", status=403)
@@ -444,7 +467,7 @@ def submit_idea(
     """Save a draft (any time the challenge is visible) or publish (during submission)."""
     if not getattr(author, "is_authenticated", False):
         raise ChallengeError("Sign in to take part.", status=401)
-    if not policy.can_see_challenge(author, challenge):
+    if not permissions.can_see_challenge(author, challenge):
         raise NotFoundError()
     if not draft:
         require_participation(author, challenge, Action.SUBMIT)
@@ -490,8 +513,8 @@ def publish_draft(idea: Idea, actor: User) -> None:
 def edit_idea(idea: Idea, editor: User, *, title: str, summary: str, body: str,
               tags: str | Iterable[str] = (), note: str = "") -> bool:
     """Change an idea's text, keeping the history. Returns False when nothing changed."""
-    if not policy.can_edit_idea(editor, idea):
-        raise NotFoundError() if not policy.can_see_idea(editor, idea) else ChallengeError(
+    if not permissions.can_edit_idea(editor, idea):
+        raise NotFoundError() if not permissions.can_see_idea(editor, idea) else ChallengeError(
             "Only the idea's authors may edit it.", status=403)
     if idea.status in (IdeaStatus.WITHDRAWN, IdeaStatus.MERGED):
         raise ChallengeError(f"This idea was {idea.status}; it can no longer be edited.", status=409)
@@ -515,7 +538,7 @@ def edit_idea(idea: Idea, editor: User, *, title: str, summary: str, body: str,
 
 def withdraw_idea(idea: Idea, actor: User, reason: str = "") -> None:
     if actor.id not in idea.author_ids():
-        raise NotFoundError() if not policy.can_see_idea(actor, idea) else ChallengeError(
+        raise NotFoundError() if not permissions.can_see_idea(actor, idea) else ChallengeError(
             "Only the idea's authors may withdraw it.", status=403)
     if idea.status != IdeaStatus.PUBLISHED:
         raise ChallengeError("Only a published idea can be withdrawn.", status=409)
@@ -572,7 +595,7 @@ def revision_diff(older: IdeaRevision, newer: IdeaRevision) -> list[tuple[str, l
 
 def invite_coauthor(idea: Idea, actor: User, email: str) -> CoAuthor:
     from ideas.accounts.services import find_by_email
-    from ideas.accounts.policy import normalise_email
+    from ideas.accounts.rules import normalise_email
 
     if actor.id != idea.author_id:
         raise ChallengeError("Only the idea's author invites co-authors.", status=403)

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 
 from ideas import clock
 from ideas.accounts.models import Role, User
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import Challenge, Idea, IdeaStatus, Phase, PoolMode
 from ideas.database import seconds_between
 from ideas.extensions import db
@@ -41,7 +41,7 @@ class InsightError(Exception):
 
 def can_see_dashboard(user, challenge: Challenge) -> bool:
     """A challenge's dashboard is for its managers (and administrators) only."""
-    return policy.is_manager(user, challenge)
+    return permissions.is_manager(user, challenge)
 
 
 def can_see_site_dashboard(user) -> bool:
@@ -378,7 +378,7 @@ class Results:
 def ranking_pools(challenge: Challenge, viewer) -> list[tuple[str, str]]:
     """The rankings a challenge publishes, as it blends its pools, that this viewer may see."""
     mode = PoolMode(challenge.pool_mode)
-    visible = policy.visible_pools(viewer, challenge)
+    visible = permissions.visible_pools(viewer, challenge)
     if mode == PoolMode.EMPLOYEES_ONLY:
         return [("employee", "Ranking")]
     if mode == PoolMode.EXTERNALS_ONLY:
@@ -399,8 +399,8 @@ def results(challenge: Challenge, viewer, *, limit: int = 10) -> Results:
         return Results(challenge, True, [], [])
     rankings = [(pool, label, ranking_page(challenge, viewer, pool, limit=limit))
                 for pool, label in ranking_pools(challenge, viewer)]
-    visible = policy.visible_pools(viewer, challenge)
-    staff = policy.is_staff(viewer, challenge)
+    visible = permissions.visible_pools(viewer, challenge)
+    staff = permissions.is_staff(viewer, challenge)
     query = (select(IdeaReview).join(Idea, Idea.id == IdeaReview.idea_id)
              .where(IdeaReview.challenge_id == challenge.id, Idea.pool.in_(visible),
                     Idea.status == IdeaStatus.PUBLISHED)
@@ -454,7 +454,7 @@ def _visible_challenges(viewer, ids) -> dict[int, Challenge]:
     if not ids:
         return {}
     found = db.session.scalars(select(Challenge).where(Challenge.id.in_(list(ids))))
-    return {c.id: c for c in found if policy.can_see_challenge(viewer, c)}
+    return {c.id: c for c in found if permissions.can_see_challenge(viewer, c)}
 
 
 def _visible_groups(viewer, rows) -> tuple[dict[int, Challenge], set[tuple[int, str]]]:
@@ -463,7 +463,7 @@ def _visible_groups(viewer, rows) -> tuple[dict[int, Challenge], set[tuple[int, 
     Counts and lists are both cut by it, so no count reveals an idea the list hides."""
     challenges = _visible_challenges(viewer, {r[0] for r in rows})
     seen = {(cid, pool) for cid, pool, *_ in rows
-            if cid in challenges and pool in policy.visible_pools(viewer, challenges[cid])}
+            if cid in challenges and pool in permissions.visible_pools(viewer, challenges[cid])}
     return challenges, seen
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from ideas import clock, mail, text
 from ideas.accounts.models import Role, User, UserRole
 from ideas.accounts.services import normalise_tags
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
     ChallengeTag,
@@ -48,9 +48,9 @@ def notify(user_ids: Iterable[int], kind: str, text: str, url: str = "", *, chal
     people = db.session.scalars(select(User).where(User.id.in_(ids), User.active)).all()
     sent = 0
     for person in people:
-        if idea is not None and not policy.can_see_idea(person, idea):
+        if idea is not None and not permissions.can_see_idea(person, idea):
             continue
-        if challenge is not None and not policy.can_see_challenge(person, challenge):
+        if challenge is not None and not permissions.can_see_challenge(person, challenge):
             continue
         db.session.add(Notification(
             user_id=person.id, kind=kind, text=text[:500], url=url[:300],
@@ -178,11 +178,11 @@ def _target(user, target_type: str, target_key) -> tuple[str, object]:
         raise NotFoundError()
     if target_type == "challenge":
         found = db.session.get(Challenge, int(raw))
-        if found is None or not policy.can_see_challenge(user, found):
+        if found is None or not permissions.can_see_challenge(user, found):
             raise NotFoundError()
     else:
         found = db.session.get(Idea, int(raw))
-        if found is None or found.status == IdeaStatus.DRAFT or not policy.can_see_idea(user, found):
+        if found is None or found.status == IdeaStatus.DRAFT or not permissions.can_see_idea(user, found):
             raise NotFoundError()
     return str(found.id), found
 
@@ -192,13 +192,13 @@ def tag_exists_for(user, tag: str) -> bool:
     challenges = db.session.scalars(
         select(Challenge).join(ChallengeTag).where(ChallengeTag.tag == tag).limit(50)
     )
-    if any(policy.can_see_challenge(user, c) for c in challenges):
+    if any(permissions.can_see_challenge(user, c) for c in challenges):
         return True
     ideas = db.session.scalars(
         select(Idea).join(IdeaTag).where(IdeaTag.tag == tag, Idea.status != IdeaStatus.DRAFT,
                                          Idea.hidden_at.is_(None)).limit(50)
     )
-    return any(policy.can_see_idea(user, i) for i in ideas)
+    return any(permissions.can_see_idea(user, i) for i in ideas)
 
 
 def follow(user, target_type: str, target_key) -> Follow:
@@ -260,11 +260,11 @@ def followed(user, limit: int = 200) -> list[Followed]:
             found.append(Followed(row, row.target_key, _tag_url(row.target_key)))
         elif row.target_type == "challenge":
             c = challenges.get(int(row.target_key))
-            if c is not None and policy.can_see_challenge(user, c):
+            if c is not None and permissions.can_see_challenge(user, c):
                 found.append(Followed(row, c.title, path_for("challenges.detail", challenge_id=c.id)))
         else:
             i = ideas.get(int(row.target_key))
-            if i is not None and policy.can_see_idea(user, i):
+            if i is not None and permissions.can_see_idea(user, i):
                 found.append(Followed(row, i.title, path_for("challenges.idea", idea_id=i.id)))
     return found
 
@@ -315,9 +315,9 @@ def _still_visible(user, rows: list[Notification]) -> list[bool]:
     seen = []
     for r in rows:
         if r.idea_id:
-            seen.append(r.idea_id in ideas and policy.can_see_idea(user, ideas[r.idea_id]))
+            seen.append(r.idea_id in ideas and permissions.can_see_idea(user, ideas[r.idea_id]))
         elif r.challenge_id:
-            seen.append(r.challenge_id in challenges and policy.can_see_challenge(user, challenges[r.challenge_id]))
+            seen.append(r.challenge_id in challenges and permissions.can_see_challenge(user, challenges[r.challenge_id]))
         else:
             seen.append(True)
     return seen

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from ideas import clock
 from ideas.accounts.models import Role, User
 from ideas.accounts.services import find_by_email
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from ideas.numbers import id_or_none
@@ -46,9 +46,7 @@ def _review(review_id: int) -> IdeaReview:
     review = db.session.get(IdeaReview, review_id)
     if review is None:
         abort(404)
-    if not (policy.can_see_challenge(current_user, review.challenge)
-            or services.assignment_of(review, current_user) is not None
-            or services.handed_to(review, current_user)):
+    if not services.can_know_of(current_user, review):
         abort(404)
     return review
 
@@ -117,15 +115,11 @@ def shortlist(challenge_id: int):
 
 # --- one review: the decision page (managers) and the handoff page (owners) --------------
 
-def _may_open(review: IdeaReview) -> bool:
-    return services.can_manage(current_user, review.challenge) or services.handed_to(review, current_user)
-
-
 @bp.route("/reviews/<int:review_id>")
 @login_required
 def detail(review_id: int):
     review = _review(review_id)
-    if not _may_open(review):
+    if not services.can_open_review(current_user, review):
         abort(403)
     return _render_detail(review)
 
@@ -425,7 +419,7 @@ def scorecard(review_id: int):
         "review/scorecard.html", review=review, idea=review.idea, challenge=review.challenge,
         assignment=assignment, form=form, criteria=criteria, conflict_form=ReasonForm(formdata=None),
         hide_authors=review.challenge.blind_review, blocked=blocked, now=clock.now(),
-        can_open_idea=policy.can_see_idea(current_user, review.idea),
+        can_open_idea=permissions.can_see_idea(current_user, review.idea),
     ), status
 
 
@@ -495,7 +489,7 @@ def idea_panel(idea, viewer) -> dict | None:
         "review_timeline": services.timeline(review, viewer),
         "review_label": workflow.author_label(review.state),
         "review_staff": services.can_see_internal(viewer, review),
-        "review_manage": services.can_manage(viewer, review.challenge) or services.handed_to(review, viewer),
+        "review_manage": services.can_open_review(viewer, review),
         "review_assignment": services.assignment_of(review, viewer),
     }
     if services.hides_authors(viewer, review):

@@ -14,7 +14,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, NullQuery, Or, Query, Term
 from whoosh.sorting import FieldFacet
 
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import Challenge, ChallengeStaff, Idea, IdeaTag, Phase
 from ideas.extensions import db
 from ideas.numbers import db_int
@@ -278,18 +278,18 @@ def _rank_column(user, challenge: Challenge) -> str:
         return "score_employee"
     if mode == "externals_only":
         return "score_external"
-    if mode == "separate" and not policy.is_staff(user, challenge):
-        return f"score_{policy.user_pool(user)}"
+    if mode == "separate" and not permissions.is_staff(user, challenge):
+        return f"score_{permissions.user_pool(user)}"
     return "score_blended"
 
 
 
 def _searchable_challenges(user, *, challenge_id: int | None = None, phase: str | None = None) -> list[Challenge]:
-    """The challenges this person may see (`policy.challenge_visibility`, the rule
+    """The challenges this person may see (`permissions.challenge_visibility`, the rule
     `visible_challenges` applies), narrowed to the filters, with only what the visibility
     rules read: the staff's ids, not the criteria, tags or the staff's accounts (they
     load when something else asks for them)."""
-    query = select(Challenge).where(policy.challenge_visibility(user)).options(
+    query = select(Challenge).where(permissions.challenge_visibility(user)).options(
         selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
         lazyload(Challenge.criteria), lazyload(Challenge.tag_rows),
     )
@@ -371,9 +371,9 @@ def visibility_groups(user, challenges: Iterable[Challenge]) -> dict[tuple[str, 
     the unhidden ideas of these pools."""
     groups: dict[tuple[str, ...], list[int]] = {}
     for challenge in challenges:
-        if not policy.can_see_challenge(user, challenge):
+        if not permissions.can_see_challenge(user, challenge):
             continue
-        key = STAFF if policy.is_staff(user, challenge) else tuple(sorted(policy.visible_pools(user, challenge)))
+        key = STAFF if permissions.is_staff(user, challenge) else tuple(sorted(permissions.visible_pools(user, challenge)))
         groups.setdefault(key, []).append(challenge.id)
     return groups
 
@@ -466,6 +466,6 @@ def visible_ideas(user, ids: list[int]) -> list[Idea]:
         challenge.lazyload(Challenge.staff),
     ))}
     return [found[i] for i in ids
-            if i in found and found[i].status in INDEXED_STATUSES and policy.can_see_idea(user, found[i])]
+            if i in found and found[i].status in INDEXED_STATUSES and permissions.can_see_idea(user, found[i])]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from whoosh.query import Or, Query, Term
 
-from ideas.challenges import policy
+from ideas.challenges import permissions
 from ideas.challenges.models import Challenge, Idea
 from ideas.extensions import db
 from ideas.search import postgres, settings
@@ -34,7 +34,7 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
     summary ("more like this": the text's key terms, weighted against the index), best first."""
     limit = max(0, min(to_int(limit) or 5, 5))
     text = f"{title or ''}\n{summary or ''}"[:4000].strip()
-    if not text or challenge is None or limit == 0 or not policy.can_see_challenge(user, challenge):
+    if not text or challenge is None or limit == 0 or not permissions.can_see_challenge(user, challenge):
         return []
     if settings.uses_postgres():
         return _similar_on_postgres(user, challenge, text, exclude_id=exclude_id, limit=limit)

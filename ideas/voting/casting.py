@@ -20,13 +20,13 @@ from sqlalchemy import func, select, update
 
 from ideas import clock, events
 from ideas.accounts.models import User
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     CoAuthor,
     Idea,
     IdeaStatus,
 )
-from ideas.challenges.policy import Action
+from ideas.challenges.permissions import Action
 from ideas.challenges.services import require_participation
 from ideas.errors import NotFoundError
 from ideas.extensions import db
@@ -122,11 +122,11 @@ class Ballot:
 def check_can_vote(idea: Idea, voter) -> None:
     challenge = idea.challenge
     if idea.status != IdeaStatus.PUBLISHED or idea.hidden_at is not None:
-        if not challenge_policy.can_see_idea(voter, idea):
+        if not challenge_permissions.can_see_idea(voter, idea):
             raise NotFoundError()
         raise VoteError(f"This idea is {'hidden' if idea.hidden_at else idea.status}: it takes no votes.", status=409)
     require_participation(voter, challenge, Action.VOTE)
-    if not challenge_policy.in_audience(voter, challenge):
+    if not challenge_permissions.in_audience(voter, challenge):
         raise VoteError("This challenge is not open to your pool.", status=403)
     if voter.id in idea.author_ids() or _invited_coauthor(idea, voter):
         raise VoteError("You cannot vote on your own or a co-authored idea.", status=403)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     Idea,
 )
@@ -52,7 +52,7 @@ def counts_visible(idea: Idea, viewer) -> bool:
     """Counts are hidden until the person has voted (against herding), unless the
     challenge shows them, voting is over, or the viewer runs the challenge."""
     challenge = idea.challenge
-    if not challenge.hide_counts_until_voted or challenge_policy.is_staff(viewer, challenge):
+    if not challenge.hide_counts_until_voted or challenge_permissions.is_staff(viewer, challenge):
         return True
     if challenge.phase in ("review", "closed"):
         return True

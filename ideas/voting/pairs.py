@@ -6,14 +6,14 @@ from datetime import datetime
 from sqlalchemy import bindparam, select, update
 
 from ideas import clock
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     Challenge,
     CoAuthor,
     Idea,
     IdeaStatus,
 )
-from ideas.challenges.policy import Action
+from ideas.challenges.permissions import Action
 from ideas.challenges.services import require_participation
 from ideas.extensions import db
 from ideas.voting import batch, weighting
@@ -27,7 +27,7 @@ from ideas.voting.weighting import VoteSignals
 
 
 def _pairable(challenge: Challenge, voter) -> list[int]:
-    pools = challenge_policy.visible_pools(voter, challenge)
+    pools = challenge_permissions.visible_pools(voter, challenge)
     return list(db.session.scalars(select(Idea.id).where(
         Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED, Idea.hidden_at.is_(None),
         Idea.pool.in_(pools))))

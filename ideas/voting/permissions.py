@@ -2,11 +2,11 @@
 pages, the API and search ask the same function (routes turn False into 403)."""
 from __future__ import annotations
 
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 
 
 def can_see_ranking(viewer, challenge) -> bool:
     """The ranking is shown once voting is over, so that early votes do not steer later
     ones; at once where the challenge shows its counts, and always to its staff."""
-    return (challenge_policy.is_staff(viewer, challenge) or not challenge.hide_counts_until_voted
+    return (challenge_permissions.is_staff(viewer, challenge) or not challenge.hide_counts_until_voted
             or challenge.phase in ("review", "closed"))

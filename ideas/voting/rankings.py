@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ideas.challenges import policy as challenge_policy
+from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     Challenge,
     Idea,
@@ -54,7 +54,7 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
     limit = max(1, min(limit, 100))
     offset = max(0, min(offset, 100_000))
     column = ranking_column("pairwise" if challenge.voting_policy == "pairwise" and pool == "blended" else pool)
-    visible = challenge_policy.visible_pools(viewer, challenge)
+    visible = challenge_permissions.visible_pools(viewer, challenge)
     query = (
         select(Idea, IdeaScore)
         .join(IdeaScore, IdeaScore.idea_id == Idea.id)
@@ -63,7 +63,7 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
         .order_by(column.desc(), Idea.id)
         .offset(offset).limit(limit)
     )
-    if not challenge_policy.is_staff(viewer, challenge):
+    if not challenge_permissions.is_staff(viewer, challenge):
         query = query.where(Idea.hidden_at.is_(None))
     lines = []
     for position, (idea, score) in enumerate(db.session.execute(query), start=offset + 1):
@@ -88,10 +88,10 @@ def ranking_pools(challenge: Challenge, viewer) -> list[str]:
         return ["employee"]
     if mode == PoolMode.EXTERNALS_ONLY:
         return ["external"]
-    visible = [p for p in ("employee", "external") if p in challenge_policy.visible_pools(viewer, challenge)]
+    visible = [p for p in ("employee", "external") if p in challenge_permissions.visible_pools(viewer, challenge)]
     if mode == PoolMode.BLENDED:
         return ["blended", *visible]
-    own = challenge_policy.user_pool(viewer) if getattr(viewer, "is_authenticated", False) else None
+    own = challenge_permissions.user_pool(viewer) if getattr(viewer, "is_authenticated", False) else None
     return sorted(visible, key=lambda p: p != own)
 
 
@@ -151,7 +151,7 @@ def raw_vs_weighted(challenge: Challenge, viewer, pool: str, *, show: int = 10) 
 
     Compares the top COMPARE_DEPTH of each order (two bounded queries), then reads
     the votes of the ideas shown only, grouped by their discounts."""
-    visible = challenge_policy.visible_pools(viewer, challenge)
+    visible = challenge_permissions.visible_pools(viewer, challenge)
     weighted = ranking_page(challenge, viewer, pool, limit=COMPARE_DEPTH)
     raw_column = (IdeaScore.raw_employee + IdeaScore.raw_external) if pool == "blended" else \
         getattr(IdeaScore, f"raw_{pool}")

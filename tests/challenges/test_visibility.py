@@ -24,7 +24,7 @@ def test_idea_pages_follow_the_audience(app, make_user, login, mode, cross, expe
     ideas = {}
     for pool in ("employee", "external"):
         author = make_user(pool=pool)
-        if services.policy.in_audience(author, challenge):
+        if services.permissions.in_audience(author, challenge):
             services.accept_challenge_terms(author, challenge)
             ideas[pool] = idea_in(challenge, author, title=f"Idea by an {pool}")
     db.session.commit()
@@ -32,7 +32,7 @@ def test_idea_pages_follow_the_audience(app, make_user, login, mode, cross, expe
         viewer = make_user(pool=viewer_pool)
         client = app.test_client()
         login(viewer, target=client)
-        sees_challenge = services.policy.in_audience(viewer, challenge)
+        sees_challenge = services.permissions.in_audience(viewer, challenge)
         assert client.get(f"/challenges/{challenge.id}").status_code == (200 if sees_challenge else 404)
         listing = client.get(f"/challenges/{challenge.id}").get_data(as_text=True) if sees_challenge else ""
         for author_pool, idea in ideas.items():
@@ -99,7 +99,7 @@ def test_challenge_lists_use_the_same_rule_as_the_challenge_page(app, make_user)
     from flask_login import AnonymousUserMixin
     from sqlalchemy import select
 
-    from ideas.challenges import policy
+    from ideas.challenges import permissions
     from ideas.challenges.models import Challenge
 
     manager = make_user(roles=("manager",))
@@ -120,11 +120,11 @@ def test_challenge_lists_use_the_same_rule_as_the_challenge_page(app, make_user)
         "moderator": moderator,
     }
     for name, viewer in viewers.items():
-        expected = {c.id for c in made if policy.can_see_challenge(viewer, c)}
-        listed = set(db.session.scalars(select(Challenge.id).where(policy.challenge_visibility(viewer))))
+        expected = {c.id for c in made if permissions.can_see_challenge(viewer, c)}
+        listed = set(db.session.scalars(select(Challenge.id).where(permissions.challenge_visibility(viewer))))
         assert listed == expected, name
         assert {c.id for c in services.visible_challenges(viewer)} == expected, name
-    assert {c.id for c in made if policy.can_see_challenge(viewers["external"], c)} == {
+    assert {c.id for c in made if permissions.can_see_challenge(viewers["external"], c)} == {
         c.id for c in made if c.published_at is not None and c.pool_mode != "employees_only"}
     assert {c.id for c in services.visible_challenges(moderator)} >= {
         c.id for c in made if c.pool_mode == "employees_only"}

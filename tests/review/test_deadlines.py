@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ideas import clock, scheduler
 from ideas.notifications.models import Notification
 from ideas.extensions import db
-from ideas.review import services
+from ideas.review import deadlines, services
 from ideas.review.models import ReviewEscalation
 from tests.review.conftest import walk
 
@@ -128,7 +128,7 @@ def test_a_stale_tick_cannot_send_what_another_tick_sent(world, handed):
     stale = services.due_handoffs(now)
     assert _tick(now) == 1
     before = db.session.scalar(select(func.count(Notification.id)))
-    assert services._record_escalation(stale[0], "reminder", now) is None
+    assert deadlines._record_escalation(stale[0], "reminder", now) is None
     assert db.session.scalar(select(func.count(Notification.id))) == before
     assert len(_escalations()) == 1
 
@@ -144,7 +144,7 @@ def test_two_ticks_running_at_the_same_moment_send_one_reminder(app, world, hand
         both_read.wait()  # both ticks have seen the handoff as due before either writes
         return found
 
-    monkeypatch.setattr(services, "due_handoffs", due_then_wait)
+    monkeypatch.setattr(deadlines, "due_handoffs", due_then_wait)  # what run_deadlines calls
     results, errors = [], []
 
     def run():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from ideas.challenges.models import Challenge, ChallengeRole, ChallengeStaff, IdeaStatus, Phase, PoolMode
 
@@ -198,15 +198,23 @@ def can_see_challenge(user, challenge) -> bool:
     return in_audience(user, challenge) or is_internal_staff(user)
 
 
-def challenge_visibility(user) -> ColumnElement[bool]:
-    """can_see_challenge(user, c) as a WHERE clause on challenges, so lists page in SQL."""
+def visibility_terms(user) -> list[ColumnElement[bool]]:
+    """can_see_challenge(user, c) as WHERE terms on challenges, any one of which lets a
+    challenge through: the challenges they run, and each audience's published ones."""
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     if authenticated and user.is_admin:
-        return true()
-    staff = (Challenge.id.in_(select(ChallengeStaff.challenge_id).where(ChallengeStaff.user_id == user.id))
-             if authenticated else false())
-    audience = true() if is_internal_staff(user) else Challenge.pool_mode.in_(audience_modes(user_pool(user)))
-    return or_(staff, and_(Challenge.published_at.is_not(None), audience))
+        return [true()]
+    published = Challenge.published_at.is_not(None)
+    terms = ([Challenge.id.in_(select(ChallengeStaff.challenge_id).where(ChallengeStaff.user_id == user.id))]
+             if authenticated else [])
+    if is_internal_staff(user):
+        return [*terms, published]
+    return [*terms, *(and_(published, Challenge.pool_mode == mode) for mode in audience_modes(user_pool(user)))]
+
+
+def challenge_visibility(user) -> ColumnElement[bool]:
+    """can_see_challenge(user, c) as one WHERE clause on challenges."""
+    return or_(*visibility_terms(user))
 
 
 def can_see_idea(user, idea) -> bool:

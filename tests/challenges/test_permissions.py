@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ideas.challenges import policy
-from ideas.challenges.policy import Action
+from ideas.challenges import permissions
+from ideas.challenges.permissions import Action
 
 NOW = datetime(2026, 9, 15, tzinfo=UTC)
 ALL_ACTIONS = [Action.SUBMIT, Action.EDIT, Action.WITHDRAW, Action.COMMENT, Action.VOTE, Action.FLAG]
@@ -31,22 +31,22 @@ def challenge(phase="submission", **kw):
 @pytest.mark.parametrize("phase", list(EXPECTED))
 @pytest.mark.parametrize("action", ALL_ACTIONS)
 def test_phase_action_matrix(phase, action):
-    assert policy.phase_allows(challenge(phase), action, NOW) == (action in EXPECTED[phase])
+    assert permissions.phase_allows(challenge(phase), action, NOW) == (action in EXPECTED[phase])
 
 
 def test_overlap_lets_submission_continue_into_voting():
     c = challenge("voting", allow_overlap=True, submission_ends_at=NOW + timedelta(hours=1))
-    assert policy.phase_allows(c, Action.SUBMIT, NOW) and policy.phase_allows(c, Action.VOTE, NOW)
-    assert not policy.phase_allows(c, Action.SUBMIT, NOW + timedelta(hours=2))
+    assert permissions.phase_allows(c, Action.SUBMIT, NOW) and permissions.phase_allows(c, Action.VOTE, NOW)
+    assert not permissions.phase_allows(c, Action.SUBMIT, NOW + timedelta(hours=2))
 
 
 def test_due_steps_pass_through_every_missed_phase():
     c = challenge("draft", opens_at=NOW - timedelta(days=3), voting_at=NOW - timedelta(days=2),
                   review_at=NOW - timedelta(days=1), closes_at=NOW + timedelta(days=1))
-    steps = policy.due_steps(c, NOW)
+    steps = permissions.due_steps(c, NOW)
     assert [(str(a), str(b)) for a, b, _ in steps] == [("draft", "submission"), ("submission", "voting"),
                                                         ("voting", "review")]
-    assert policy.due_steps(challenge("draft", published_at=None, opens_at=NOW - timedelta(days=1)), NOW) == []
+    assert permissions.due_steps(challenge("draft", published_at=None, opens_at=NOW - timedelta(days=1)), NOW) == []
 
 
 @pytest.mark.parametrize("phase,targets", [
@@ -54,14 +54,14 @@ def test_due_steps_pass_through_every_missed_phase():
     ("review", {"closed", "voting"}), ("closed", {"review"}),
 ])
 def test_manual_targets(phase, targets):
-    assert {str(t) for t in policy.manual_targets(phase)} == targets
+    assert {str(t) for t in permissions.manual_targets(phase)} == targets
 
 
 def test_schedule_problems():
     d = [NOW + timedelta(days=i) for i in range(6)]
-    assert policy.schedule_problems(policy.Schedule(d[0], None, d[1], d[2], d[3])) == {}
-    assert "voting_at" in policy.schedule_problems(policy.Schedule(d[2], None, d[1], d[3], d[4]))
-    assert "closes_at" in policy.schedule_problems(policy.Schedule(d[0], None, d[1], d[3], d[2]))
-    overlap = policy.Schedule(d[0], d[2], d[1], d[3], d[4])
-    assert "submission_ends_at" in policy.schedule_problems(overlap)
-    assert policy.schedule_problems(policy.Schedule(d[0], d[2], d[1], d[3], d[4], allow_overlap=True)) == {}
+    assert permissions.schedule_problems(permissions.Schedule(d[0], None, d[1], d[2], d[3])) == {}
+    assert "voting_at" in permissions.schedule_problems(permissions.Schedule(d[2], None, d[1], d[3], d[4]))
+    assert "closes_at" in permissions.schedule_problems(permissions.Schedule(d[0], None, d[1], d[3], d[2]))
+    overlap = permissions.Schedule(d[0], d[2], d[1], d[3], d[4])
+    assert "submission_ends_at" in permissions.schedule_problems(overlap)
+    assert permissions.schedule_problems(permissions.Schedule(d[0], d[2], d[1], d[3], d[4], allow_overlap=True)) == {}

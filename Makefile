@@ -17,13 +17,14 @@ BROWSER_TOOLS := tests/browser
 AXE := $(BROWSER_TOOLS)/node_modules/axe-core/axe.min.js
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: help install install-test run test test-sqlite test-pg chromium axe lint clean
+.PHONY: help install install-test run test test-sqlite test-pg imports chromium axe lint clean
 
 help:
 	@echo "make run          install into $(VENV), migrate, load the demo once, serve on $(BIND)"
 	@echo "make test         the suite on SQLite, then on a throw-away PostgreSQL database"
 	@echo "make test-sqlite  the suite on SQLite only"
 	@echo "make test-pg      the suite on PostgreSQL only (127.0.0.1:5432)"
+	@echo "make imports      check the import contracts between packages (pyproject.toml, docs/architecture.md)"
 	@echo "make install      create $(VENV) and install the site"
 	@echo "make lint         ruff over ideas/ and tests/"
 	@echo "make clean        remove $(VENV) and the browser tests' node_modules (instance/ and its data stay)"
@@ -58,7 +59,7 @@ run: install
 # Both backends run at once (one per core), each with its own log, printed in turn;
 # both run even when one fails, so one run tells everything. (The recipe runs under
 # `set -e`, hence `|| rc=$$?`: a failing backend must still write its exit code.)
-test: install-test chromium axe
+test: install-test imports chromium axe
 	@logs=$$(mktemp -d); \
 	trap 'rm -rf "$$logs"' EXIT; \
 	echo "==> Test suite on SQLite and PostgreSQL side by side; each backend's output follows when both are done"; \
@@ -86,6 +87,12 @@ test-pg: install-test axe
 	trap 'rm -rf "$$tmp"; $(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
 	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})"; \
 	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
+
+# The arrows between packages (docs/architecture.md): a few seconds, and it fails before
+# the suites start when an import goes the wrong way.
+imports: install-test
+	@echo "==> Import contracts"
+	@$(BIN)/lint-imports --no-cache
 
 # The browser tests drive Debian's chromium; without it they skip and say why.
 chromium:

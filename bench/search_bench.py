@@ -1,7 +1,8 @@
 """Search benchmark: how long indexing, draining, searching and "similar ideas" take.
 
     python bench/search_bench.py [--ideas 20000] [--challenges 20] [--batch 200]
-                                 [--updates 1000] [--runs 50] [--database URL] [--keep]
+                                 [--updates 1000] [--runs 50] [--database URL]
+                                 [--backend whoosh|postgres] [--keep]
 
 Builds a throwaway site (an SQLite file in a temporary instance folder, or the
 PostgreSQL database given with --database, whose tables it creates and fills: use an
@@ -20,9 +21,18 @@ then measures:
   every idea found against the rules;
 - similar: `similar_ideas` for a random title and summary.
 
+With `--backend postgres` (and a PostgreSQL --database) PostgreSQL's own full-text
+search answers: "rebuild" rewrites the documents, and instead of draining, an edit's
+commit rewrites its idea's document (one edit, and a batch of edits in one commit).
+
 Each figure is printed in milliseconds and as a ratio to two baselines measured in
 the same run on the same database: `SELECT 1` (a round trip) and an ORM read of one
-idea by primary key (what a page does for an idea). No assertions: numbers only.
+idea by primary key (what a page does for an idea). Each search also gets a third:
+the same words as a raw query of the same engine on the same data (Whoosh: the parsed
+query on a searcher, top page and count; PostgreSQL: one SQL statement over
+`idea_search` with the same tsquery, ranking, page and count), without visibility,
+filters or loading the ideas; "p95 × raw" is the search's p95 over the raw query's
+(the target is ≤ 1.2). No assertions: numbers only.
 """
 from __future__ import annotations
 
@@ -34,12 +44,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text
+from sqlalchemy import event, insert, text
 
 from ideas import create_app, search
 from ideas.extensions import db
@@ -64,13 +75,30 @@ def sentence(rng: random.Random, length: int) -> str:
     return " ".join(words)
 
 
-def timed(fn: Callable, runs: int) -> list[float]:
+def timed(fn: Callable, runs: int, setup: Callable | None = None) -> list[float]:
     samples = []
     for _ in range(runs):
+        if setup is not None:
+            setup()  # untimed
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
+
+
+@contextmanager
+def counting_statements():
+    """[n]: how many SQL statements ran inside the block."""
+    count = [0]
+
+    def tally(*_args):
+        count[0] += 1
+
+    event.listen(db.engine, "before_cursor_execute", tally)
+    try:
+        yield count
+    finally:
+        event.remove(db.engine, "before_cursor_execute", tally)
 
 
 def summary(samples: list[float]) -> tuple[float, float]:
@@ -132,6 +160,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--updates", type=int, default=1000, help="queued edits to drain")
     parser.add_argument("--runs", type=int, default=50, help="repetitions of each timed read")
     parser.add_argument("--database", default="", help="a PostgreSQL URL (default: SQLite in a temp folder)")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
+                        help="the engine that answers searches (postgres needs --database)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary instance folder")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -140,7 +170,8 @@ def main(argv: list[str]) -> int:
     instance = Path(tempfile.mkdtemp(prefix="ideas-search-bench-"))
     url = args.database or f"sqlite:///{instance / 'ideas.db'}"
     app = create_app({"IDEAS_ENV": "testing", "IDEAS_INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": url,
-                      "IDEAS_SEARCH_INDEX": str(instance / "search-index"), "SERVER_NAME": "bench.local"})
+                      "IDEAS_SEARCH_INDEX": str(instance / "search-index"), "SERVER_NAME": "bench.local",
+                      "IDEAS_SEARCH_BACKEND": args.backend})
     try:
         with app.app_context():
             return run(args, rng)
@@ -155,10 +186,16 @@ def main(argv: list[str]) -> int:
 def run(args, rng: random.Random) -> int:
     from ideas.accounts.models import User
     from ideas.challenges.models import Challenge, Idea
-    from ideas.search import IndexJob
 
-    db.create_all()
-    print(f"database: {db.engine.dialect.name}; filling {args.ideas:,} ideas …", flush=True)
+    if db.engine.dialect.name == "postgresql":
+        from flask_migrate import upgrade
+
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))  # the search configuration too
+    else:
+        db.create_all()
+    on_postgres = args.backend == "postgres"
+    print(f"database: {db.engine.dialect.name}, search backend: {args.backend}; filling {args.ideas:,} ideas …",
+          flush=True)
     started = time.perf_counter()
     challenge_id, reader_id, ids = fill(args.ideas, rng, args.challenges)
     print(f"  filled in {time.perf_counter() - started:.1f} s")
@@ -185,7 +222,77 @@ def run(args, rng: random.Random) -> int:
     rows.append((f"rebuild {count:,} ideas (whole)", rebuild_ms, rebuild_ms, ""))
     rows.append(("rebuild, per idea", rebuild_ms / max(count, 1), rebuild_ms / max(count, 1), ""))
 
-    # Drain: queued edits, in batches.
+    if on_postgres:
+        rows += postgres_writes(args, rng, ids)
+    else:
+        rows += whoosh_drains(args, rng, ids)
+
+    # Searches, as an employee (visibility filter and per-idea check included), each
+    # like a request's: nothing of the last one left in the session, the person (whom
+    # every page loads, searching or not) loaded before the clock starts.
+    def fresh_request():
+        db.session.rollback()
+        reader.pool  # noqa: B018 (reloads the person and their roles)
+
+    raw = raw_query(on_postgres)
+    rare = rng.choice(RARE)
+    ratios: list[tuple[str, float]] = []
+    for label, query, options in (
+        ("browse: no words, newest (database)", "", {"sort": "newest"}),
+        ("browse: tag filter, newest (database)", "", {"tag": "mobile", "sort": "newest"}),
+        ("search: one rare word", rare, {}),
+        ("search: a rare and a common word", f"{rare} OR {rng.choice(COMMON)}", {}),
+        ("search: mid-frequency word", WORDS[150], {}),
+        ("search: two very common words", "kiosk queue", {}),
+        ("search: very common word, page 5", "boarding", {"page": 5}),
+        ("search: very common word, newest", "boarding", {"sort": "newest"}),
+        ("search: mid-frequency word, tag", WORDS[150], {"tag": "mobile"}),
+    ):
+        def one(query=query, options=options):
+            search.search_ideas(reader, query, **options)
+
+        fresh_request()
+        with counting_statements() as statements:
+            result = search.search_ideas(reader, query, **options)
+        searched = summary(timed(one, args.runs, setup=fresh_request))
+        rows.append((label, *searched, f"{result.total:,} found, {statements[0]} SQL statements"))
+        if query:
+            def bare(query=query, options=options):
+                raw(query, options.get("page", 1), options.get("sort", "relevance"))
+
+            found = raw(query, options.get("page", 1), options.get("sort", "relevance"))
+            direct = summary(timed(bare, args.runs))
+            rows.append(("  raw query, same words", *direct, f"{found:,} found"))
+            ratios.append((label, searched[1] / direct[1]))
+
+    def similar():
+        search.similar_ideas(reader, challenge, sentence(rng, 6), sentence(rng, 25))
+
+    per_challenge = args.ideas // max(1, args.challenges)
+    rows.append((f"similar_ideas (challenge of {per_challenge:,})", *summary(timed(similar, args.runs, fresh_request)),
+                 "title + summary, at most 5"))
+
+    print()
+    print(f"baselines: SELECT 1 = {select_one[0]:.3f} ms, ORM read by id = {orm[0]:.3f} ms (means)")
+    print()
+    header = f"{'operation':40} {'mean ms':>10} {'p95 ms':>10} {'× SELECT 1':>11} {'× ORM read':>11}  note"
+    print(header)
+    print("-" * len(header))
+    for label, mean, p95, note in rows:
+        print(f"{label:40} {mean:10.2f} {p95:10.2f} {mean / select_one[0]:11.0f} {mean / orm[0]:11.1f}  {note}")
+    print()
+    print(f"search p95 over the raw query's p95 ({args.backend}; target ≤ 1.2):")
+    for label, ratio in ratios:
+        print(f"  {label:40} {ratio:6.2f} ×{'' if ratio <= 1.2 else '   (over the target)'}")
+    return 0
+
+
+def whoosh_drains(args, rng: random.Random, ids: list[int]) -> list[tuple[str, float, float, str]]:
+    """Queued edits drained in batches, one job drained after a submit, opening a searcher."""
+    from ideas.challenges.models import Idea
+    from ideas.search import IndexJob
+
+    rows = []
     edited = rng.sample(ids, min(args.updates, len(ids)))
     for idea_id in edited:
         db.session.execute(Idea.__table__.update().where(Idea.id == idea_id)
@@ -212,49 +319,77 @@ def run(args, rng: random.Random) -> int:
         single.append((time.perf_counter() - started) * 1000)
     rows.append(("drain of one job (after a submit)", *summary(single), "lock, read, write, commit, delete"))
 
-    # Opening a searcher (after another process committed).
     def open_searcher():
         ix.searcher().close()
 
     rows.append(("open a searcher", *summary(timed(open_searcher, args.runs)), ""))
+    return rows
 
-    # Searches, as an employee (visibility filter and per-idea check included).
-    rare = rng.choice(RARE)
-    for label, query, options in (
-        ("browse: no words, newest (database)", "", {"sort": "newest"}),
-        ("browse: tag filter, newest (database)", "", {"tag": "mobile", "sort": "newest"}),
-        ("search: one rare word", rare, {}),
-        ("search: a rare and a common word", f"{rare} OR {rng.choice(COMMON)}", {}),
-        ("search: mid-frequency word", WORDS[150], {}),
-        ("search: two very common words", "kiosk queue", {}),
-        ("search: very common word, page 5", "boarding", {"page": 5}),
-        ("search: very common word, newest", "boarding", {"sort": "newest"}),
-        ("search: mid-frequency word, tag", WORDS[150], {"tag": "mobile"}),
-    ):
-        def one(query=query, options=options):
-            search.search_ideas(reader, query, **options)
-            db.session.rollback()
 
-        result = search.search_ideas(reader, query, **options)
-        rows.append((label, *summary(timed(one, args.runs)), f"{result.total:,} found"))
+def postgres_writes(args, rng: random.Random, ids: list[int]) -> list[tuple[str, float, float, str]]:
+    """What an edit's commit costs, with and without rewriting its idea's document."""
+    from ideas.challenges.models import Idea
 
-    def similar():
-        search.similar_ideas(reader, challenge, sentence(rng, 6), sentence(rng, 25))
-        db.session.rollback()
+    def edit(idea_ids: list[int], documents: bool) -> None:
+        for idea_id in idea_ids:
+            db.session.execute(Idea.__table__.update().where(Idea.id == idea_id)
+                               .values(title=sentence(rng, 5).capitalize()))
+            if documents:
+                search.enqueue(idea_id)
+        db.session.commit()
 
-    per_challenge = args.ideas // max(1, args.challenges)
-    rows.append((f"similar_ideas (challenge of {per_challenge:,})", *summary(timed(similar, args.runs)),
-                 "title + summary, at most 5"))
+    rows = []
+    for documents, label in ((False, "edit + commit, no document"), (True, "edit + commit + its document")):
+        samples = timed(lambda documents=documents: edit([rng.choice(ids)], documents), args.runs)
+        rows.append((label, *summary(samples), "one idea"))
+    batches = timed(lambda: edit(rng.sample(ids, args.batch), True), max(1, args.updates // args.batch))
+    mean, p95 = summary(batches)
+    rows.append((f"{args.batch} edits + their documents, 1 commit", mean, p95, ""))
+    rows.append(("document rewrite, per edited idea", mean / args.batch, p95 / args.batch, "in the commit"))
+    return rows
 
-    print()
-    print(f"baselines: SELECT 1 = {select_one[0]:.3f} ms, ORM read by id = {orm[0]:.3f} ms (means)")
-    print()
-    header = f"{'operation':40} {'mean ms':>10} {'p95 ms':>10} {'× SELECT 1':>11} {'× ORM read':>11}  note"
-    print(header)
-    print("-" * len(header))
-    for label, mean, p95, note in rows:
-        print(f"{label:40} {mean:10.2f} {p95:10.2f} {mean / select_one[0]:11.0f} {mean / orm[0]:11.1f}  {note}")
-    return 0
+
+def raw_query(on_postgres: bool) -> Callable[[str, int, str], int]:
+    """raw(words, page, sort) -> the number found: the engine's own query for one page of
+    20 and the count, nothing around it."""
+    if on_postgres:
+        from ideas.search import postgres
+
+        statement = text(f"""
+            SELECT s.idea_id, count(*) OVER () AS total
+            FROM idea_search s JOIN ideas i ON i.id = s.idea_id
+            WHERE s.document @@ to_tsquery('{postgres.CONFIG}', :q)
+            ORDER BY {{order}}
+            LIMIT 20 OFFSET :offset
+        """)
+        by_rank = text(statement.text.format(
+            order=f"ts_rank_cd('{postgres.WEIGHTS}', s.document, to_tsquery('{postgres.CONFIG}', :q), "
+                  f"{postgres.NORMALIZATION}) DESC, i.id DESC"))
+        by_date = text(statement.text.format(order="coalesce(i.published_at, i.created_at) DESC, i.id DESC"))
+
+        def run(words: str, page: int, sort: str) -> int:
+            chosen = by_date if sort == "newest" else by_rank
+            with db.engine.connect() as connection:
+                found = connection.execute(chosen, {"q": postgres.to_tsquery_text(words),
+                                                    "offset": (page - 1) * 20}).all()
+            return found[0].total if found else 0
+
+        return run
+
+    from whoosh.sorting import FieldFacet
+
+    from ideas.search.query import _parser
+
+    searcher = search.ensure_index().searcher()  # kept open, as each process keeps its own
+
+    def run(words: str, page: int, sort: str) -> int:
+        options = {"sortedby": [FieldFacet("published", reverse=True), FieldFacet("num", reverse=True)]} \
+            if sort == "newest" else {}
+        hits = searcher.search(_parser().parse(words), limit=page * 20, **options)
+        [hit["id"] for hit in hits[(page - 1) * 20:page * 20]]
+        return len(hits)
+
+    return run
 
 
 if __name__ == "__main__":

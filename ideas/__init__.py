@@ -33,7 +33,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter
     configure_logging(app)
     register_extensions(app)
+    register_subscribers(app)
     register_blueprints(app)
+    register_jobs(app)
     register_errorhandlers(app)
     register_request_hooks(app)
     register_commands(app)
@@ -67,6 +69,16 @@ def register_extensions(app: Flask) -> None:
     auth.init_login(login_manager)
 
 
+def register_subscribers(app: Flask) -> None:
+    """Who listens to the events domains announce (ideas/events.py), each package in its own init_app."""
+    from ideas import search
+    from ideas.notifications import subscribers as notifications
+    from ideas.voting import subscribers as voting
+
+    for package in (voting, notifications, search):
+        package.init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from ideas.accounts.routes import bp as accounts
     from ideas.admin.routes import bp as admin
@@ -82,6 +94,16 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (site, accounts, challenges, voting, review, insight, integrations, notifications, admin,
                       api):
         app.register_blueprint(blueprint)
+
+
+def register_jobs(app: Flask) -> None:
+    """What the scheduler runs (`ideas worker`, `ideas tick`, or lazily in requests), in
+    this order: each package registers its own jobs. Mail goes last, so what the others
+    wrote in a tick is sent in the same tick."""
+    from ideas import challenges, integrations, mail, notifications, review, search, voting
+
+    for package in (challenges, review, voting, notifications, search, integrations, mail):
+        package.register_jobs(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

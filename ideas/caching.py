@@ -33,6 +33,8 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ideas.extensions import db
+
 cache = Cache()
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,13 @@ def bump(names: Iterable[str]) -> None:
     cache.set_many({f"gen:{n}": uuid.uuid4().hex for n in {*names, "any"}}, timeout=0)
 
 
+def _mapper_of(table: str):
+    """The mapper of the class stored in `table`: like the rest of this module, the cache
+    knows tables by name and imports no domain."""
+    return next(m for m in db.Model.registry.mappers if m.local_table.name == table)
+
+
 def _touched(session: Session) -> set[str]:
-    from sqlalchemy import inspect
-
-    from ideas.challenges.models import Idea
-
     found: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         table = getattr(obj, "__tablename__", "")
@@ -105,7 +109,7 @@ def _touched(session: Session) -> set[str]:
             continue
         challenge_id = getattr(obj, "challenge_id", None)
         if challenge_id is None and getattr(obj, "idea_id", None) is not None:
-            idea = session.identity_map.get(inspect(Idea).identity_key_from_primary_key((obj.idea_id,)))
+            idea = session.identity_map.get(_mapper_of("ideas").identity_key_from_primary_key((obj.idea_id,)))
             challenge_id = getattr(idea, "challenge_id", None)
         found.add(f"c:{challenge_id}" if challenge_id is not None else "site")
     return found

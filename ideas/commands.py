@@ -22,6 +22,15 @@ def _register_search() -> None:
 _register_search()
 
 
+def _register_insight() -> None:
+    from ideas.insight.tallies import register_cli  # `ideas recount-tallies`
+
+    register_cli(ideas_cli)
+
+
+_register_insight()
+
+
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default=None, help="Display name (default: the part before @).")
@@ -87,7 +96,31 @@ def tick() -> None:
     from ideas import scheduler
 
     for name, count in scheduler.run().items():
-        click.echo(f"{name}: {'failed (see the log)' if count < 0 else count}")
+        click.echo(f"{name}: {_job_outcome(count)}")
+
+
+def _job_outcome(count: int | None) -> str:
+    if count is None:
+        return "running in another process"
+    return "failed (see the log)" if count < 0 else str(count)
+
+
+@ideas_cli.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once and stop (as `tick`, with the worker's log).")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds between two rounds of the jobs.")
+def worker(once: bool, interval: float) -> None:
+    """Run the scheduler's jobs in a loop until SIGTERM or SIGINT: phase changes, deadlines,
+    digests, mail, webhooks, the search queue. Start one or more on any servers (they
+    never run one job twice) and set IDEAS_WORKER=1 on the web servers, so requests
+    leave all of it to the workers."""
+    from flask import current_app
+
+    from ideas import scheduler
+
+    if not current_app.config.get("IDEAS_WORKER"):
+        click.echo("Note: IDEAS_WORKER is not set here; web servers without it still run jobs in requests.")
+    scheduler.work(once=once, interval=interval, echo=click.echo)
 
 
 @ideas_cli.command("import")

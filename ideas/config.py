@@ -100,6 +100,8 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "IDEAS_TOKEN_HOURS_RESET": int(env.get("IDEAS_TOKEN_HOURS_RESET", "2")),
         # Requests run the scheduler at most this often per process (0: every request, -1: never).
         "IDEAS_LAZY_TICK_SECONDS": int(env.get("IDEAS_LAZY_TICK_SECONDS", "0" if testing else "30")),
+        # `flask ideas worker` runs the scheduler: requests run no job and send no mail or webhook.
+        "IDEAS_WORKER": _flag(env.get("IDEAS_WORKER"), False),
         # Figures worth keeping (the dashboards' vote aggregates): each process keeps its own,
         # keyed by the state of the votes they came from, so no worker ever serves stale ones;
         # tests keep nothing between requests unless a test asks for it.
@@ -108,6 +110,9 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "CACHE_THRESHOLD": 500,
         "CACHE_NO_NULL_WARNING": True,
         "IDEAS_SEARCH_INDEX": env.get("IDEAS_SEARCH_INDEX") or str(instance / "search-index"),
+        # Which engine answers searches: the embedded Whoosh index, or PostgreSQL's own
+        # full-text search (docs/search.md).
+        "IDEAS_SEARCH_BACKEND": env.get("IDEAS_SEARCH_BACKEND") or "whoosh",
         "IDEAS_UPLOADS": env.get("IDEAS_UPLOADS") or str(instance / "uploads"),
         # Page and ranking caches (ideas/caching.py): a folder under the instance path by
         # default, redis://… to share them between servers, null to switch them off.
@@ -119,4 +124,20 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         config["SQLALCHEMY_DATABASE_URI"] = config["SQLALCHEMY_DATABASE_URI"].replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
+    _check_search_backend(config)
     return config
+
+
+SEARCH_BACKENDS = ("whoosh", "postgres")
+
+
+def _check_search_backend(config: dict) -> None:
+    backend = config["IDEAS_SEARCH_BACKEND"]
+    if backend not in SEARCH_BACKENDS:
+        raise ConfigError(f"IDEAS_SEARCH_BACKEND must be one of {', '.join(SEARCH_BACKENDS)}, not {backend!r}.")
+    if backend == "postgres" and not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise ConfigError(
+            "IDEAS_SEARCH_BACKEND=postgres needs a PostgreSQL database, and IDEAS_DATABASE_URL is not one. "
+            "Set IDEAS_DATABASE_URL to a PostgreSQL database (postgresql://…), "
+            "or set IDEAS_SEARCH_BACKEND=whoosh (the embedded index, the default)."
+        )

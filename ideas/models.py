@@ -6,4 +6,5 @@ from ideas.notifications.models import *  # noqa: F401,F403
 from ideas.voting.models import *  # noqa: F401,F403
 from ideas.review.models import *  # noqa: F401,F403
 from ideas.integrations.models import *  # noqa: F401,F403
-from ideas.search.models import IndexJob  # noqa: F401
+from ideas.search.models import IdeaSearchDocument, IndexJob  # noqa: F401
+from ideas.insight.models import *  # noqa: F401,F403

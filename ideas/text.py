@@ -24,33 +24,6 @@ ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"
 URL_SCHEMES = {"http", "https", "mailto"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# What nobody types, and what some paste to attack: C0 and C1 control characters (NUL
-# above all, which PostgreSQL refuses; terminal escapes), DEL, and the bidirectional
-# embedding, override and isolate controls (they make "gnp.exe" read as "exe.png").
-# Tab and line breaks stay; so do the invisible marks real right-to-left text uses
-# (U+200E/U+200F).
-UNTYPED = "".join(chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F),
-                                   *range(0x2066, 0x206A)) if chr(c) not in "\t\n\r")
-_DROP = dict.fromkeys(map(ord, UNTYPED))
-# A lone surrogate is half a character: no encoder can write it, so it becomes U+FFFD.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def sanitise(value: str) -> str:
-    """The one rule for text from outside: the characters above dropped, lone
-    surrogates replaced; everything else a person typed is kept as typed."""
-    return _SURROGATE.sub("\ufffd", value.translate(_DROP))
-
-
-def sanitise_surrogates(value: str) -> str:
-    return _SURROGATE.sub("\ufffd", value)
-
-
-def has_untyped(value: str) -> bool:
-    """True where sanitise() would change `value` (for callers that refuse instead)."""
-    return sanitise(value) != value
-
-
 # Rendering is a pure function of the text, and the same texts (a challenge's charter,
 # the ideas of a list, a discussion) are rendered on every request: short ones are kept,
 # keyed by the text itself, so an edit is a new key and never a stale page. Bounded in

@@ -2,12 +2,27 @@
 from __future__ import annotations
 
 from functools import wraps
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, has_request_context, redirect, request, url_for
 from flask_login import current_user
 
-from ideas.accounts.models import Role
+if TYPE_CHECKING:  # for the annotations only: accounts' pages import this module
+    from ideas.accounts.models import Role
+
+
+def path_for(endpoint: str, _anchor: str | None = None, **values) -> str:
+    """A path on this site, built in a request or without one (the scheduler has none)."""
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        adapter = current_app.url_map.bind(
+            current_app.config.get("SERVER_NAME") or "localhost",
+            script_name=current_app.config.get("APPLICATION_ROOT") or "/",
+        )
+        path = adapter.build(endpoint, values)
+    return f"{path}#{_anchor}" if _anchor else path
 
 
 def safe_next(target: str | None, default: str = "site.home") -> str:

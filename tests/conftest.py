@@ -115,6 +115,8 @@ def site(database_template, tmp_path_factory) -> Iterator[Flask]:
     start-up (the environment, rate limits on) still builds its own with create_app."""
     application = build_app(database_template, tmp_path_factory.mktemp("site"))
     _pristine[application] = (copy.deepcopy(dict(application.config)), dict(application.extensions))
+    _pristine_events[application] = {name: list(handlers)
+                                      for name, handlers in application.extensions.get("ideas.events", {}).items()}
     yield application
     with application.app_context():
         db.session.remove()
@@ -141,6 +143,7 @@ def build_app(database_template: dict, folder: Path) -> Flask:
 
 # The shared app's settings and registries as create_app left them.
 _pristine: dict[Flask, tuple[dict, dict]] = {}
+_pristine_events: dict[Flask, dict[str, list]] = {}
 
 
 def _restore(application: Flask, instance: Path) -> None:
@@ -159,6 +162,10 @@ def _restore(application: Flask, instance: Path) -> None:
     application.instance_path = str(instance)
     application.extensions.clear()
     application.extensions.update(extensions)
+    # The event registry's lists would be shared with the snapshot: a listener a test
+    # subscribes (tests/test_events.py, the review's transition tests) must not outlive it.
+    application.extensions["ideas.events"] = {
+        name: list(handlers) for name, handlers in _pristine_events[application].items()}
     # The limiter is one object for every app: an app built with limits on (a test of
     # the limits) leaves it on, and its counters, until it is bound to this app again.
     limiter.init_app(application)

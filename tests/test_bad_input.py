@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ideas.challenges.models import Challenge, Comment, Idea
 from ideas.extensions import db
-from ideas.text import sanitise
+from ideas.sanitising import sanitise
 from tests.challenges.factories import idea_in, open_challenge
 from tests.challenges.test_challenges import form_data
 
@@ -164,6 +164,23 @@ def test_an_idea_title_needs_a_few_characters(client, challenge, make_user, logi
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and "at least 4 characters" in page and "My typed summary" in page
     assert db.session.scalars(select(Idea)).first() is None
+
+
+def test_invisible_characters_do_not_make_a_title_long_enough(client, challenge, make_user, login, post_form,
+                                                             api_token):
+    padded = "A\u200b\u200b\u200b"  # shows as "A"
+    response = client.post(f"/api/v1/challenges/{challenge.id}/ideas", json={"title": padded, "summary": "In short"},
+                           headers=api_token(make_user()))
+    assert response.status_code == 422 and "at least 4 characters" in response.get_json()["error"]["fields"]["title"][0]
+    login(make_user())
+    page = post_form(f"/challenges/{challenge.id}/ideas/new",
+                     {"title": "Ab\ufeff\u2060", "summary": "My typed summary", "body": "", "accept_terms": "y"})
+    assert page.status_code == 422 and "at least 4 characters" in page.get_data(as_text=True)
+    assert db.session.scalars(select(Idea)).first() is None
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # a word with a joiner keeps its length
+    post_form(f"/challenges/{challenge.id}/ideas/new",
+              {"title": persian, "summary": "Summary", "body": "", "accept_terms": "y"})
+    assert [i.title for i in db.session.scalars(select(Idea))] == [persian]
 
 
 def test_the_403_page_says_why_and_what_to_do(client, challenge, make_user, login):

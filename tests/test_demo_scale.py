@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ideas import demo_scale
 from ideas.challenges.models import Challenge, Idea
 from ideas.extensions import db
-from ideas.voting import services, weighting
+from ideas.voting import services, signals, weighting
 from ideas.voting.models import IdeaScore, Vote
 
 
@@ -35,7 +35,7 @@ def test_scale_data_carries_the_weights_and_scores_of_the_live_rules(app, monkey
     for vote in db.session.scalars(select(Vote)):
         idea = db.session.get(Idea, vote.idea_id)
         policy = services.active_policy(idea.challenge)
-        expected = weighting.weight_for(services._signals_for(vote, idea), policy,
+        expected = weighting.weight_for(signals._signals_for(vote, idea), policy,
                                         weighting.Collusion(vote.collusion, ()))
         assert abs(expected.value - vote.weight) < 1e-9 and vote.policy == policy.label
     # And the stored scores are what rebuilding them from the votes gives.

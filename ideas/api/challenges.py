@@ -37,6 +37,7 @@ from ideas.api.errors import ApiError
 from ideas.challenges import policy
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Challenge, Phase, PoolMode
+from ideas.fields import TITLE_MAX, CriterionDescription, CriterionName, CriterionWeight
 
 # --- JSON ------------------------------------------------------------------------------
 
@@ -64,9 +65,9 @@ class Criterion(Model):
 
 class CriterionInput(Body):
     id: Id | None = Field(None, description="Ignored: criteria are matched by name.")
-    name: Text(60, min_length=1)
-    description: Text(300) = ""
-    weight: Int(1, 10) = 1
+    name: CriterionName
+    description: CriterionDescription = ""
+    weight: CriterionWeight = 1
 
 
 def _staff_only(kind):
@@ -103,7 +104,7 @@ Challenge_ = create_model(
 )
 
 _INPUT_FIELDS = {
-    "title": (Text(160, min_length=1) | None, None),
+    "title": (Text(TITLE_MAX, min_length=1) | None, None),
     **{name: (Text(challenges.MAX_BODY) | None, None) for name in TEXT_FIELDS},
     "pool_mode": (Literal[POOL_MODES] | None, None),
     "pool_weight_employee": (Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None, None),
@@ -124,7 +125,7 @@ ChallengeUpdate = create_model(
 ChallengeUpdate.item_labels = {"criteria": "Criterion"}
 ChallengeInput = create_model(
     "ChallengeInput", __base__=ChallengeUpdate, __doc__="A new challenge: a title, and whatever else is known.",
-    title=(Text(160, min_length=1), ...))
+    title=(Text(TITLE_MAX, min_length=1), ...))
 
 
 class ChallengePage(Model):

@@ -2,114 +2,32 @@
 
 The same model validates what a client sends and writes its part of the OpenAPI
 document (openapi.py), so the description cannot drift from what the server checks.
-Numbers are bounded by what the database holds (PostgreSQL INTEGER), strings by their
-columns, lists to sizes a person could mean; text may not carry control characters or
-lone surrogates (neither the databases nor the mail can store them)."""
+Its field types are declared once in ideas.fields (archives are read with them too):
+numbers bounded by what the database holds (PostgreSQL INTEGER), strings by their
+columns, lists to sizes a person could mean; text without control characters or lone
+surrogates (neither the databases nor the mail can store them)."""
 
 import json
-import re
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from flask import request
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    WithJsonSchema,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ideas.api.errors import ApiError
-from ideas.numbers import INT_MAX
-from ideas.site.hooks import _without_surrogates as without_surrogates
-from ideas.text import UNTYPED, has_untyped
+from ideas.fields import MAX_INT, Id, Int, Tags, Text, Time
+from ideas.sanitising import without_surrogates
 
-MAX_INT = INT_MAX  # PostgreSQL INTEGER: every id and count column
+__all__ = ["DEFAULT_LIMIT", "MAX_INT", "MAX_LIMIT", "MAX_OFFSET", "Body", "Id", "Int", "Model", "Paging", "Query",
+           "Tags", "Text", "Time", "body", "json_value", "problems", "query", "validate"]
+
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 30
 MAX_OFFSET = 10_000
 
-# The site's one text rule (ideas.text): C0 and C1 controls other than tab and line
-# breaks, DEL, and bidirectional overrides. The pages drop them; the API refuses them,
-# naming the field. Lone surrogates (JSON's "\ud800") become U+FFFD as the body is read;
-# any that reach a model another way are refused.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _storable(value: str) -> str:
-    if _SURROGATE.search(value):
-        raise PydanticCustomError("surrogate", "Contains an invalid character (a lone surrogate).")
-    if has_untyped(value):
-        raise PydanticCustomError("control_character", "Contains a control character that is not allowed.")
-    return value
-
-
-# The same rule for the document (surrogates cannot be written in a JSON Schema pattern).
-def _ranges(characters: str) -> str:
-    codes, found = sorted(map(ord, characters)), []
-    for code in codes:
-        if found and code == found[-1][1] + 1:
-            found[-1][1] = code
-        else:
-            found.append([code, code])
-    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in found)
-
-
-_STORABLE_PATTERN = f"^[^{_ranges(UNTYPED)}]*$"
-
-
-def Text(max_length: int, *, min_length: int | None = None, **field) -> Any:
-    """A string of at most `max_length` characters that the database can store."""
-    extra = {"pattern": _STORABLE_PATTERN, **field.pop("json_schema_extra", {})}
-    return Annotated[str, Field(max_length=max_length, min_length=min_length, json_schema_extra=extra, **field),
-                     AfterValidator(_storable)]
-
-
-def _whole(value: Any) -> Any:
-    # JSON Schema counts 2.0 as an integer, and so do we; 2.5 stays refused, and so does true.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def Int(low: int = 1, high: int = MAX_INT, **field) -> Any:
-    """A whole number from `low` to `high` (not a boolean; 2.0 is read as 2)."""
-    return Annotated[int, Field(ge=low, le=high, **field), BeforeValidator(_whole)]
-
-
-Id = Int(1, MAX_INT)
-
-
-def _aware_time(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise PydanticCustomError("time_format", "Not an ISO 8601 time, e.g. 2026-05-01T09:00:00Z.") from None
-        if parsed.tzinfo is None:
-            raise PydanticCustomError("time_zone", "Add a time zone, e.g. Z for UTC.")
-        return parsed.astimezone(UTC)
-    if not isinstance(value, datetime):
-        raise PydanticCustomError("time_type", "Give an ISO 8601 time as a string.")
-    return value
-
-
-# An ISO 8601 time with its zone, read as UTC.
-Time = Annotated[datetime, BeforeValidator(_aware_time), WithJsonSchema({"type": "string", "format": "date-time"})]
-
-
-def _split_tags(value: Any) -> Any:
-    # A comma-separated string is what the pages send; kept for clients that do the same.
-    if isinstance(value, str):
-        return [part for part in value.replace(";", ",").split(",") if part.strip()]
-    return value
-
-
-Tags = Annotated[list[Text(40)], BeforeValidator(_split_tags), Field(max_length=20)]
+# The field types (ideas.fields) are the archive's too. Text follows the site's one text
+# rule (ideas.sanitising): the pages drop control characters and bidirectional overrides;
+# the API refuses them, naming the field. Lone surrogates (JSON's "\ud800") become U+FFFD
+# as the body is read; any that reach a model another way are refused.
 
 
 class Body(BaseModel):
@@ -222,6 +140,7 @@ _MESSAGES = {
     "model_type": "Must be an object.",
     "model_attributes_type": "Must be an object.",
     "none_required": "Must be null.",
+    "int_range": "Must be a whole number from {low:,} to {high:,}.",
     "less_than_equal": "Must be at most {le:,}.",
     "greater_than_equal": "Must be at least {ge:,}.",
     "less_than": "Must be under {lt:,}.",

@@ -1,21 +1,42 @@
 """Reading an archive document: every rule checked before anything is written.
 
-`read()` turns the JSON document into plain, checked records, or raises
-ArchiveError naming the first bad entry by its JSON path (`votes[17].voter: no
-user with key "u99"`). It runs no query: the one fact it needs from the site
-(the pool of people who already have an account) comes in through `pools_of`.
-Entries are checked in document order: format, challenge, users, ideas,
-comments, views, votes, decisions.
+Each entry of the document is a pydantic record declared once below, built from the
+field types the API validates with (ideas.fields): the same text rule, the same
+integer bounds, the same column lengths (with archive texts allowed up to `TEXT_MAX`).
+The records are what the import reads. The rules that span entries (keys that must
+exist, duplicates, votes on one's own idea, the budget, the schedule) follow each
+record's check.
+
+`read()` turns the JSON document into those records, or raises ArchiveError naming
+the first bad entry by its JSON path (`votes[17].voter: no user with key "u99"`). It
+runs no query: the one fact it needs from the site (the pool of people who already
+have an account) comes in through `pools_of`. Entries are checked in document order:
+format, challenge, users, ideas, comments, views, votes, decisions.
 """
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+import re
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, TypeVar
 
 import email_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ideas.accounts.models import Pool
 from ideas.accounts.policy import normalise_email
@@ -23,6 +44,18 @@ from ideas.accounts.services import normalise_tags
 from ideas.challenges import policy as challenge_policy
 from ideas.challenges.models import EXTERNAL_REF_MAX, Phase, PoolMode
 from ideas.challenges.services import VOTING_POLICIES
+from ideas.fields import (
+    EMAIL_MAX,
+    NAME_MAX,
+    TITLE_MAX,
+    CriterionDescription,
+    CriterionName,
+    CriterionWeight,
+    Int,
+    Text,
+    Time,
+)
+from ideas.sanitising import SURROGATE, UNTYPED, has_untyped, without_surrogates
 from ideas.voting import weighting
 from ideas.voting.batch import DISCOUNT_CODES
 
@@ -32,12 +65,10 @@ KEY_MAX = EXTERNAL_REF_MAX  # an idea or challenge keeps its key as `external_re
 # length: the web form's limits are for typing, not for history. This cap only stops
 # a runaway document; beyond it the archive is refused, naming the text.
 TEXT_MAX = 100_000
-NAME_MAX = 120
-EMAIL_MAX = 254
-TITLE_MAX = 160
 NETWORK_MAX = 1000
 CRITERIA_MAX = 10
 CHARTER_TEXTS = ("brief", "goal", "scope_in", "scope_out", "rules", "prize", "terms")
+DATES = ("opens_at", "submission_ends_at", "voting_at", "review_at", "closes_at")
 DECISIONS = ("accepted", "declined", "parked")
 
 
@@ -50,88 +81,257 @@ class ArchiveError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class CriterionEntry:
-    name: str
-    weight: int
-    description: str
+# --- field types -------------------------------------------------------------------
+
+def _one_line(value: Any) -> Any:
+    """Titles, names and keys: no control characters at all (nor tabs and line breaks),
+    runs of spaces read as one."""
+    if isinstance(value, str):
+        if has_untyped(value) or any(c in value for c in "\t\n\r"):
+            raise PydanticCustomError("control_character", "contains control characters")
+        return " ".join(value.split())
+    return value
 
 
-@dataclass
-class ChallengeEntry:
-    key: str | None
-    title: str
-    texts: dict[str, str]
-    pool_mode: str
-    pool_weights: dict[str, float]
-    voting_policy: str
-    allow_opposition: bool
-    budget_k: int | None
-    criteria: list[CriterionEntry]
-    phase: str
-    dates: dict[str, datetime | None]  # opens_at … closes_at, None where the document has none
-    allow_overlap: bool
+def Line(max_length: int, *, min_length: int | None = None) -> Any:
+    return Annotated[Text(max_length, min_length=min_length), BeforeValidator(_one_line)]
 
 
-@dataclass(frozen=True)
-class UserEntry:
-    key: str
-    name: str
-    email: str
-    pool: str
-    joined_at: datetime
-    verified: bool
+def _key_text(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a numeric id from the source platform is a fine key
+    return value
 
 
-@dataclass(frozen=True)
-class IdeaEntry:
-    key: str
-    author: str
-    co_authors: tuple[str, ...]
-    title: str
-    summary: str
-    body: str
-    tags: tuple[str, ...]
-    created_at: datetime
+Key = Annotated[Line(KEY_MAX, min_length=1), BeforeValidator(_key_text)]
 
 
-@dataclass(frozen=True)
-class CommentEntry:
-    idea: str
-    author: str
-    body: str
-    created_at: datetime
+def _null_is_empty(value: Any) -> Any:
+    return "" if value is None else value
 
 
-@dataclass(frozen=True)
-class ViewEntry:
-    idea: str
-    user: str
-    at: datetime
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
 
 
-@dataclass(frozen=True)
-class VoteEntry:
-    index: int  # its place in the document, for messages and to keep ties in order
-    idea: str
-    voter: str
-    at: datetime
-    value: int
-    reason: str
-    ratings: dict[str, int]
-    network: str | None
+def _stripped(value: str) -> str:
+    return value.strip()
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "must not be empty")
+    return value
+
+
+# An imported text: Markdown or plain, line breaks kept, up to the hard cap; null is empty.
+ArchiveText = Annotated[Text(TEXT_MAX), BeforeValidator(_null_is_empty)]
+Reason = Annotated[ArchiveText, AfterValidator(_stripped)]
+RequiredText = Annotated[Text(TEXT_MAX), AfterValidator(_not_blank), AfterValidator(_stripped)]
+
+
+def _share(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or not 0 <= value <= 1:
+        raise PydanticCustomError("share", "lies between 0 and 1, not {shown}", {"shown": _show(value)})
+    return float(value)
+
+
+Share = Annotated[float, BeforeValidator(_share), Field(json_schema_extra={"minimum": 0, "maximum": 1})]
+
+
+def _vote_value(value: Any) -> Any:
+    if isinstance(value, bool) or value not in (1, -1):
+        raise PydanticCustomError("vote_value", "a vote is 1 (support) or -1 (opposition), not {shown}",
+                                  {"shown": _show(value)})
+    return value
+
+
+VoteValue = Annotated[Literal[1, -1], BeforeValidator(_vote_value)]
+
+
+def _discount_code(value: Any) -> Any:
+    if not isinstance(value, str) or value not in DISCOUNT_CODES:
+        raise PydanticCustomError("discount_code", "unknown discount code {shown}; known codes: {known}",
+                                  {"shown": _show(value), "known": ", ".join(sorted(DISCOUNT_CODES))})
+    return value
+
+
+DiscountCode = Annotated[str, BeforeValidator(_discount_code)]
+
+
+def _email(value: str) -> str:
+    try:
+        # The registration form's check: what people may register with, an archive may bring.
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise PydanticCustomError("email", "{shown} is not a valid e-mail address ({why})",
+                                  {"shown": _show(value), "why": str(error)}) from None
+    return normalise_email(value)
+
+
+Email = Annotated[Line(EMAIL_MAX, min_length=1), AfterValidator(_email)]
+
+
+def _tags(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(normalise_tags(value))
+
+
+def _choices(values) -> Any:
+    return Literal[tuple(str(v) for v in values)]
+
+
+# --- the records -------------------------------------------------------------------
+
+class Record(BaseModel):
+    """One entry of the document, checked. Fields the format does not know are ignored:
+    another platform's export may carry more than this site reads."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+class CriterionEntry(Record):
+    # The API's criterion fields (ideas.fields), the name on one line.
+    name: Annotated[CriterionName, BeforeValidator(_one_line)]
+    weight: CriterionWeight = 1
+    description: Annotated[CriterionDescription, BeforeValidator(_null_is_empty)] = ""
+
+
+class PoolWeights(Record):
+    employee: Share
+    external: Share
+
+    @model_validator(mode="before")
+    @classmethod
+    def _both_pools(cls, data: Any) -> Any:
+        if isinstance(data, dict) and set(data) != {"employee", "external"}:
+            raise PydanticCustomError("pool_weights", "give the weight of the employee and of the external pool, "
+                                                      "and nothing else")
+        return data
+
+    @model_validator(mode="after")
+    def _add_up(self) -> PoolWeights:
+        if abs(self.employee + self.external - 1) > 1e-6:
+            raise PydanticCustomError("pool_weights", "the two pool weights add up to 1")
+        return self
+
+
+
+EVEN = PoolWeights(employee=0.5, external=0.5)
+
+
+def _even_if_none(value: Any) -> Any:
+    return EVEN if value is None else value
+
+
+def _empty_if_none(value: Any) -> Any:
+    """A list of the document, read as a tuple; absent or null, an empty one."""
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else value
+
+
+class ChallengeEntry(Record):
+    key: Key | None = None
+    title: Line(TITLE_MAX, min_length=1)
+    brief: ArchiveText = ""
+    goal: ArchiveText = ""
+    scope_in: ArchiveText = ""
+    scope_out: ArchiveText = ""
+    rules: ArchiveText = ""
+    prize: ArchiveText = ""
+    terms: ArchiveText = ""
+    pool_mode: _choices(PoolMode)
+    pool_weights: Annotated[PoolWeights, BeforeValidator(_even_if_none)] = EVEN
+    voting_policy: _choices(VOTING_POLICIES)
+    allow_opposition: bool = False
+    budget_k: Int(1, 100) | None = None
+    criteria: Annotated[tuple[CriterionEntry, ...], BeforeValidator(_empty_if_none),
+                        Field(max_length=CRITERIA_MAX)] = ()
+    phase: _choices(Phase)
+    opens_at: Time | None = None
+    submission_ends_at: Time | None = None
+    voting_at: Time | None = None
+    review_at: Time | None = None
+    closes_at: Time | None = None
+    allow_overlap: bool = False
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in CHARTER_TEXTS}
+
+    @property
+    def dates(self) -> dict[str, datetime | None]:
+        """opens_at … closes_at, None where the document has none."""
+        return {name: getattr(self, name) for name in DATES}
+
+
+class UserEntry(Record):
+    key: Key
+    email: Email
+    name: Annotated[Line(NAME_MAX), BeforeValidator(_null_is_empty)] = ""
+    pool: _choices(Pool)
+    joined_at: Time
+    verified: bool = True
+
+
+class IdeaEntry(Record):
+    key: Key
+    author: Key
+    co_authors: Annotated[tuple[Key, ...], BeforeValidator(_empty_if_none)] = ()
+    title: Line(TITLE_MAX, min_length=1)
+    summary: Reason = ""
+    body: ArchiveText = ""
+    tags: Annotated[tuple[Text(TEXT_MAX), ...], BeforeValidator(_empty_if_none), AfterValidator(_tags)] = ()
+    created_at: Time
+
+
+class CommentEntry(Record):
+    idea: Key
+    author: Key
+    body: RequiredText
+    created_at: Time
+
+
+class ViewEntry(Record):
+    idea: Key
+    user: Key
+    at: Time
+
+
+def _no_ratings(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class VoteEntry(Record):
+    idea: Key
+    voter: Key
+    at: Time
+    value: VoteValue
+    reason: Reason = ""
+    ratings: Annotated[dict[str, Int(1, 5)], BeforeValidator(_no_ratings)] = {}
+    network: Annotated[Text(NETWORK_MAX) | None, AfterValidator(_none_if_empty)] = None
+    # What the source site computed (an export writes them): not trusted, since every vote is
+    # weighed again here by this site's rules, but they must make sense.
+    weight: Share | None = None
+    discounts: Annotated[tuple[DiscountCode, ...], BeforeValidator(_empty_if_none)] = ()
+    _index: int = PrivateAttr(0)
+
+    @property
+    def index(self) -> int:
+        """Its place in the document, for messages and to keep ties in order."""
+        return self._index
 
     @property
     def path(self) -> str:
         return f"votes[{self.index}]"
 
 
-@dataclass(frozen=True)
-class DecisionEntry:
-    idea: str
-    decision: str
-    reason: str
-    at: datetime
+class DecisionEntry(Record):
+    idea: Key
+    decision: Literal[DECISIONS]
+    # A decision is owed a reason the author can read (principle 1), as on the site.
+    reason: RequiredText
+    at: Time
 
 
 @dataclass
@@ -150,22 +350,78 @@ class Archive:
         return sorted(self.votes, key=lambda v: (v.at, v.index))
 
 
-# --- values ----------------------------------------------------------------------
+# --- checking a record -------------------------------------------------------------
+
+R = TypeVar("R", bound=Record)
+
+
+def check(record: type[R], value: Any, path: str) -> R:
+    """`value` read as `record`, or ArchiveError naming its first bad field by its path."""
+    if not isinstance(value, dict):
+        raise ArchiveError(path, "must be a JSON object")
+    try:
+        return record.model_validate(value)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        where = path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+        raise ArchiveError(where, _say(first, record)) from None
+
+
+def _say(error: dict, record: type[Record] | None) -> str:
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "missing":
+        choices = _field_choices(record, error["loc"])
+        return f"missing; one of {', '.join(choices)}" if choices else "missing"
+    if kind == "literal_error":
+        choices = _field_choices(record, error["loc"]) or []
+        return f"unknown value {_show(value)}; one of {', '.join(choices)}"
+    if kind == "string_too_long":
+        what = "an imported text keeps" if ctx["max_length"] == TEXT_MAX else "this field takes"
+        return f"is {len(value):,} characters long; {what} up to {ctx['max_length']:,} characters"
+    if kind == "int_range":
+        return f"must be a whole number from {ctx['low']:,} to {ctx['high']:,}, not {_show(value)}"
+    if kind == "control_character" and isinstance(value, str):
+        where = next((i for i, c in enumerate(value) if c in UNTYPED), None)
+        if where is None:  # a line break or tab where one line is wanted
+            where = next(i for i, c in enumerate(value) if c in "\t\n\r")
+        return f"contains control characters (U+{ord(value[where]):04X} at character {where + 1})"
+    if kind == "too_long":
+        return f"at most {ctx['max_length']:,} entries"
+    if kind in ("time_format", "time_zone", "time_range"):
+        said = {"time_format": "is not an ISO 8601 time", "time_zone": "has no zone; add Z or an offset such as "
+                "+02:00", "time_range": "is out of range"}[kind]
+        return f"{_show(value)} {said}"
+    fixed = {
+        "string_type": "must be a string", "string_too_short": "must not be empty", "bool_type": "must be true or false",
+        "int_type": "must be a whole number", "list_type": "must be a JSON list", "tuple_type": "must be a JSON list",
+        "dict_type": "must be a JSON object", "model_type": "must be a JSON object",
+        "model_attributes_type": "must be a JSON object", "surrogate": "contains a lone surrogate",
+        "time_type": "a time is an ISO 8601 string with a zone, such as 2026-09-04T09:01:00Z",
+    }
+    return fixed.get(kind, error["msg"])
+
+
+def _field_choices(record: type[Record] | None, loc: tuple) -> list[str] | None:
+    """The values a Literal field takes, for messages; None for other fields."""
+    if record is None or len(loc) != 1 or loc[0] not in record.model_fields:
+        return None
+    annotation = record.model_fields[loc[0]].annotation
+    if typing.get_origin(annotation) is Literal:
+        return [str(v) for v in typing.get_args(annotation)]
+    return None
+
+
+# --- values ------------------------------------------------------------------------
 
 def parse_time(value, path: str) -> datetime:
     """ISO 8601 with a zone (`Z` or an offset), returned in UTC."""
-    if not isinstance(value, str):
-        raise ArchiveError(path, "a time is an ISO 8601 string with a zone, such as 2026-09-04T09:01:00Z")
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ArchiveError(path, f"{_show(value)} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ArchiveError(path, f"{_show(value)} has no zone; add Z or an offset such as +02:00")
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise ArchiveError(path, f"{_show(value)} is out of range") from None
+        return _TIME.validate_python(value)
+    except ValidationError as error:
+        raise ArchiveError(path, _say(error.errors(include_url=False)[0], None)) from None
+
+
+_TIME = TypeAdapter(Time)
 
 
 def format_time(value: datetime) -> str:
@@ -177,81 +433,25 @@ def _show(value) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _object(value, path: str) -> dict:
-    if not isinstance(value, dict):
-        raise ArchiveError(path, "must be a JSON object")
-    return value
-
-
-def _list(parent: dict, name: str, path: str, *, required: bool) -> list:
+def _list(parent: dict, name: str, *, required: bool) -> list:
     if name not in parent or parent[name] is None:
         if required:
-            raise ArchiveError(path, "missing; this list is required (it may be empty)")
+            raise ArchiveError(name, "missing; this list is required (it may be empty)")
         return []
     if not isinstance(parent[name], list):
-        raise ArchiveError(path, "must be a JSON list")
+        raise ArchiveError(name, "must be a JSON list")
     return parent[name]
 
 
-def _text(parent: dict, name: str, path: str, *, required: bool = False, max_len: int, line: bool = False,
-          default: str = "") -> str:
-    """A string field; `line` ones (titles, names, keys) may hold no control characters at all."""
-    value = parent.get(name)
-    if value is None:
-        if required:
-            raise ArchiveError(path, "missing")
-        return default
-    if not isinstance(value, str):
-        raise ArchiveError(path, "must be a string")
-    if "\x00" in value or (line and any(c < " " or c == "\x7f" for c in value)):
-        raise ArchiveError(path, "contains control characters")
-    value = " ".join(value.split()) if line else value
-    if required and not value.strip():
-        raise ArchiveError(path, "must not be empty")
-    if len(value) > max_len:
-        what = "an imported text keeps" if max_len == TEXT_MAX else "this field takes"
-        raise ArchiveError(path, f"is {len(value):,} characters long; {what} up to {max_len:,} characters")
-    return value
-
-
-def _key(parent: dict, name: str, path: str) -> str:
-    value = parent.get(name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)  # a numeric id from the source platform is a fine key
-    return _text({name: value}, name, path, required=True, max_len=KEY_MAX, line=True)
-
-
-def _ref(parent: dict, name: str, path: str, known: Mapping[str, object], what: str) -> str:
-    key = _key(parent, name, path)
+def _known(key: str, path: str, known: Mapping[str, object], what: str) -> None:
     if key not in known:
         raise ArchiveError(path, f"no {what} with key {json.dumps(key, ensure_ascii=False)}")
-    return key
-
-
-def _bool(parent: dict, name: str, path: str, default: bool) -> bool:
-    value = parent.get(name, default)
-    if not isinstance(value, bool):
-        raise ArchiveError(path, "must be true or false")
-    return value
-
-
-def _whole(value, path: str, low: int, high: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ArchiveError(path, f"{what} is a whole number from {low} to {high}, not {_show(value)}")
-    return value
-
-
-def _choice(parent: dict, name: str, path: str, choices: Iterable[str], default: str | None = None) -> str:
-    choices = [str(c) for c in choices]
-    value = parent.get(name, default)
-    if value is None:
-        raise ArchiveError(path, f"missing; one of {', '.join(choices)}")
-    if value not in choices:
-        raise ArchiveError(path, f"unknown value {_show(value)}; one of {', '.join(choices)}")
-    return value
 
 
 # --- the document ------------------------------------------------------------------
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 
 def load_json(document: dict | str | bytes) -> dict:
     if isinstance(document, bytes):
@@ -260,12 +460,21 @@ def load_json(document: dict | str | bytes) -> dict:
         except UnicodeDecodeError:
             raise ArchiveError("document", "is not UTF-8 text") from None
     if isinstance(document, str):
+        text = document
         try:
-            document = json.loads(document.removeprefix("\ufeff"))
+            document = json.loads(text.removeprefix("\ufeff"))
         except json.JSONDecodeError as error:
             raise ArchiveError("document", f"is not valid JSON (line {error.lineno}, column {error.colno}: "
                                            f"{error.msg})") from None
-    return _object(document, "document")
+        except RecursionError:
+            raise ArchiveError("document", "is nested too deeply to read") from None
+        # As the API reads a body: JSON may spell a lone surrogate, which no encoder can write
+        # (only an escape can put one in a decoded text, so a document without any is not walked).
+        if _SURROGATE_ESCAPE.search(text) or SURROGATE.search(text):
+            document = without_surrogates(document)
+    if not isinstance(document, dict):
+        raise ArchiveError("document", "must be a JSON object")
+    return document
 
 
 def read(document: dict | str | bytes,
@@ -277,18 +486,17 @@ def read(document: dict | str | bytes,
     if version != FORMAT:
         found = "missing" if version is None else f"unknown format {_show(version)}"
         raise ArchiveError("format", f"{found}; this site reads {json.dumps(FORMAT)}")
-    challenge = _challenge(_object(doc.get("challenge"), "challenge"))
-    users = _users(_list(doc, "users", "users", required=True))
+    challenge = _challenge(doc.get("challenge"))
+    users = _users(_list(doc, "users", required=True))
     existing = pools_of([u.email for u in users.values()])
     pools = {u.key: existing.get(u.email, u.pool) for u in users.values()}
-    ideas = _ideas(_list(doc, "ideas", "ideas", required=True), users)
-    comments = [_comment(_object(item, f"comments[{i}]"), f"comments[{i}]", users, ideas)
-                for i, item in enumerate(_list(doc, "comments", "comments", required=False))]
-    views = [_view(_object(item, f"views[{i}]"), f"views[{i}]", users, ideas)
-             for i, item in enumerate(_list(doc, "views", "views", required=False))]
-    votes = _votes(_list(doc, "votes", "votes", required=True), challenge, users, ideas, pools)
-    decisions = [_decision(_object(item, f"decisions[{i}]"), f"decisions[{i}]", ideas)
-                 for i, item in enumerate(_list(doc, "decisions", "decisions", required=False))]
+    ideas = _ideas(_list(doc, "ideas", required=True), users)
+    comments = [_comment(item, f"comments[{i}]", users, ideas)
+                for i, item in enumerate(_list(doc, "comments", required=False))]
+    views = [_view(item, f"views[{i}]", users, ideas) for i, item in enumerate(_list(doc, "views", required=False))]
+    votes = _votes(_list(doc, "votes", required=True), challenge, users, ideas, pools)
+    decisions = [_decision(item, f"decisions[{i}]", ideas)
+                 for i, item in enumerate(_list(doc, "decisions", required=False))]
     _check_decisions(decisions)
     archive = Archive(challenge=challenge, users=list(users.values()), ideas=list(ideas.values()),
                       comments=comments, views=views, votes=votes, decisions=decisions)
@@ -297,69 +505,20 @@ def read(document: dict | str | bytes,
     return archive
 
 
-def _challenge(c: dict) -> ChallengeEntry:
-    key = _key(c, "key", "challenge.key") if c.get("key") is not None else None
-    title = _text(c, "title", "challenge.title", required=True, max_len=TITLE_MAX, line=True)
-    texts = {name: _text(c, name, f"challenge.{name}", max_len=TEXT_MAX) for name in CHARTER_TEXTS}
-    pool_mode = _choice(c, "pool_mode", "challenge.pool_mode", PoolMode)
-    weights = _pool_weights(c.get("pool_weights"))
-    voting_policy = _choice(c, "voting_policy", "challenge.voting_policy", VOTING_POLICIES)
-    allow_opposition = _bool(c, "allow_opposition", "challenge.allow_opposition", False)
-    budget_k = None
-    if c.get("budget_k") is not None:
-        budget_k = _whole(c["budget_k"], "challenge.budget_k", 1, 100, "a budget")
-    criteria = _criteria(_list(c, "criteria", "challenge.criteria", required=False))
-    phase = _choice(c, "phase", "challenge.phase", Phase)
-    dates: dict[str, datetime | None] = {}
-    for name in ("opens_at", "submission_ends_at", "voting_at", "review_at", "closes_at"):
-        value = c.get(name)
-        required = name in ("opens_at", "closes_at") and phase != Phase.DRAFT
-        if value is None and required:
-            raise ArchiveError(f"challenge.{name}", "missing; a published challenge has its dates")
-        dates[name] = None if value is None else parse_time(value, f"challenge.{name}")
-    if dates["opens_at"] and dates["closes_at"] and dates["closes_at"] <= dates["opens_at"]:
+def _challenge(value: Any) -> ChallengeEntry:
+    c = check(ChallengeEntry, value, "challenge")
+    seen: dict[str, int] = {}
+    for i, criterion in enumerate(c.criteria):
+        if criterion.name.lower() in seen:
+            raise ArchiveError(f"challenge.criteria[{i}].name", f"a second criterion named {_show(criterion.name)}")
+        seen[criterion.name.lower()] = i
+    if c.phase != Phase.DRAFT:
+        for name in ("opens_at", "closes_at"):
+            if getattr(c, name) is None:
+                raise ArchiveError(f"challenge.{name}", "missing; a published challenge has its dates")
+    if c.opens_at and c.closes_at and c.closes_at <= c.opens_at:
         raise ArchiveError("challenge.closes_at", "must be after opens_at")
-    allow_overlap = _bool(c, "allow_overlap", "challenge.allow_overlap", False)
-    return ChallengeEntry(key=key, title=title, texts=texts, pool_mode=pool_mode, pool_weights=weights,
-                          voting_policy=voting_policy, allow_opposition=allow_opposition, budget_k=budget_k,
-                          criteria=criteria, phase=phase, dates=dates, allow_overlap=allow_overlap)
-
-
-def _pool_weights(value) -> dict[str, float]:
-    path = "challenge.pool_weights"
-    if value is None:
-        return {"employee": 0.5, "external": 0.5}
-    value = _object(value, path)
-    if set(value) != {"employee", "external"}:
-        raise ArchiveError(path, "give the weight of the employee and of the external pool, and nothing else")
-    weights = {}
-    for pool in ("employee", "external"):
-        weight = value[pool]
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or math.isnan(weight) \
-                or not 0 <= weight <= 1:
-            raise ArchiveError(f"{path}.{pool}", f"a pool weight lies between 0 and 1, not {_show(weight)}")
-        weights[pool] = float(weight)
-    if abs(sum(weights.values()) - 1) > 1e-6:
-        raise ArchiveError(path, "the two pool weights add up to 1")
-    return weights
-
-
-def _criteria(items: list) -> list[CriterionEntry]:
-    if len(items) > CRITERIA_MAX:
-        raise ArchiveError("challenge.criteria", f"at most {CRITERIA_MAX} criteria")
-    found: list[CriterionEntry] = []
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        path = f"challenge.criteria[{i}]"
-        item = _object(item, path)
-        name = _text(item, "name", f"{path}.name", required=True, max_len=60, line=True)
-        if name.lower() in seen:
-            raise ArchiveError(f"{path}.name", f"a second criterion named {_show(name)}")
-        seen.add(name.lower())
-        weight = _whole(item.get("weight", 1), f"{path}.weight", 1, 10, "a criterion's weight")
-        description = _text(item, "description", f"{path}.description", max_len=300)
-        found.append(CriterionEntry(name=name, weight=weight, description=description))
-    return found
+    return c
 
 
 def _users(items: list) -> dict[str, UserEntry]:
@@ -367,77 +526,49 @@ def _users(items: list) -> dict[str, UserEntry]:
     emails: dict[str, int] = {}
     for i, item in enumerate(items):
         path = f"users[{i}]"
-        item = _object(item, path)
-        key = _key(item, "key", f"{path}.key")
-        if key in users:
-            raise ArchiveError(f"{path}.key", f"a second user with key {_show(key)}")
-        email = _email(item, f"{path}.email")
-        if email in emails:
-            raise ArchiveError(f"{path}.email", f"{email} is already users[{emails[email]}]")
-        emails[email] = i
-        name = _text(item, "name", f"{path}.name", max_len=NAME_MAX, line=True) or email.split("@", 1)[0]
-        pool = _choice(item, "pool", f"{path}.pool", Pool)
-        joined_at = parse_time(item.get("joined_at"), f"{path}.joined_at")
-        verified = _bool(item, "verified", f"{path}.verified", True)
-        users[key] = UserEntry(key=key, name=name[:NAME_MAX], email=email, pool=pool, joined_at=joined_at,
-                               verified=verified)
+        user = check(UserEntry, item, path)
+        if user.key in users:
+            raise ArchiveError(f"{path}.key", f"a second user with key {_show(user.key)}")
+        if user.email in emails:
+            raise ArchiveError(f"{path}.email", f"{user.email} is already users[{emails[user.email]}]")
+        emails[user.email] = i
+        if not user.name:
+            user = user.model_copy(update={"name": user.email.split("@", 1)[0][:NAME_MAX]})
+        users[user.key] = user
     return users
-
-
-def _email(item: dict, path: str) -> str:
-    raw = _text(item, "email", path, required=True, max_len=EMAIL_MAX, line=True)
-    try:
-        # The registration form's check: what people may register with, an archive may bring.
-        email_validator.validate_email(raw, check_deliverability=False)
-    except email_validator.EmailNotValidError as error:
-        raise ArchiveError(path, f"{_show(raw)} is not a valid e-mail address ({error})") from None
-    return normalise_email(raw)
 
 
 def _ideas(items: list, users: Mapping[str, UserEntry]) -> dict[str, IdeaEntry]:
     ideas: dict[str, IdeaEntry] = {}
     for i, item in enumerate(items):
         path = f"ideas[{i}]"
-        item = _object(item, path)
-        key = _key(item, "key", f"{path}.key")
-        if key in ideas:
-            raise ArchiveError(f"{path}.key", f"a second idea with key {_show(key)}")
-        author = _ref(item, "author", f"{path}.author", users, "user")
-        co_authors: list[str] = []
-        for j in range(len(_list(item, "co_authors", f"{path}.co_authors", required=False))):
+        idea = check(IdeaEntry, item, path)
+        if idea.key in ideas:
+            raise ArchiveError(f"{path}.key", f"a second idea with key {_show(idea.key)}")
+        _known(idea.author, f"{path}.author", users, "user")
+        for j, co in enumerate(idea.co_authors):
             co_path = f"{path}.co_authors[{j}]"
-            co = _ref({"key": item["co_authors"][j]}, "key", co_path, users, "user")
-            if co == author:
+            _known(co, co_path, users, "user")
+            if co == idea.author:
                 raise ArchiveError(co_path, f"{_show(co)} is the idea's author")
-            if co in co_authors:
+            if co in idea.co_authors[:j]:
                 raise ArchiveError(co_path, f"{_show(co)} is listed twice")
-            co_authors.append(co)
-        title = _text(item, "title", f"{path}.title", required=True, max_len=TITLE_MAX, line=True)
-        summary = _text(item, "summary", f"{path}.summary", max_len=TEXT_MAX).strip()
-        body = _text(item, "body", f"{path}.body", max_len=TEXT_MAX)
-        tags = []
-        for j, tag in enumerate(_list(item, "tags", f"{path}.tags", required=False)):
-            if not isinstance(tag, str) or "\x00" in tag:
-                raise ArchiveError(f"{path}.tags[{j}]", "a tag is a string")
-            tags.append(tag)
-        created_at = parse_time(item.get("created_at"), f"{path}.created_at")
-        ideas[key] = IdeaEntry(key=key, author=author, co_authors=tuple(co_authors), title=title, summary=summary,
-                               body=body, tags=tuple(normalise_tags(tags)), created_at=created_at)
+        ideas[idea.key] = idea
     return ideas
 
 
-def _comment(item: dict, path: str, users, ideas) -> CommentEntry:
-    idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
-    author = _ref(item, "author", f"{path}.author", users, "user")
-    body = _text(item, "body", f"{path}.body", required=True, max_len=TEXT_MAX).strip()
-    created_at = parse_time(item.get("created_at"), f"{path}.created_at")
-    return CommentEntry(idea=idea, author=author, body=body, created_at=created_at)
+def _comment(item: Any, path: str, users, ideas) -> CommentEntry:
+    comment = check(CommentEntry, item, path)
+    _known(comment.idea, f"{path}.idea", ideas, "idea")
+    _known(comment.author, f"{path}.author", users, "user")
+    return comment
 
 
-def _view(item: dict, path: str, users, ideas) -> ViewEntry:
-    idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
-    user = _ref(item, "user", f"{path}.user", users, "user")
-    return ViewEntry(idea=idea, user=user, at=parse_time(item.get("at"), f"{path}.at"))
+def _view(item: Any, path: str, users, ideas) -> ViewEntry:
+    view = check(ViewEntry, item, path)
+    _known(view.idea, f"{path}.idea", ideas, "idea")
+    _known(view.user, f"{path}.user", users, "user")
+    return view
 
 
 def _votes(items: list, challenge: ChallengeEntry, users: Mapping[str, UserEntry],
@@ -450,12 +581,14 @@ def _votes(items: list, challenge: ChallengeEntry, users: Mapping[str, UserEntry
     cast: dict[tuple[str, str], int] = {}
     for i, item in enumerate(items):
         path = f"votes[{i}]"
-        item = _object(item, path)
         if policy.name == "pairwise":
             raise ArchiveError(path, "this challenge votes by comparing pairs of ideas, and an archive carries "
                                      "no pair answers: import it with votes: []")
-        idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
-        voter = _ref(item, "voter", f"{path}.voter", users, "user")
+        vote = check(VoteEntry, item, path)
+        vote._index = i
+        idea, voter = vote.idea, vote.voter
+        _known(idea, f"{path}.idea", ideas, "idea")
+        _known(voter, f"{path}.voter", users, "user")
         if voter == ideas[idea].author or voter in ideas[idea].co_authors:
             raise ArchiveError(f"{path}.voter", f"{_show(voter)} is an author of idea {_show(idea)}: "
                                                 "nobody votes on their own idea")
@@ -466,45 +599,16 @@ def _votes(items: list, challenge: ChallengeEntry, users: Mapping[str, UserEntry
         if audience and pools[voter] != audience:
             raise ArchiveError(f"{path}.voter", f"{_show(voter)} is in the {pools[voter]} pool, and this "
                                                 f"challenge is open to the {audience} pool only")
-        at = parse_time(item.get("at"), f"{path}.at")
-        value = item.get("value")
-        if isinstance(value, bool) or value not in (1, -1):
-            raise ArchiveError(f"{path}.value", f"a vote is 1 (support) or -1 (opposition), not {_show(value)}")
-        if value < 0 and not challenge.allow_opposition:
+        if vote.value < 0 and not challenge.allow_opposition:
             raise ArchiveError(f"{path}.value", "this challenge counts support only (opposition is not allowed)")
-        reason = _text(item, "reason", f"{path}.reason", max_len=TEXT_MAX).strip()
-        ratings: dict[str, int] = {}
-        raw = item.get("ratings")
-        if raw is not None:
-            for name, rating in _object(raw, f"{path}.ratings").items():
-                if name not in criteria:
-                    known = ", ".join(sorted(criteria)) or "none"
-                    raise ArchiveError(f"{path}.ratings.{name}",
-                                       f"not one of the challenge's criteria (criteria: {known})")
-                ratings[name] = _whole(rating, f"{path}.ratings.{name}", 1, 5, "a rating")
-        _check_weight(item, path)
-        network = None
-        if item.get("network") is not None:
-            network = _text(item, "network", f"{path}.network", max_len=NETWORK_MAX) or None
-        votes.append(VoteEntry(index=i, idea=idea, voter=voter, at=at, value=value, reason=reason,
-                               ratings=ratings, network=network))
+        for name in vote.ratings:
+            if name not in criteria:
+                known = ", ".join(sorted(criteria)) or "none"
+                raise ArchiveError(f"{path}.ratings.{name}", f"not one of the challenge's criteria (criteria: {known})")
+        votes.append(vote)
     if budget is not None:
         _check_budget(votes, budget)
     return votes
-
-
-def _check_weight(item: dict, path: str) -> None:
-    """A vote's `weight` and `discounts`, where the source wrote them (an export does), are
-    what that site computed. They are not trusted, since every vote is weighed again here
-    by this site's rules, but they must make sense: a weight from 0 to 1, known codes."""
-    weight = item.get("weight")
-    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, int | float)
-                               or math.isnan(weight) or not 0 <= weight <= 1):
-        raise ArchiveError(f"{path}.weight", f"a weight lies between 0 and 1, not {_show(weight)}")
-    for k, code in enumerate(_list(item, "discounts", f"{path}.discounts", required=False)):
-        if not isinstance(code, str) or code not in DISCOUNT_CODES:
-            raise ArchiveError(f"{path}.discounts[{k}]", f"unknown discount code {_show(code)}; known codes: "
-                                                        f"{', '.join(sorted(DISCOUNT_CODES))}")
 
 
 def _check_budget(votes: list[VoteEntry], budget: int) -> None:
@@ -517,12 +621,10 @@ def _check_budget(votes: list[VoteEntry], budget: int) -> None:
                                               "this challenge's budget allows")
 
 
-def _decision(item: dict, path: str, ideas) -> DecisionEntry:
-    idea = _ref(item, "idea", f"{path}.idea", ideas, "idea")
-    decision = _choice(item, "decision", f"{path}.decision", DECISIONS)
-    # A decision is owed a reason the author can read (principle 1), as on the site.
-    reason = _text(item, "reason", f"{path}.reason", required=True, max_len=TEXT_MAX).strip()
-    return DecisionEntry(idea=idea, decision=decision, reason=reason, at=parse_time(item.get("at"), f"{path}.at"))
+def _decision(item: Any, path: str, ideas) -> DecisionEntry:
+    decision = check(DecisionEntry, item, path)
+    _known(decision.idea, f"{path}.idea", ideas, "idea")
+    return decision
 
 
 def _check_decisions(decisions: list[DecisionEntry]) -> None:

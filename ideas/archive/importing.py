@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ideas import clock, search, text
+from ideas import clock, events, text
 from ideas.accounts.models import PoolSource, Role, User, UserRole
 from ideas.accounts.policy import normalise_email
 from ideas.archive import decisions
@@ -96,7 +96,7 @@ def import_with_result(document: dict | str | bytes, manager: User | None = None
     voting.rebuild_scores(challenge)  # the stored aggregates, scores and pools-disagree flags
     decided = decisions.write(archive, challenge, ideas, manager) if decisions.available() else 0
     for idea in ideas.values():
-        search.enqueue(idea.id)
+        events.emit("idea.changed", {"idea": idea})
     db.session.flush()
     return ImportResult(challenge=challenge, people_created=created, people_matched=len(users) - created,
                         ideas=len(ideas), comments=len(archive.comments), views=len(archive.views),
@@ -143,7 +143,7 @@ def _challenge(archive: Archive, manager: User) -> Challenge:
     opens = archive.dates["opens_at"]
     challenge = Challenge(
         title=c.title, **c.texts, pool_mode=c.pool_mode,
-        pool_weight_employee=c.pool_weights["employee"], pool_weight_external=c.pool_weights["external"],
+        pool_weight_employee=c.pool_weights.employee, pool_weight_external=c.pool_weights.external,
         voting_policy=c.voting_policy, voting_policy_version=1, allow_opposition=c.allow_opposition,
         allow_overlap=c.allow_overlap, phase=c.phase, **archive.dates,
         # Published when it opened (or now, for one that opens later); a draft stays unpublished.

@@ -13,11 +13,10 @@ from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, lazyload
 
-from ideas import clock, search, text
+from ideas import clock, events, text
 from ideas.accounts.models import User
 from ideas.challenges import policy
 from ideas.challenges.models import Comment, Flag, Idea, IdeaStatus
-from ideas.notifications.models import Follow
 from ideas.challenges.policy import Action
 from ideas.challenges.services import (
     is_suspended,
@@ -25,6 +24,7 @@ from ideas.challenges.services import (
 )
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
+from ideas.web import path_for
 
 # A comment may be corrected for a short while; after that what people replied to stays put.
 EDIT_WINDOW = timedelta(minutes=15)
@@ -114,11 +114,8 @@ def post_comment(idea: Idea, author, body: str, parent_id: int | None = None) ->
     db.session.add(comment)
     idea.comment_count = (idea.comment_count or 0) + 1
     db.session.flush()
-    search.enqueue(idea.id)  # comments are part of the idea's search document
-
-    from ideas.notifications import services as notifications
-
-    notifications.on_comment(comment, author, replied_to=replied_to, mentioned=mentioned_ids(body))
+    events.emit("comment.posted", {"comment": comment, "actor": author, "replied_to": replied_to,
+                                   "mentioned": mentioned_ids(body)})
     return comment
 
 
@@ -150,11 +147,7 @@ def edit_comment(comment: Comment, editor, body: str, now: datetime | None = Non
     comment.body = body
     comment.edited_at = now
     db.session.flush()
-    search.enqueue(comment.idea_id)
-
-    from ideas.notifications import services as notifications
-
-    notifications.on_mention(comment, editor, mentioned_ids(body) - before)
+    events.emit("comment.edited", {"comment": comment, "actor": editor, "mentioned": mentioned_ids(body) - before})
     return True
 
 
@@ -240,7 +233,6 @@ class Discussion:
     refusal: str | None  # why the viewer may not comment, when it is worth saying
     can_flag_idea: bool
     idea_flagged: bool
-    following: bool | None  # None for the anonymous
     retry: dict | None  # a refused form, shown again with its message and what was typed
     older_before: int | None = None  # the next page's `comments_before`, when older conversations exist
     is_older_page: bool = False  # this page is not the newest one
@@ -343,18 +335,12 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
     elif Action.COMMENT not in allowed:
         refusal = f"Comments are closed while the challenge is in its {challenge.phase} phase."
 
-    following = None
-    if signed_in:
-        following = db.session.scalar(select(Follow.id).where(
-            Follow.user_id == viewer_id, Follow.target_type == "idea", Follow.target_key == str(idea.id)
-        )) is not None
-
     retry = g.get("discussion_retry") if has_app_context() else None
     return {"discussion": Discussion(
         idea=idea, threads=threads, total_threads=total, can_comment=commenting, refusal=refusal,
         older_before=top[0].id if older else None, is_older_page=bool(before),
         can_flag_idea=flagging and viewer_id not in author_ids and ("idea", idea.id) not in flagged,
-        idea_flagged=("idea", idea.id) in flagged, following=following, retry=retry,
+        idea_flagged=("idea", idea.id) in flagged, retry=retry,
     )}
 
 
@@ -362,8 +348,6 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
 
 def public_activity(person, viewer) -> list[dict]:
     """The person's visible comments on ideas the viewer may see, newest first."""
-    from ideas.notifications.services import path_for
-
     rows = db.session.scalars(
         select(Comment).options(joinedload(Comment.idea))
         .where(Comment.author_id == person.id, Comment.hidden_at.is_(None))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from ideas import clock
+from ideas import clock, events
 from ideas.accounts import services as accounts
 from ideas.accounts.models import User
 from ideas.challenges import services
@@ -100,9 +100,7 @@ def add_challenges(context) -> None:
         db.session.flush()
         services._set_tags(idea, tags)
         services._record_revision(idea, author, "first version")
-        from ideas import search
-
-        search.enqueue(idea.id)
+        events.emit("idea.changed", {"idea": idea})
         ideas.append(idea)
     db.session.add(Comment(idea_id=ideas[0].id, author_id=context.users["reviewer"].id,
                            body="Which airports run this today? Their numbers would help the review.",

@@ -4,13 +4,13 @@ A refused comment is never lost: the idea page is shown again, with the message 
 the form and the text as it was typed (see `show_again`)."""
 from __future__ import annotations
 
-from flask import flash, g, make_response, redirect, url_for
+from flask import current_app, flash, g, make_response, redirect, url_for
 from flask_login import current_user, login_required
 
 from ideas.challenges import comments
 from ideas.challenges import services as challenges
 from ideas.challenges.forms_discussion import CommentForm
-from ideas.challenges.routes import bp
+from ideas.challenges.blueprint import bp
 from ideas.errors import ChallengeError
 from ideas.extensions import db
 
@@ -24,8 +24,7 @@ def show_again(idea_id: int, error: ChallengeError, form: str, target=None, **va
         return redirect(url_for("accounts.login", next=url_for("challenges.idea", idea_id=idea_id)))
     g.discussion_retry = {"form": form, "target": target, "typed": values, "message": error.message,
                           "field": error.field}
-    from ideas.challenges.routes import idea as idea_page
-
+    idea_page = current_app.view_functions["challenges.idea"]
     response = make_response(idea_page(idea_id=idea_id))  # as Flask calls a view: by keyword
     if response.status_code < 300:
         response.status_code = error.status

@@ -3,10 +3,9 @@ and each of its supporters is asked whether their vote moves — nothing moves w
 consent. Both ideas keep a history entry naming the other."""
 from __future__ import annotations
 
-from flask import url_for
 from sqlalchemy import select, update
 
-from ideas import clock
+from ideas import clock, events
 from ideas.challenges import policy
 from ideas.challenges.models import Comment, Idea, IdeaRevision, IdeaStatus
 from ideas.errors import ChallengeError, NotFoundError
@@ -53,19 +52,8 @@ def merge_ideas(duplicate: Idea, survivor: Idea, manager, reason: str = "") -> i
                                        status=status))
         asked += status == "pending"
     db.session.flush()
-    from ideas import search
-    from ideas.notifications import services as notifications
-
-    search.enqueue(duplicate.id)
-    search.enqueue(survivor.id)
-    notifications.notify(duplicate.author_ids(), "merged",
-                         f"Your idea “{duplicate.title}” was merged into “{survivor.title}”.",
-                         url_for("challenges.idea", idea_id=survivor.id), idea=survivor, actor_id=manager.id)
     pending = [v for v in supporters if v not in already and v not in survivor.author_ids()]
-    notifications.notify(pending, "vote_move",
-                         f"“{duplicate.title}”, which you supported, was merged into “{survivor.title}”. "
-                         "Should your vote move?", url_for("challenges.vote_moves"), idea=survivor,
-                         actor_id=manager.id)
+    events.emit("idea.merged", {"duplicate": duplicate, "survivor": survivor, "manager": manager, "asked": pending})
     return asked
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ideas import clock, search, text
+from ideas import clock, events, text
 from ideas.accounts.models import User
 from ideas.challenges import policy
 from ideas.challenges.models import (
@@ -30,6 +30,7 @@ from ideas.challenges.services import require_participation
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import db_int
+from ideas.web import path_for
 
 TARGET_TYPES = ("idea", "comment")
 ACTIONS = ("hide", "restore", "warn", "suspend", "unsuspend")
@@ -79,8 +80,6 @@ class Target:
         return text.plain(source, 300)
 
     def path(self) -> str:
-        from ideas.notifications.services import path_for
-
         anchor = f"comment-{self.obj.id}" if self.type == "comment" else None
         return path_for("challenges.idea", idea_id=self.idea.id, _anchor=anchor)
 
@@ -167,17 +166,7 @@ def _hide_past_threshold(target: Target) -> None:
     _set_hidden(target, True)
     reason = f"Flagged by {count} people; hidden until a moderator reviews it."
     _log(challenge, target.type, target.id, target.author_id, None, "auto_hide", reason)
-    from ideas.notifications import services as notifications
-
-    notifications.notify(
-        target.author_ids, "moderation", f"Your {target.label} is hidden pending review: {reason}",
-        target.path(), idea=target.idea,
-    )
-    notifications.notify(
-        challenge.staff_ids(), "moderation_queue",
-        f"Hidden pending review in “{challenge.title}”: {target.label}.",
-        notifications.path_for("challenges.moderation", challenge_id=challenge.id), challenge=challenge,
-    )
+    events.emit("moderation.hidden", {"target": target, "reason": reason})
 
 
 def _set_hidden(target: Target, hidden: bool) -> None:
@@ -187,7 +176,7 @@ def _set_hidden(target: Target, hidden: bool) -> None:
         # comment_count counts what participants see
         target.idea.comment_count = max(0, (target.idea.comment_count or 0) + (-1 if hidden else 1))
     db.session.flush()
-    search.enqueue(target.idea.id)
+    events.emit("moderation.visibility_changed", {"idea": target.idea})
 
 
 def _resolve_flags(target: Target) -> None:
@@ -347,18 +336,14 @@ def _log(challenge, target_type, target_id, subject_id, actor_id, action, reason
 
 
 def _tell(target: Target, actor, message: str) -> None:
-    from ideas.notifications import services as notifications
-
-    notifications.notify(target.author_ids, "moderation", message, target.path(), idea=target.idea,
-                         actor_id=actor.id)
+    events.emit("moderation.told", {"user_ids": target.author_ids, "message": message, "url": target.path(),
+                                    "idea": target.idea, "challenge": None, "actor": actor})
 
 
 def _tell_person(challenge: Challenge, subject_id: int, actor, message: str) -> None:
-    from ideas.notifications import services as notifications
-
-    notifications.notify([subject_id], "moderation", message,
-                         notifications.path_for("challenges.detail", challenge_id=challenge.id),
-                         challenge=challenge, actor_id=actor.id)
+    events.emit("moderation.told", {"user_ids": [subject_id], "message": message,
+                                    "url": path_for("challenges.detail", challenge_id=challenge.id),
+                                    "idea": None, "challenge": challenge, "actor": actor})
 
 
 # --- the queue and the log -----------------------------------------------------------

@@ -8,7 +8,7 @@ from ideas.challenges import moderation as moderation_service
 from ideas.challenges import services as challenges
 from ideas.challenges.discussion_routes import show_again
 from ideas.challenges.forms_discussion import FlagForm, ModerationForm
-from ideas.challenges.routes import bp
+from ideas.challenges.blueprint import bp
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -17,6 +17,9 @@ from ideas.caching import public_page
 from ideas.accounts.models import User
 from ideas.accounts.services import find_by_email
 from ideas.challenges import attachments, policy, services
+# The blueprint's other page modules: importing them adds their views to `bp`.
+from ideas.challenges import discussion_routes, moderation_routes, search_routes  # noqa: F401
+from ideas.challenges.blueprint import bp
 from ideas.challenges.forms import (
     AnswerInviteForm,
     ChallengeForm,
@@ -31,8 +34,6 @@ from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.web import attach_error
-
-bp = Blueprint("challenges", __name__)
 
 PAGE_SIZE = 30
 
@@ -663,5 +664,3 @@ def _register(state):
     extensions.setdefault("ideas.home", []).insert(0, _home)
     extensions.setdefault("ideas.activity", []).append(_activity)
 
-
-from ideas.challenges import discussion_routes, moderation_routes, search_routes  # noqa: E402,F401

@@ -11,7 +11,7 @@ from flask_login import current_user
 from ideas import search as search_index
 from ideas.challenges import services
 from ideas.challenges.models import IdeaStatus, Phase
-from ideas.challenges.routes import bp
+from ideas.challenges.blueprint import bp
 from ideas.numbers import db_int
 
 PER_PAGE = 20
@@ -77,5 +77,4 @@ def _nav():
 
 @bp.record_once
 def _register(state):
-    search_index.init_app(state.app)
     state.app.extensions.setdefault("ideas.nav", []).append(_nav)

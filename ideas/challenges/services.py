@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import url_for
 from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
-from ideas import clock, text
+from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
 from ideas.accounts.services import normalise_tag, normalise_tags
 from ideas.challenges import policy
@@ -33,6 +34,7 @@ from ideas.challenges.models import (
 from ideas.challenges.policy import Action
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
+from ideas.sanitising import visible_length
 
 MAX_BODY = 100_000  # characters of Markdown in an idea or a brief
 MAX_SUMMARY = 1000
@@ -132,14 +134,8 @@ def update_challenge(
     db.session.flush()
     changed = {n for n in scoring if getattr(challenge, n) != before[n]}
     if challenge.id is not None and changed:
-        # Stored scores follow the settings they depend on: a new blend is one UPDATE;
-        # opposition or another policy changes every pool score.
-        from ideas.voting import services as voting
-
-        if changed <= {"pool_mode", "pool_weight_employee", "pool_weight_external"}:
-            voting.rescore_blend(challenge)
-        else:
-            voting.rebuild_scores(challenge)
+        # Stored scores follow the settings they depend on (voting keeps them).
+        events.emit("challenge.scoring_changed", {"challenge": challenge, "changed": frozenset(changed)})
     return challenge
 
 
@@ -148,10 +144,9 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
         raise ChallengeError("Choose who takes part.", field="pool_mode")
     if "voting_policy" in values and values["voting_policy"] not in VOTING_POLICIES:
         raise ChallengeError("Choose a voting policy.", field="voting_policy")
-    if "voting_policy" in values and values["voting_policy"] != challenge.voting_policy and _has_votes(challenge):
-        raise ChallengeError(
-            "Votes exist: change the policy from the voting settings, with a reason.", field="voting_policy"
-        )
+    if "voting_policy" in values and values["voting_policy"] != challenge.voting_policy and challenge.id is not None:
+        # Whether votes exist is voting's to know: it refuses the change when they do.
+        events.emit("challenge.policy_requested", {"challenge": challenge, "policy": values["voting_policy"]})
     for name in ("pool_weight_employee", "pool_weight_external"):
         if name in values and not (0 <= float(values[name]) <= 1):
             raise ChallengeError("A pool weight lies between 0 and 1.", field=name)
@@ -164,14 +159,6 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
                             ("flag_threshold", 1, 100), ("budget_k", 1, 100)):
         if name in values and not (low <= int(values[name]) <= high):
             raise ChallengeError(f"Choose a number from {low} to {high}.", field=name)
-
-
-def _has_votes(challenge: Challenge) -> bool:
-    if challenge.id is None:
-        return False
-    from ideas.voting.models import Vote  # voting depends on challenges, not the reverse
-
-    return db.session.scalar(select(Vote.id).where(Vote.challenge_id == challenge.id).limit(1)) is not None
 
 
 def _replace_criteria(challenge: Challenge, items: list[CriterionInput]) -> None:
@@ -320,9 +307,7 @@ def tick(now: datetime | None = None) -> int:
 
 
 def _announce_phase(challenge: Challenge, event: PhaseEvent) -> None:
-    from ideas.notifications import services as notifications
-
-    notifications.on_phase_change(challenge, event)
+    events.emit("phase.changed", {"challenge": challenge, "event": event})
 
 
 def phase_log(challenge: Challenge) -> list[PhaseEvent]:
@@ -454,7 +439,7 @@ def _clean_idea_fields(title: str, summary: str, body: str) -> tuple[str, str, s
     title, summary, body = (title or "").strip(), (summary or "").strip(), body or ""
     if not title:
         raise ChallengeError("Give your idea a title.", field="title")
-    if len(title) < MIN_TITLE:
+    if visible_length(title) < MIN_TITLE:
         raise ChallengeError(f"Give your idea a title of at least {MIN_TITLE} characters, so others know what "
                              f"it is about.", field="title")
     if len(title) > 160:
@@ -504,12 +489,6 @@ def submit_idea(
     if not draft:
         _announce_new_idea(idea, author)
     return idea
-
-
-def _on_published(idea: Idea) -> None:
-    from ideas.voting import services as voting  # voting builds on challenges, not the reverse
-
-    voting.ensure_score(idea)
 
 
 def publish_draft(idea: Idea, actor: User) -> None:
@@ -583,16 +562,11 @@ def _record_revision(idea: Idea, editor: User | None, note: str) -> None:
 
 
 def _reindex(idea: Idea) -> None:
-    from ideas import search
-
-    search.enqueue(idea.id)
+    events.emit("idea.changed", {"idea": idea})
 
 
 def _announce_new_idea(idea: Idea, actor: User) -> None:
-    from ideas.notifications import services as notifications
-
-    _on_published(idea)
-    notifications.on_new_idea(idea, actor)
+    events.emit("idea.published", {"idea": idea, "actor": actor})
 
 
 def revisions(idea: Idea) -> list[IdeaRevision]:
@@ -635,12 +609,7 @@ def invite_coauthor(idea: Idea, actor: User, email: str) -> CoAuthor:
     row = CoAuthor(email=email, user_id=invited.id if invited else None)
     idea.coauthors.append(row)
     db.session.flush()
-    from flask import url_for
-
-    from ideas import mail
-    from ideas.notifications import services as notifications
-
-    notifications.on_coauthor_invite(idea, row, actor)
+    events.emit("coauthor.invited", {"idea": idea, "invite": row, "actor": actor})
     link = url_for("challenges.idea", idea_id=idea.id, _external=True)
     mail.send_mail(
         email, f"{actor.name} invites you to co-author an idea",

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ideas import clock
+from ideas import clock, events
 from ideas.accounts import services as accounts
 from ideas.accounts.models import Role
 from ideas.challenges import services as challenges
@@ -91,8 +91,6 @@ def _move_dates_back(challenge, days: int) -> None:
 
 
 def _publish_ideas(challenge, authors_and_ideas, when) -> list[Idea]:
-    from ideas import search
-
     made = []
     for author, title, summary, body, tags in authors_and_ideas:
         challenges.accept_challenge_terms(author, challenge)
@@ -103,7 +101,7 @@ def _publish_ideas(challenge, authors_and_ideas, when) -> list[Idea]:
         db.session.flush()
         challenges._set_tags(idea, tags)
         challenges._record_revision(idea, author, "first version")
-        search.enqueue(idea.id)
+        events.emit("idea.changed", {"idea": idea})
         made.append(idea)
         when += timedelta(hours=7)
     return made

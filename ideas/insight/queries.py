@@ -4,8 +4,10 @@ Design for size: a challenge may hold 100,000 ideas and a million votes, so noth
 here loads ideas or votes into Python.  Every query groups in the database
 (GROUP BY, COUNT … FILTER, SUM, window functions) and returns a handful of rows:
 one per pool, per day, per stage, per person.  Lists of items (overdue work, ideas
-the pools disagree on) are bounded by LIMIT.  `insight.figures` turns the rows into
-what the pages show.
+the pools disagree on) are bounded by LIMIT.  The two figures over every vote
+(participation, vote quality) read tallies the database keeps as votes are written
+(`insight.tallies`), so they cost the same at a hundred votes or a million.
+`insight.figures` turns the rows into what the pages show.
 
 `Scope` says which challenges a query covers: one challenge, or every challenge a
 person manages (None: all of them, for administrators), and optionally a period.
@@ -14,19 +16,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ideas.accounts.models import User
-from ideas.challenges.models import Challenge, ChallengeRole, ChallengeStaff, Idea, IdeaStatus
+from ideas.challenges.models import (
+    Challenge,
+    ChallengeRole,
+    ChallengeStaff,
+    Idea,
+    IdeaStatus,
+)
 from ideas.database import seconds_between
 from ideas.extensions import UTCDateTime, db
+from ideas.insight.models import ActivityDay, VoteWeightTally
 from ideas.review import stages
-from ideas.review.models import Handoff, IdeaReview, ReviewerAssignment, ReviewEscalation
+from ideas.review.models import (
+    Handoff,
+    IdeaReview,
+    ReviewerAssignment,
+    ReviewEscalation,
+)
 from ideas.review.workflow import ReviewState
-from ideas.voting.models import IdeaScore, Vote
+from ideas.voting.models import IdeaScore
 
 S = ReviewState
 ACCEPTED_OR_LATER = (S.ACCEPTED, S.HANDED_OFF, S.HANDOFF_DECLINED, S.ACKNOWLEDGED, S.IN_PROGRESS,
@@ -71,53 +85,52 @@ def _now(now: datetime):
     return literal(now, UTCDateTime)
 
 
-def _day(column) -> ColumnElement:
-    return func.date(column)
-
-
 def _rows(query) -> list[dict]:
     return [dict(row) for row in db.session.execute(query).mappings()]
 
 
 # --- the funnel ---------------------------------------------------------------------------
 
-def _funnel_columns() -> list:
-    state = IdeaReview.state
-    return [
-        func.count(Idea.id).label("submitted"),
-        func.count(Idea.id).filter(or_(IdeaScore.raw_employee > 0, IdeaScore.raw_external > 0)).label("voted"),
-        func.count(IdeaReview.id).label("shortlisted"),
-        func.count(IdeaReview.id).filter(state.in_(ACCEPTED_OR_LATER)).label("accepted"),
-        func.count(IdeaReview.id).filter(state.in_(HANDED_OFF_OR_LATER)).label("handed_off"),
-        func.count(IdeaReview.id).filter(state.in_(ACKNOWLEDGED_OR_LATER)).label("acknowledged"),
-        func.count(IdeaReview.id).filter(state == S.DELIVERED).label("delivered"),
-    ]
-
-
-def _funnel_base(scope: Scope, *group):
+def _funnel_ideas(scope: Scope):
     # Submitted: every idea that was ever published (withdrawn and merged ones too),
     # less what moderation hid; drafts are nobody's business but their author's.
-    return (
-        select(*group, *_funnel_columns())
-        .select_from(Idea)
-        .outerjoin(IdeaScore, IdeaScore.idea_id == Idea.id)
-        .outerjoin(IdeaReview, IdeaReview.idea_id == Idea.id)
-        .where(Idea.status != IdeaStatus.DRAFT, Idea.hidden_at.is_(None),
-               *scope.challenges(Idea.challenge_id), *scope.within(Idea.published_at))
-        .group_by(*group)
-    )
+    return [Idea.status != IdeaStatus.DRAFT, Idea.hidden_at.is_(None),
+            *scope.challenges(Idea.challenge_id), *scope.within(Idea.published_at)]
+
+
+def _funnel_rows(scope: Scope, *group) -> list[dict]:
+    """Two grouped queries: the ideas (submitted, voted on) and the few shortlisted ones
+    (review states), so the reviews are not looked up for every idea of the challenge."""
+    keys = [c.key for c in group]
+    ideas = (select(*group, func.count(Idea.id).label("submitted"),
+                    func.count(Idea.id).filter(or_(IdeaScore.raw_employee > 0, IdeaScore.raw_external > 0))
+                    .label("voted"))
+             .select_from(Idea).outerjoin(IdeaScore, IdeaScore.idea_id == Idea.id)
+             .where(*_funnel_ideas(scope)).group_by(*group))
+    state = IdeaReview.state
+    reviews = (select(*group, func.count(IdeaReview.id).label("shortlisted"),
+                      func.count(IdeaReview.id).filter(state.in_(ACCEPTED_OR_LATER)).label("accepted"),
+                      func.count(IdeaReview.id).filter(state.in_(HANDED_OFF_OR_LATER)).label("handed_off"),
+                      func.count(IdeaReview.id).filter(state.in_(ACKNOWLEDGED_OR_LATER)).label("acknowledged"),
+                      func.count(IdeaReview.id).filter(state == S.DELIVERED).label("delivered"))
+               .select_from(IdeaReview).join(Idea, Idea.id == IdeaReview.idea_id)
+               .where(*_funnel_ideas(scope)).group_by(*group))
+    empty = {"shortlisted": 0, "accepted": 0, "handed_off": 0, "acknowledged": 0, "delivered": 0}
+    by_key = {tuple(r[k] for k in keys): {**r, **empty} for r in _rows(ideas)}
+    for r in _rows(reviews):
+        by_key[tuple(r[k] for k in keys)].update(r)  # a shortlisted idea is a submitted one
+    return list(by_key.values())
 
 
 def funnel(scope: Scope) -> list[dict]:
     """Per pool: ideas submitted, voted on, shortlisted, accepted, handed off,
     acknowledged, delivered (each a subset of the one before)."""
-    return _rows(_funnel_base(scope, Idea.pool.label("pool")))
+    return _funnel_rows(scope, Idea.pool.label("pool"))
 
 
 def funnel_by_challenge(scope: Scope) -> list[dict]:
     """The same per challenge and pool, with the challenge's title (site dashboard)."""
-    query = _funnel_base(scope, Idea.challenge_id.label("challenge_id"), Idea.pool.label("pool"))
-    rows = _rows(query)
+    rows = _funnel_rows(scope, Idea.challenge_id.label("challenge_id"), Idea.pool.label("pool"))
     ids = {r["challenge_id"] for r in rows}
     titles = {}
     if ids:
@@ -131,16 +144,29 @@ def funnel_by_challenge(scope: Scope) -> list[dict]:
 # --- participation --------------------------------------------------------------------------
 
 def participation(scope: Scope) -> list[tuple]:
-    """(day, pool, people) — the people who voted or submitted an idea that day, per pool."""
-    voters = (select(_day(Vote.created_at).label("day"), Vote.pool.label("pool"), Vote.voter_id.label("person"))
-              .where(*scope.challenges(Vote.challenge_id), *scope.within(Vote.created_at)))
-    authors = (select(_day(Idea.published_at).label("day"), Idea.pool.label("pool"), Idea.author_id.label("person"))
-               .where(Idea.published_at.is_not(None), Idea.status != IdeaStatus.DRAFT,
-                      *scope.challenges(Idea.challenge_id), *scope.within(Idea.published_at)))
-    both = voters.union_all(authors).subquery()
-    query = (select(both.c.day, both.c.pool, func.count(func.distinct(both.c.person)))
-             .group_by(both.c.day, both.c.pool).order_by(both.c.day))
+    """(day, pool, people) — the people who voted or submitted an idea that (UTC) day, per
+    pool: the rows of the stored tally (`insight.models.ActivityDay`), one per person and
+    day, never the votes themselves."""
+    query = (select(ActivityDay.day, ActivityDay.pool, func.count())
+             .where(*scope.challenges(ActivityDay.challenge_id),
+                    *_days_within(scope, ActivityDay.day))
+             .group_by(ActivityDay.day, ActivityDay.pool).order_by(ActivityDay.day, ActivityDay.pool))
     return [tuple(row) for row in db.session.execute(query)]
+
+
+def _days_within(scope: Scope, column) -> list[ColumnElement]:
+    # The tally knows days, not moments: a period that starts or ends inside a day keeps that day.
+    conditions = []
+    if scope.start is not None:
+        conditions.append(column >= scope.start.astimezone(UTC).date())
+    if scope.end is not None:
+        conditions.append(column < _next_day(scope.end))
+    return conditions
+
+
+def _next_day(moment: datetime):
+    day = moment.astimezone(UTC)
+    return day.date() if day.time() == time() else day.date() + timedelta(days=1)
 
 
 # --- time in each review stage ---------------------------------------------------------------
@@ -269,39 +295,16 @@ def disagreements(challenge_id: int, limit: int = LIST_LIMIT) -> tuple[int, list
     return count, _rows(query)
 
 
-def votes_state(challenge_id: int) -> tuple:
-    """What the challenge's vote figures depend on, read from the voting domain's stored
-    aggregates (one row per idea, not per vote): every vote cast, changed, withdrawn or
-    re-weighed rewrites its idea's row (count, weights, `updated_at`), so figures keyed by
-    this are never served after the votes moved on.  Published ideas are in it too: an
-    author's submission counts as taking part."""
-    scores = db.session.execute(
-        select(func.count(IdeaScore.idea_id), func.max(IdeaScore.updated_at),
-               func.sum(IdeaScore.raw_employee + IdeaScore.raw_external),
-               func.sum(IdeaScore.support_employee + IdeaScore.oppose_employee + IdeaScore.support_external
-                        + IdeaScore.oppose_external))
-        .where(IdeaScore.challenge_id == challenge_id)).one()
-    ideas = db.session.execute(
-        select(func.count(Idea.id), func.max(Idea.published_at))
-        .where(Idea.challenge_id == challenge_id, Idea.status != IdeaStatus.DRAFT,
-               Idea.published_at.is_not(None))).one()
-    return (*(str(v) for v in scores), *(str(v) for v in ideas))
-
-
 def vote_quality(scope: Scope) -> list[dict]:
     """Per voter pool: votes, the weight they count for, and the weight lost to each cause
-    (see `figures.vote_quality` for how a vote's loss splits between its factors)."""
-    own = Vote.is_author.is_(True)
-    other = Vote.is_author.is_(False)
+    (see `figures.vote_quality` for how a vote's loss splits between its factors), summed
+    from the stored tally (`insight.models.VoteWeightTally`: a row per idea and pool)."""
+    t = VoteWeightTally
     query = (
-        select(Vote.pool.label("pool"), func.count(Vote.id).label("votes"),
-               func.coalesce(func.sum(Vote.weight), 0.0).label("counted"),
-               func.coalesce(func.sum(1.0 - Vote.effort).filter(other), 0.0).label("effort"),
-               func.coalesce(func.sum(Vote.effort * (1.0 - Vote.standing)).filter(other), 0.0).label("standing"),
-               func.coalesce(func.sum(Vote.effort * Vote.standing * (1.0 - Vote.collusion)).filter(other), 0.0)
-               .label("collusion"),
-               func.coalesce(func.sum(1.0 - Vote.weight).filter(own), 0.0).label("own_idea"))
-        .where(*scope.challenges(Vote.challenge_id), *scope.within(Vote.created_at))
-        .group_by(Vote.pool)
+        select(t.pool.label("pool"), func.coalesce(func.sum(t.votes), 0).label("votes"),
+               *(func.coalesce(func.sum(getattr(t, c)), 0.0).label(c)
+                 for c in ("counted", "effort", "standing", "collusion", "own_idea")))
+        .where(*scope.challenges(t.challenge_id))
+        .group_by(t.pool)
     )
     return _rows(query)

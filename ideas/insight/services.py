@@ -8,7 +8,6 @@ routes turn a refusal into 403/404.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ from ideas.accounts.models import Role, User
 from ideas.challenges import policy
 from ideas.challenges.models import Challenge, Idea, IdeaStatus, Phase, PoolMode
 from ideas.database import seconds_between
-from ideas.extensions import cache, db
+from ideas.extensions import db
 from ideas.insight import charts, figures, queries
 from ideas.insight.figures import Period
 from ideas.insight.queries import Scope
@@ -244,30 +243,16 @@ def challenge_panel(challenge: Challenge, slug: str, now: datetime | None = None
     pools = _pools_of(challenge)
     builders: dict[str, Callable[[], Panel]] = {
         "funnel": lambda: funnel_panel(queries.funnel(scope), pools),
-        "participation": lambda: participation_panel(_kept(challenge, "participation",
-                                                          lambda: queries.participation(scope)), pools),
+        "participation": lambda: participation_panel(queries.participation(scope), pools),
         "stages": lambda: stages_panel(queries.stage_times(scope, now)),
         "reviewers": lambda: reviewers_panel(queries.reviewer_load(scope, now)),
         "owners": lambda: owners_panel(queries.owner_load(scope, now)),
         "disagreement": lambda: disagreement_panel(*queries.disagreements(challenge.id)),
-        "quality": lambda: quality_panel(_kept(challenge, "quality", lambda: queries.vote_quality(scope)), pools),
+        "quality": lambda: quality_panel(queries.vote_quality(scope), pools),
     }
     if slug not in builders:
         raise InsightError("There is no such chart on this dashboard.", status=404)
     return builders[slug]()
-
-
-def _kept(challenge: Challenge, name: str, compute: Callable[[], list]) -> list:
-    """Figures that read every vote of the challenge (a million, in a large one), kept
-    until the votes change: the key holds the state of the votes (`queries.votes_state`),
-    so the first read after a vote counts afresh and every later one is a lookup."""
-    key = "insight:" + hashlib.sha256(repr((name, challenge.id, queries.votes_state(challenge.id))).encode()
-                                      ).hexdigest()
-    rows = cache.get(key)
-    if rows is None:
-        rows = compute()
-        cache.set(key, rows)
-    return rows
 
 
 @dataclass
@@ -335,13 +320,18 @@ def pools_panel(rows: list[dict]) -> Panel:
                  display=display)
 
 
-def site_panel(scope: Scope, slug: str, now: datetime | None = None) -> Panel:
+def site_panel(scope: Scope, slug: str, now: datetime | None = None, *,
+               by_challenge: list[dict] | None = None) -> Panel:
+    """One panel of the site dashboard.  The funnel, conversion and pool panels all read
+    the funnel per challenge and pool (`by_challenge`, counted once for the page): the
+    per-pool figures are its rows summed (`figures.funnel`)."""
     now = now or clock.now()
+    rows = (lambda: by_challenge) if by_challenge is not None else (lambda: queries.funnel_by_challenge(scope))
     builders: dict[str, Callable[[], Panel]] = {
-        "funnel": lambda: funnel_panel(queries.funnel(scope), figures.POOLS),
+        "funnel": lambda: funnel_panel(rows(), figures.POOLS),
         "stages": lambda: stages_panel(queries.stage_times(scope, now)),
-        "conversion": lambda: conversion_panel(queries.funnel_by_challenge(scope)),
-        "pools": lambda: pools_panel(queries.funnel(scope)),
+        "conversion": lambda: conversion_panel(rows()),
+        "pools": lambda: pools_panel(rows()),
     }
     if slug not in builders:
         raise InsightError("There is no such chart on this dashboard.", status=404)
@@ -358,7 +348,9 @@ class SiteDashboard:
 def site_dashboard(scope: Scope, now: datetime | None = None) -> SiteDashboard:
     now = now or clock.now()
     count, escalations = queries.open_escalations(scope)
-    return SiteDashboard([site_panel(scope, slug, now) for slug in SITE_PANELS], count, escalations)
+    by_challenge = queries.funnel_by_challenge(scope)
+    return SiteDashboard([site_panel(scope, slug, now, by_challenge=by_challenge) for slug in SITE_PANELS],
+                         count, escalations)
 
 
 # --- results of a closed challenge ---------------------------------------------------------------------

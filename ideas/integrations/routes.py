@@ -1,8 +1,8 @@
 """Integration pages (blueprint `integrations`): the administrators' webhook pages with
 their delivery log, and the managers' CSV exports of the shortlist and the handoffs.
 
-Also where webhooks join the site: the subscription to the review's events and the
-"webhooks" scheduler job are registered when the blueprint is."""
+Also where webhooks join the site: the subscription to the review's events is
+registered when the blueprint is (the "webhooks" scheduler job by the package)."""
 from __future__ import annotations
 
 import os
@@ -222,8 +222,7 @@ def _flag(value: str | None) -> bool:
 
 @bp.record_once
 def _register(state) -> None:
-    from ideas import scheduler
-    from ideas.review import events
+    from ideas import events
 
     app = state.app
     # Settings read from the environment unless the application was given them.
@@ -232,5 +231,4 @@ def _register(state) -> None:
                           float(os.environ.get("IDEAS_WEBHOOK_TIMEOUT") or webhooks.DEFAULT_TIMEOUT))
     for name in webhooks.SOURCES:
         events.subscribe(app, name, webhooks.queue_review_event)
-    scheduler.add_job(app, "webhooks", webhooks.deliver_due)
     app.extensions.setdefault("ideas.challenge_actions", []).append(_challenge_links)

@@ -4,7 +4,7 @@ Managing endpoints (administrators only) and queueing are use cases like any oth
 plain values in, the acting person named, flush, never commit.  Sending belongs to
 the scheduler ("webhooks" job), never to the request that made the change:
 
-1. A review service emits an event inside its transaction (`ideas.review.events`).
+1. A review service emits an event inside its transaction (`ideas.events`).
    `queue_review_event` writes one pending delivery per active endpoint that takes
    that kind of event — in the same transaction, so a refused or rolled-back change
    is never announced, and a committed one is never lost.
@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
-from ideas import clock
+from ideas import clock, scheduler
 from ideas.accounts.models import User
 from ideas.extensions import db
 from ideas.integrations import signing
@@ -388,45 +388,48 @@ def post(url: str, body: bytes, headers: dict[str, str], *, seconds: float | Non
 
 
 def _due_query(now: datetime, limit: int):
-    query = (
-        select(WebhookDelivery)
+    return (
+        select(WebhookDelivery.id, WebhookDelivery.attempts)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
                WebhookEndpoint.active.is_(True))
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Two ticks at once (several workers, or cron and a request) take different rows.
-        query = query.with_for_update(of=WebhookDelivery, skip_locked=True)
-    return query
 
 
 def deliver_due(now: datetime | None = None) -> int:
     """The "webhooks" job: try every due delivery once; returns the attempts made.
 
-    The network calls come first and the writes after, so SQLite's write lock is held
-    for the writes only, not while a receiver takes its time."""
-    now = now or clock.now()
+    Several workers (or cron and a request) may run it at once: each delivery is claimed
+    while it is sent and its attempt logged, so no two send it."""
+    with scheduler.queue("webhooks") as mine:
+        return _deliver_due(now or clock.now()) if mine else 0
+
+
+def _deliver_due(now: datetime) -> int:
     lazy = has_request_context()
     limit, budget = (LAZY_BATCH, LAZY_BUDGET_SECONDS) if lazy else (BATCH, BUDGET_SECONDS)
     seconds = min(timeout(), LAZY_TIMEOUT) if lazy else timeout()
-    due = list(db.session.scalars(_due_query(now, limit)))
+    due = db.session.execute(_due_query(now, limit)).all()
     started = time.monotonic()
-    tried: list[tuple[WebhookDelivery, Outcome, int]] = []
-    for delivery in due:
+    tried = 0
+    for delivery_id, attempts in due:
         if time.monotonic() - started > budget:
             break
-        attempt = delivery.attempts + 1
-        body = body_of(delivery)
-        stamp = int(now.timestamp())
-        outcome = post(delivery.endpoint.url, body,
-                       headers_for(delivery, body, delivery.endpoint.secret, stamp, attempt), seconds=seconds)
-        tried.append((delivery, outcome, attempt))
-    for delivery, outcome, attempt in tried:
-        record_attempt(delivery, outcome, attempt, now)
-    db.session.flush()
-    return len(tried)
+        still_due = [WebhookDelivery.status == "pending", WebhookDelivery.attempts == attempts,
+                     WebhookDelivery.next_attempt_at <= now]
+        with scheduler.claimed(WebhookDelivery, delivery_id, still_due) as delivery:
+            if delivery is None:
+                continue
+            attempt = attempts + 1
+            body = body_of(delivery)
+            stamp = int(now.timestamp())
+            outcome = post(delivery.endpoint.url, body,
+                           headers_for(delivery, body, delivery.endpoint.secret, stamp, attempt), seconds=seconds)
+            record_attempt(delivery, outcome, attempt, now)
+            tried += 1
+    return tried
 
 
 def next_retry(attempt: int, at: datetime) -> datetime | None:

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from ideas import clock
+from ideas import clock, scheduler
 from ideas.extensions import db
 from ideas.mail.models import MailMessage
 
@@ -40,37 +40,48 @@ def send_mail(to: str, subject: str, body: str) -> MailMessage:
 
 
 def deliver_pending(limit: int = 100) -> int:
-    """Send what is waiting (after a commit, or from `ideas tick` after an SMTP outage)."""
+    """Send what is waiting (after a commit, or from the scheduler after an SMTP outage).
+
+    Several workers may run it at once: each message is claimed while it is handed to
+    SMTP and its outcome written, so no two send it."""
     config = current_app.config
     if not config.get("IDEAS_SMTP_HOST"):
         return 0
+    with scheduler.queue("mail") as mine:
+        return _deliver_due(config, limit) if mine else 0
+
+
+def _deliver_due(config, limit: int) -> int:
     now = clock.now()
-    rows = db.session.scalars(
-        select(MailMessage)
+    waiting = db.session.execute(
+        select(MailMessage.id, MailMessage.attempts, MailMessage.created_at)
         .where(MailMessage.status == "pending", MailMessage.attempts < MAX_ATTEMPTS)
         .order_by(MailMessage.attempts, MailMessage.id)
         .limit(limit * 5)
     ).all()
-    rows = [row for row in rows if _due(row, now)][:limit]
+    due = [(row_id, attempts) for row_id, attempts, created_at in waiting if _due(created_at, attempts, now)][:limit]
     sent = 0
-    for row in rows:
-        row.attempts += 1
-        try:
-            _smtp_send(config, row)
-        except (OSError, smtplib.SMTPException) as exc:
-            row.error = str(exc)[:500]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-            log.warning("mail %s to %s not sent: %s", row.id, row.to_address, exc)
-        else:
-            row.status, row.sent_at, row.error = "sent", clock.now(), None
-            sent += 1
-    db.session.commit()
+    for row_id, attempts in due:
+        still_waiting = [MailMessage.status == "pending", MailMessage.attempts == attempts]
+        with scheduler.claimed(MailMessage, row_id, still_waiting) as row:
+            if row is None:
+                continue
+            row.attempts += 1
+            try:
+                _smtp_send(config, row)
+            except (OSError, smtplib.SMTPException) as exc:
+                row.error = str(exc)[:500]
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "failed"
+                log.warning("mail %s to %s not sent: %s", row.id, row.to_address, exc)
+            else:
+                row.status, row.sent_at, row.error = "sent", clock.now(), None
+                sent += 1
     return sent
 
 
-def _due(row: MailMessage, now) -> bool:
-    return clock.as_utc(row.created_at) + timedelta(minutes=RETRY_SCHEDULE[row.attempts]) <= now
+def _due(created_at, attempts: int, now) -> bool:
+    return clock.as_utc(created_at) + timedelta(minutes=RETRY_SCHEDULE[attempts]) <= now
 
 
 def _smtp_send(config, row: MailMessage) -> None:
@@ -98,10 +109,16 @@ def _forget_rolled_back_mail(session: Session) -> None:
     session.info.pop("mail_pending", None)
 
 
+def register_jobs(app) -> None:
+    # Shared: each message is claimed before it is sent, so every worker may take some.
+    scheduler.register_job(app, "mail", lambda now: deliver_pending(), shared=True)
+
+
 def init_app(app) -> None:
     @app.teardown_request
     def _deliver(_exc):
-        if db.session.info.pop("mail_flush", False):
+        # With a worker, the mail waits for it: a page never waits for the mail server.
+        if db.session.info.pop("mail_flush", False) and not app.config.get("IDEAS_WORKER"):
             try:
                 deliver_pending()
             except Exception:  # noqa: BLE001 - mail must never break a page

@@ -124,7 +124,3 @@ def _register(state) -> None:
     extensions.setdefault("ideas.nav", []).append(nav_items)
     extensions.setdefault("ideas.home", []).append(home_section)
     state.app.add_template_global(follow_state, "follow_state")
-    from ideas.review import events
-
-    for name in services.IDEA_MAIL_EVENTS:
-        events.subscribe(state.app, name, services.mail_authors)

@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, url_for
 from sqlalchemy import func, select, update
 
-from ideas import clock, text
-from ideas.accounts.models import User
+from ideas import clock, mail, text
+from ideas.accounts.models import Role, User, UserRole
+from ideas.accounts.services import normalise_tags
 from ideas.challenges import policy
 from ideas.challenges.models import (
     Challenge,
@@ -24,28 +25,16 @@ from ideas.challenges.models import (
     IdeaStatus,
     IdeaTag,
 )
-from ideas.notifications.models import Follow, Notification
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
+from ideas.notifications.models import Follow, Notification
+from ideas.web import path_for
 
 FOLLOW_TYPES = ("challenge", "idea", "tag")
 DIGEST_CHOICES = ("none", "daily", "weekly")
 DIGEST_PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 DIGEST_MAX_ITEMS = 50  # listed in one mail; the rest are counted
 PAGE_SIZE = 30
-
-
-def path_for(endpoint: str, _anchor: str | None = None, **values) -> str:
-    """A path on this site, built in a request or without one (the scheduler has none)."""
-    if has_request_context():
-        path = url_for(endpoint, **values)
-    else:
-        adapter = current_app.url_map.bind(
-            current_app.config.get("SERVER_NAME") or "localhost",
-            script_name=current_app.config.get("APPLICATION_ROOT") or "/",
-        )
-        path = adapter.build(endpoint, values)
-    return f"{path}#{_anchor}" if _anchor else path
 
 
 # --- notifying -----------------------------------------------------------------
@@ -134,6 +123,38 @@ def on_mention(comment, actor, mentioned: Iterable[int]) -> None:
                idea=idea, actor_id=actor.id)
 
 
+def on_merge(duplicate, survivor, manager, asked: Iterable[int]) -> None:
+    """The duplicate's authors, and its supporters asked whether their vote moves."""
+    notify(duplicate.author_ids(), "merged", f"Your idea “{duplicate.title}” was merged into “{survivor.title}”.",
+           path_for("challenges.idea", idea_id=survivor.id), idea=survivor, actor_id=manager.id)
+    notify(asked, "vote_move", f"“{duplicate.title}”, which you supported, was merged into “{survivor.title}”. "
+           "Should your vote move?", path_for("challenges.vote_moves"), idea=survivor, actor_id=manager.id)
+
+
+def on_auto_hide(target, reason: str) -> None:
+    """Flagged past the threshold: its authors are told, and the challenge's moderators have work."""
+    challenge = target.challenge
+    notify(target.author_ids, "moderation", f"Your {target.label} is hidden pending review: {reason}",
+           target.path(), idea=target.idea)
+    notify(challenge.staff_ids(), "moderation_queue", f"Hidden pending review in “{challenge.title}”: {target.label}.",
+           path_for("challenges.moderation", challenge_id=challenge.id), challenge=challenge)
+
+
+def on_moderation(user_ids: Iterable[int], message: str, url: str, *, actor, idea=None, challenge=None) -> None:
+    notify(user_ids, "moderation", message, url, idea=idea, challenge=challenge, actor_id=actor.id)
+
+
+def on_policy_change(challenge, change, actor, voter_ids: Iterable[int]) -> None:
+    notify(voter_ids, "policy", f"The voting policy of “{challenge.title}” changed to {challenge.voting_policy}: "
+           f"{change.reason[:200]}", path_for("challenges.detail", challenge_id=challenge.id),
+           challenge=challenge, actor_id=actor.id)
+
+
+def on_network_rule_off(reason: str) -> None:
+    admins = db.session.scalars(select(UserRole.user_id).where(UserRole.role == Role.ADMIN))
+    notify(set(admins), "admin", f"Voting: {reason}")
+
+
 # --- following -----------------------------------------------------------------
 
 @dataclass
@@ -149,8 +170,6 @@ def _target(user, target_type: str, target_key) -> tuple[str, object]:
         raise NotFoundError()
     raw = str(target_key if target_key is not None else "").strip()
     if target_type == "tag":
-        from ideas.accounts.services import normalise_tags
-
         tags = normalise_tags(raw)
         if len(tags) != 1 or not tag_exists_for(user, tags[0]):
             raise NotFoundError()
@@ -363,8 +382,6 @@ def mail_authors(name: str, payload: dict) -> int:
               if p.active and p.idea_mail and p.email_verified_at is not None and p.id != payload.get("actor_id")]
     if not people:
         return 0
-    from ideas import mail
-
     base = _base_url()
     link = f"{base}{payload.get('idea_url') or path_for('challenges.idea', idea_id=idea.id)}"
     if name == "review.progress_posted":
@@ -435,8 +452,6 @@ def send_digests(now: datetime | None = None) -> int:
 
 
 def _mail_digest(person: User, rows: list[Notification]) -> None:
-    from ideas import mail
-
     base = _base_url()
     period = "today" if person.digest == "daily" else "this week"
     lines = [f"Hello {person.name},", "", f"Here is what happened {period} on what you follow and on your ideas:", ""]

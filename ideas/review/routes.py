@@ -524,12 +524,9 @@ def _nav():
 
 @bp.record_once
 def _register(state):
-    from ideas import scheduler
-
     extensions = state.app.extensions
     extensions.setdefault("ideas.idea_panels", []).append(idea_panel)
     extensions.setdefault("ideas.challenge_actions", []).append(_challenge_links)
     extensions.setdefault("ideas.idea_stage", []).append(services.stage_of)
     extensions.setdefault("ideas.nav", []).append(_nav)
-    scheduler.add_job(state.app, "review deadlines", services.run_deadlines)
 

@@ -8,7 +8,7 @@ scheduler) commits once or rolls back.  Refusals are `ReviewError`s (a
 Every change of state goes through `transition()`: it asks `workflow.apply` whether
 the move is allowed for this person, writes the change and its log entry, tells the
 author (in the words of `workflow.author_label`, with the reason when the author may
-read it) and emits the review events (`ideas.review.events`).
+read it) and emits the review events (`ideas.events`).
 
 Event payloads (all carry the common fields below; none carry internal notes,
 reasons the author may not read, individual scores, or authors):
@@ -38,7 +38,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ideas import clock
+from ideas import clock, events
 from ideas.accounts.models import Role, User, UserRole
 from ideas.challenges import policy
 from ideas.challenges.models import (
@@ -53,7 +53,7 @@ from ideas.challenges.models import (
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import in_range
-from ideas.review import events, scoring, stages, timing, workflow
+from ideas.review import scoring, stages, timing, workflow
 from ideas.review.models import (
     OWNED_STATES,
     Handoff,
@@ -66,6 +66,7 @@ from ideas.review.models import (
     ScorecardEntry,
 )
 from ideas.review.workflow import ReviewState
+from ideas.web import path_for
 
 S = ReviewState
 
@@ -101,8 +102,6 @@ class WipLimitError(ReviewError):
 
 def _path(endpoint: str, _anchor: str | None = None, **values) -> str:
     """A path on this site, in a request or from the scheduler (which has none)."""
-    from ideas.notifications.services import path_for
-
     return path_for(endpoint, _anchor, **values)
 
 

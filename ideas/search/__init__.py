@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ideas import events
 from ideas.search.cli import register_cli
 from ideas.search.documents import INDEXED_STATUSES, SCHEMA_VERSION
+from ideas.search.models import IdeaSearchDocument, IndexJob
 from ideas.search.query import SORTS, RankKey, SearchPage, search_ideas, stored_rank
 from ideas.search.queue import (
     DRAIN_BATCH,
+    SUBSCRIPTIONS,
     drain,
     drain_after_request,
     enqueue,
@@ -30,16 +33,24 @@ from ideas.search.store import (
 )
 
 __all__ = [
-    "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "RankKey",
+    "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "IdeaSearchDocument",
+    "IndexJob", "RankKey",
     "SearchPage", "SearchUnavailable", "close", "drain", "enqueue", "ensure_index", "init_app", "pending",
-    "register_cli", "reindex", "search_ideas", "similar_ideas", "stored_rank",
+    "register_cli", "register_jobs", "reindex", "search_ideas", "similar_ideas", "stored_rank",
 ]
 
 
 def init_app(app: Flask) -> None:
-    """Drain after each request that committed an index job, and on every scheduler tick."""
+    """Queue the ideas that events change (ideas/events.py); drain after each request
+    that committed an index job (the scheduler's "search" job drains on every tick too:
+    `register_jobs`)."""
+    listen()
+    for name, handler in SUBSCRIPTIONS.items():
+        events.subscribe(app, name, handler)
+    app.teardown_request(drain_after_request)
+
+
+def register_jobs(app: Flask) -> None:
     from ideas import scheduler
 
-    listen()
-    scheduler.add_job(app, "search", lambda now: drain())
-    app.teardown_request(drain_after_request)
+    scheduler.register_job(app, "search", lambda now: drain())

@@ -7,8 +7,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ideas.search.models import IndexJob
 from ideas.extensions import db
+from ideas.search.models import IndexJob
 from ideas.search.store import SearchUnavailable, reindex
 
 

@@ -8,15 +8,17 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import defaultload, lazyload, selectinload
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, NullQuery, Or, Query, Term
 from whoosh.sorting import FieldFacet
 
 from ideas.challenges import policy
-from ideas.challenges.models import Challenge, Idea, IdeaTag, Phase
+from ideas.challenges.models import Challenge, ChallengeStaff, Idea, IdeaTag, Phase
 from ideas.extensions import db
 from ideas.numbers import db_int
+from ideas.search import postgres, settings
 from ideas.search.documents import (
     FIELD_BOOSTS,
     INDEXED_STATUSES,
@@ -80,7 +82,8 @@ def search_ideas(
         sort = "newest"  # nothing to be relevant to
 
     challenges = _searchable_challenges(user, challenge_id=to_int(challenge_id), phase=phase)
-    scope = visibility(user, challenges)
+    groups = visibility_groups(user, challenges)
+    scope = _scope(groups)
     if scope is None:
         return SearchPage([], 0, 1, 0, error=" ".join(notices) or None, sort=sort, notices=notices)
     pool = pool if pool in BOTH_POOLS else None
@@ -94,13 +97,17 @@ def search_ideas(
 
     browsing = not text and sort == "newest"
 
+    on_postgres = settings.uses_postgres()
+
     def run(page: int) -> tuple[list[int], int, list[str]]:
         if browsing:
-            groups = _groups(user, challenges)
             return (*_browse(groups, pool=pool, status=status, tag=tag, page=page, per_page=per_page), [])
+        if on_postgres:
+            visible = visible_query(groups, pool=pool, status=status, tag=tag)
+            return _run_postgres_search(text, visible, sort, page, per_page, rank_key)
         return _run_search(text, scope, sort, page, per_page, rank_key)
 
-    if not browsing and not caller_has_writes() and pending():
+    if not browsing and not on_postgres and not caller_has_writes() and pending():
         drain(wait=SEARCH_DRAIN_WAIT)
 
     try:
@@ -216,14 +223,21 @@ def _run_search(text: str, scope: _Scope, sort: str, page: int, per_page: int,
             raise SearchUnavailable(UNAVAILABLE) from None
         notes = [*notes, "Parts of your search could not be read, so only its words were used."]
     if sort == "rank":
-        scores = rank_key(ids) or {}
-        if len(scores) < len(ids):
-            notes = [*notes, ("Ideas without a ranking you may see yet (voting still hides it, or no "
-                              "votes) follow the ranked ones, by relevance.")]
-        position = {idea_id: n for n, idea_id in enumerate(ids)}
-        ids.sort(key=lambda i: (-scores.get(i, float("-inf")), position[i]))
-        return ids[start:start + per_page], len(ids), notes
+        return _ranked(ids, page, per_page, rank_key, notes)
     return ids, total, notes
+
+
+def _ranked(ids: list[int], page: int, per_page: int, rank_key: RankKey,
+            notes: list[str]) -> tuple[list[int], int, list[str]]:
+    """The best matches (in relevance order) ordered by `rank_key`, one page of them."""
+    scores = rank_key(ids) or {}
+    if len(scores) < len(ids):
+        notes = [*notes, ("Ideas without a ranking you may see yet (voting still hides it, or no "
+                          "votes) follow the ranked ones, by relevance.")]
+    position = {idea_id: n for n, idea_id in enumerate(ids)}
+    ids.sort(key=lambda i: (-scores.get(i, float("-inf")), position[i]))
+    start = (page - 1) * per_page
+    return ids[start:start + per_page], len(ids), notes
 
 
 def stored_rank(user) -> RankKey:
@@ -235,7 +249,9 @@ def stored_rank(user) -> RankKey:
 
     def key(ids: list[int]) -> dict[int, float]:
         from ideas.voting.models import IdeaScore
-        from ideas.voting.permissions import can_see_ranking  # the voting pages' rule, not a copy
+        from ideas.voting.permissions import (
+            can_see_ranking,  # the voting pages' rule, not a copy
+        )
 
         scores: dict[int, float] = {}
         shown: dict[int, bool] = {}
@@ -269,14 +285,19 @@ def _rank_column(user, challenge: Challenge) -> str:
 
 
 def _searchable_challenges(user, *, challenge_id: int | None = None, phase: str | None = None) -> list[Challenge]:
-    from ideas.challenges.services import visible_challenges
-
-    challenges = visible_challenges(user, limit=100_000)
+    """The challenges this person may see (`policy.challenge_visibility`, the rule
+    `visible_challenges` applies), narrowed to the filters, with only what the visibility
+    rules read: the staff's ids, not the criteria, tags or the staff's accounts (they
+    load when something else asks for them)."""
+    query = select(Challenge).where(policy.challenge_visibility(user)).options(
+        selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
+        lazyload(Challenge.criteria), lazyload(Challenge.tag_rows),
+    )
     if challenge_id is not None:
-        challenges = [c for c in challenges if c.id == challenge_id]
+        query = query.where(Challenge.id == challenge_id)
     if phase in set(Phase):
-        challenges = [c for c in challenges if c.phase == phase]
-    return challenges
+        query = query.where(Challenge.phase == phase)
+    return list(db.session.scalars(query))
 
 
 @dataclass
@@ -330,7 +351,10 @@ def _postings(searcher, fieldname: str, values: list[str]) -> int:
 def visibility(user, challenges: Iterable[Challenge]) -> _Scope | None:
     """Only these challenges, within each only the pools this person may see there, and
     no hidden idea outside the challenges they moderate. None when nothing is visible."""
-    groups = _groups(user, challenges)
+    return _scope(visibility_groups(user, challenges))
+
+
+def _scope(groups: dict[tuple[str, ...], list[int]]) -> _Scope | None:
     if not groups:
         return None
     pairs = {f"{cid}:{pool}" for key, ids in groups.items() for cid in ids
@@ -342,7 +366,7 @@ STAFF = ("staff",)
 BOTH_POOLS = ("employee", "external")
 
 
-def _groups(user, challenges: Iterable[Challenge]) -> dict[tuple[str, ...], list[int]]:
+def visibility_groups(user, challenges: Iterable[Challenge]) -> dict[tuple[str, ...], list[int]]:
     """Visible challenge ids by what this person sees in them: everything (STAFF), or
     the unhidden ideas of these pools."""
     groups: dict[tuple[str, ...], list[int]] = {}
@@ -354,10 +378,10 @@ def _groups(user, challenges: Iterable[Challenge]) -> dict[tuple[str, ...], list
     return groups
 
 
-def _browse(groups: dict[tuple[str, ...], list[int]], *, pool: str | None, status: str | None,
-            tag: str | None, page: int, per_page: int) -> tuple[list[int], int]:
-    """Newest first without words: the same rules as a database query, which needs no
-    scoring and no sort over every document (an index on the ideas does the work)."""
+def visible_query(groups: dict[tuple[str, ...], list[int]], *, pool: str | None, status: str | None,
+                   tag: str | None) -> Select:
+    """The ids of the published ideas this person may see, under the filters chosen, as
+    one database query (browsing, and every search on PostgreSQL)."""
     clauses = []
     for key, ids in groups.items():
         parts = [Idea.challenge_id.in_(ids)]
@@ -373,11 +397,49 @@ def _browse(groups: dict[tuple[str, ...], list[int]], *, pool: str | None, statu
         query = query.where(Idea.status == status)
     if tag:
         query = query.where(Idea.id.in_(select(IdeaTag.idea_id).where(IdeaTag.tag == tag)))
+    return query
+
+
+def _browse(groups: dict[tuple[str, ...], list[int]], *, pool: str | None, status: str | None,
+            tag: str | None, page: int, per_page: int) -> tuple[list[int], int]:
+    """Newest first without words: the same rules as a database query, which needs no
+    scoring and no sort over every document (an index on the ideas does the work)."""
+    query = visible_query(groups, pool=pool, status=status, tag=tag)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     ids = list(db.session.scalars(
         query.order_by(Idea.published_at.desc(), Idea.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ))
     return ids, total
+
+
+def _run_postgres_search(text: str, visible: Select, sort: str, page: int, per_page: int,
+                         rank_key: RankKey | None) -> tuple[list[int], int, list[str]]:
+    """The same search on PostgreSQL's full-text search: one statement for the page and
+    the number of matches (ideas/search/postgres.py)."""
+    expression = postgres.to_tsquery_text(text)
+    if expression:
+        limit, offset = (RANK_WINDOW, 0) if sort == "rank" else (per_page, (page - 1) * per_page)
+        rows = db.session.execute(postgres.matches(visible, expression, sort="relevance" if sort == "rank" else sort,
+                                                   limit=limit, offset=offset)).all()
+        if rows:
+            if sort == "rank":
+                return _ranked([row.id for row in rows], page, per_page, rank_key, [])
+            return [row.id for row in rows], rows[0].total, []
+    if expression and postgres.has_lexemes(db.session, expression):
+        if page == 1 or sort == "rank":
+            return [], 0, []
+        # Past the last page: the caller asks again for the last one.
+        total = db.session.scalar(select(func.count()).select_from(
+            postgres.matches(visible, expression, sort=sort, limit=None).subquery())) or 0
+        return [], total, []
+    # Nothing left to look for once operators, stop words and punctuation are gone.
+    notes = ["Your search had no words to look for, so all ideas are listed."]
+    newest = visible.order_by(Idea.published_at.desc(), Idea.id.desc())
+    if sort == "rank":
+        return _ranked(list(db.session.scalars(newest.limit(RANK_WINDOW))), page, per_page, rank_key, notes)
+    total = db.session.scalar(select(func.count()).select_from(visible.subquery())) or 0
+    ids = list(db.session.scalars(newest.offset((page - 1) * per_page).limit(per_page)))
+    return ids, total, notes
 
 
 def _any(fieldname: str, values: Iterable) -> Query:
@@ -396,7 +458,13 @@ def visible_ideas(user, ids: list[int]) -> list[Idea]:
     """The ideas in this order, each checked once more against the rules (the index may lag)."""
     if not ids:
         return []
-    found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids)))}
+    # Their challenges are those searched, already loaded with what the rules read: the
+    # challenges' staff, criteria and tags are not read again (or wait until asked for).
+    challenge = defaultload(Idea.challenge)
+    found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids)).options(
+        challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows),
+        challenge.lazyload(Challenge.staff),
+    ))}
     return [found[i] for i in ids
             if i in found and found[i].status in INDEXED_STATUSES and policy.can_see_idea(user, found[i])]
 

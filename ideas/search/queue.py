@@ -8,10 +8,10 @@ import time
 from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
-from ideas.search.models import IndexJob
 from ideas.extensions import db
-from ideas.search import store
+from ideas.search import postgres, settings, store
 from ideas.search.documents import documents_for
+from ideas.search.models import IndexJob
 from ideas.search.store import WRITER_OPTIONS, SearchUnavailable
 
 log = logging.getLogger("ideas.search")
@@ -25,11 +25,19 @@ _QUEUED = "ideas.search.queued"  # idea ids queued in the current transaction
 _ENQUEUED = "ideas.search.enqueued"  # this transaction queued a job
 _DUE = "ideas.search.due"  # a committed transaction queued a job: drain after the request
 _WROTE = "ideas.search.wrote"  # this transaction flushed writes
+_DOCUMENTS = "ideas.search.documents"  # ideas whose PostgreSQL documents this transaction rewrites
 
 
 def enqueue(idea_id: int) -> None:
-    """Queue `idea_id` for (re)indexing in the current transaction."""
+    """Queue `idea_id` for (re)indexing in the current transaction.
+
+    On PostgreSQL its search document is also rewritten by this transaction's commit;
+    when PostgreSQL answers searches, that is all (no job, no index folder)."""
     session = db.session()
+    if settings.keeps_documents(session):
+        session.info.setdefault(_DOCUMENTS, set()).add(idea_id)
+        if settings.uses_postgres():
+            return
     queued = session.info.setdefault(_QUEUED, set())
     if idea_id in queued:
         return
@@ -38,10 +46,47 @@ def enqueue(idea_id: int) -> None:
     session.info[_ENQUEUED] = True
 
 
+def _enqueue_idea(_name: str, payload: dict) -> None:
+    enqueue(payload["idea"].id)
+
+
+def _enqueue_comment(_name: str, payload: dict) -> None:
+    enqueue(payload["comment"].idea_id)  # comments are part of the idea's search document
+
+
+def _enqueue_merged(_name: str, payload: dict) -> None:
+    enqueue(payload["duplicate"].id)
+    enqueue(payload["survivor"].id)
+
+
+# The events after which an idea's document changes (ideas/events.py); publishing
+# emits idea.changed too.
+SUBSCRIPTIONS = {
+    "idea.changed": _enqueue_idea,
+    "moderation.visibility_changed": _enqueue_idea,
+    "comment.posted": _enqueue_comment,
+    "comment.edited": _enqueue_comment,
+    "idea.merged": _enqueue_merged,
+}
+
+
 def _after_flush(session, _context) -> None:
     session.info[_WROTE] = True
-    if any(isinstance(obj, IndexJob) for obj in session.new):
+    jobs = [obj.idea_id for obj in session.new if isinstance(obj, IndexJob)]
+    if jobs:
         session.info[_ENQUEUED] = True
+        if settings.keeps_documents(session):  # a job added by hand (scripts) counts as enqueue
+            session.info.setdefault(_DOCUMENTS, set()).update(jobs)
+
+
+def _before_commit(session) -> None:
+    """Rewrite the PostgreSQL search documents of the ideas this transaction changed,
+    inside it: they commit with the change or roll back with it."""
+    if not session.info.get(_DOCUMENTS):
+        return
+    session.flush()
+    ids = session.info.pop(_DOCUMENTS, set())
+    postgres.refresh(session, ids)
 
 
 def _after_commit(session) -> None:
@@ -55,13 +100,13 @@ def _after_transaction_end(session, transaction) -> None:
     if transaction.nested or transaction.parent is None:
         session.info.pop(_QUEUED, None)
     if transaction.parent is None:  # the outermost transaction, committed or not
-        for key in (_ENQUEUED, _WROTE):
+        for key in (_ENQUEUED, _WROTE, _DOCUMENTS):
             session.info.pop(key, None)
 
 
 def listen() -> None:
-    for name, listener in (("after_flush", _after_flush), ("after_commit", _after_commit),
-                           ("after_transaction_end", _after_transaction_end)):
+    for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
+                           ("after_commit", _after_commit), ("after_transaction_end", _after_transaction_end)):
         if not event.contains(db.session, name, listener):
             event.listen(db.session, name, listener)
 
@@ -81,8 +126,12 @@ def drain(limit: int = DRAIN_BATCH, *, wait: float = 0.0) -> int:
     """Index the queued changes; returns how many jobs this call processed.
 
     Never raises and never blocks longer than `wait` for another process: when one
-    holds the writer lock, it is the one that finishes the queue.
+    holds the writer lock, it is the one that finishes the queue. When PostgreSQL
+    answers searches, the jobs (left by a process that still wrote the Whoosh index)
+    only need their documents rewritten.
     """
+    if settings.uses_postgres():
+        return _drain_documents(limit)
     with store.closing_abandoned_files():
         try:
             return _drain(limit, wait)
@@ -147,6 +196,19 @@ def drain_batch(ix, limit: int) -> int:
         session.execute(delete(IndexJob).where(IndexJob.id.in_([job.id for job in jobs])))
         session.commit()
     return len(jobs)
+
+
+def _drain_documents(limit: int) -> int:
+    done = 0
+    with Session(db.engine) as session:
+        while True:
+            jobs = session.execute(select(IndexJob.id, IndexJob.idea_id).order_by(IndexJob.id).limit(limit)).all()
+            if not jobs:
+                return done
+            postgres.refresh(session, {job.idea_id for job in jobs})
+            session.execute(delete(IndexJob).where(IndexJob.id.in_([job.id for job in jobs])))
+            session.commit()
+            done += len(jobs)
 
 
 def drain_after_request(error=None) -> None:

@@ -5,8 +5,16 @@ from whoosh.query import Or, Query, Term
 
 from ideas.challenges import policy
 from ideas.challenges.models import Challenge, Idea
+from ideas.extensions import db
+from ideas.search import postgres, settings
 from ideas.search.documents import scoped_words
-from ideas.search.query import to_int, visibility, visible_ideas
+from ideas.search.query import (
+    to_int,
+    visibility,
+    visibility_groups,
+    visible_ideas,
+    visible_query,
+)
 from ideas.search.queue import caller_has_writes, drain, pending
 from ideas.search.store import SearchUnavailable, with_searcher
 
@@ -28,6 +36,8 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
     text = f"{title or ''}\n{summary or ''}"[:4000].strip()
     if not text or challenge is None or limit == 0 or not policy.can_see_challenge(user, challenge):
         return []
+    if settings.uses_postgres():
+        return _similar_on_postgres(user, challenge, text, exclude_id=exclude_id, limit=limit)
     scope = visibility(user, [challenge])
     if scope is None:
         return []
@@ -63,3 +73,15 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
     return [i for i in visible_ideas(user, ids) if i.id != exclude_id][:limit]
 
 
+
+
+def _similar_on_postgres(user, challenge: Challenge, text: str, *, exclude_id: int | None,
+                         limit: int) -> list[Idea]:
+    groups = visibility_groups(user, [challenge])
+    if not groups:
+        return []
+    visible = visible_query(groups, pool=None, status=None, tag=None)
+    if exclude_id is not None:
+        visible = visible.where(Idea.id != exclude_id)
+    ids = list(db.session.scalars(postgres.similar(visible, text, limit + 5)))
+    return [i for i in visible_ideas(user, ids) if i.id != exclude_id][:limit]

@@ -28,6 +28,7 @@ from whoosh.util.filelock import FileLock
 
 from ideas.challenges.models import Idea
 from ideas.extensions import db
+from ideas.search import postgres, settings
 from ideas.search.documents import (
     INDEXED_STATUSES,
     SCHEMA,
@@ -145,6 +146,7 @@ def _open(path: Path) -> _Handle:
                 int(hit["id"])
             for _term in zip(range(1), searcher.lexicon("title"), strict=False):
                 pass
+            _read_postings_and_lengths(searcher)
         except Exception as error:  # noqa: BLE001 — whoosh reports damage in many ways
             problem = str(error) if isinstance(error, _Unreadable) else f"{type(error).__name__}: {error}"
             if handle is not None:
@@ -152,6 +154,17 @@ def _open(path: Path) -> _Handle:
     if problem is not None:
         raise _Unreadable(problem)
     return handle
+
+
+def _read_postings_and_lengths(searcher) -> None:
+    """An emptied postings or field-length file opens fine and then fails every search:
+    read, in each segment, one term's postings and one field length per scored field."""
+    for reader, _offset in searcher.reader().leaf_readers():
+        for fieldname in SCHEMA.scorable_names():
+            term = next(iter(reader.field_terms(fieldname)), None)
+            if term is not None:
+                docnum = next(iter(reader.postings(fieldname, term).all_ids()))
+                reader.doc_field_length(docnum, fieldname)
 
 
 @contextmanager
@@ -277,10 +290,14 @@ def forget() -> None:
         _handle = None
 
 
-def ensure_index(app: Flask | None = None, *, wait: float = OPEN_WAIT) -> whoosh_index.FileIndex:
-    """Open the index, rebuilding it from the database when it is missing or unreadable."""
-    with _app_context(app), state_lock:
-        return current_handle(wait).ix
+def ensure_index(app: Flask | None = None, *, wait: float = OPEN_WAIT) -> whoosh_index.FileIndex | None:
+    """Open the index, rebuilding it from the database when it is missing or unreadable.
+    None when PostgreSQL answers searches: there is no index folder then."""
+    with _app_context(app):
+        if settings.uses_postgres():
+            return None
+        with state_lock:
+            return current_handle(wait).ix
 
 
 @contextmanager
@@ -309,8 +326,17 @@ def read_current_or_none(path: Path) -> str | None:
 
 def reindex(batch: int = 1000, *, wait: float = 60.0) -> int:
     """Rebuild the whole index from the database; returns the number of ideas indexed.
-    SearchUnavailable when another process keeps the writer lock longer than `wait`."""
+    SearchUnavailable when another process keeps the writer lock longer than `wait`.
+    On PostgreSQL its search documents are rewritten too (one statement per batch, in one
+    transaction), whichever backend answers, so a bulk load that bypassed `enqueue`
+    leaves both right; when PostgreSQL answers, that is all there is to rebuild."""
     global _handle
+    if db.engine.dialect.name == "postgresql":
+        with Session(db.engine) as session:
+            count = postgres.rebuild(session, batch)
+            session.commit()
+        if settings.uses_postgres():
+            return count
     path = _index_path()
     path.mkdir(parents=True, exist_ok=True)
     with state_lock:

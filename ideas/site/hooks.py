@@ -7,7 +7,7 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
 
-from ideas.text import sanitise, sanitise_surrogates
+from ideas.sanitising import sanitise, without_surrogates
 
 CSP = "; ".join(
     [
@@ -28,30 +28,8 @@ def _clean(values: MultiDict) -> ImmutableMultiDict:
     return ImmutableMultiDict([(sanitise(k), sanitise(v)) for k, v in values.items(multi=True)])
 
 
-def _without_surrogates(data):
-    """JSON may spell a lone surrogate (\\ud800), which no encoder can write: each becomes
-    U+FFFD. Walked without recursion, so a deeply nested body cannot exhaust the stack."""
-    if isinstance(data, str):
-        return sanitise_surrogates(data)
-    root = [data]
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, value in list(items):
-            if isinstance(value, str):
-                node[key] = sanitise_surrogates(value)
-            elif isinstance(value, dict | list):
-                stack.append(value)
-        if isinstance(node, dict) and any(isinstance(k, str) and sanitise_surrogates(k) != k for k in node):
-            fixed = {sanitise_surrogates(k): v for k, v in node.items()}
-            node.clear()
-            node.update(fixed)
-    return root[0]
-
-
 class CleanRequest(Request):
-    """Form fields and query values by the site's one text rule (ideas.text.sanitise):
+    """Form fields and query values by the site's one text rule (ideas.sanitising.sanitise):
     no control characters (NUL and the like), no bidirectional overrides, no lone
     surrogates.
 
@@ -70,7 +48,7 @@ class CleanRequest(Request):
 
     def get_json(self, *args, **kwargs):
         data = super().get_json(*args, **kwargs)
-        return _without_surrogates(data) if isinstance(data, dict | list | str) else data
+        return without_surrogates(data)
 
 
 # Pages a signed-in external participant may reach before accepting the terms.

@@ -186,18 +186,38 @@ def update_scores(rows: list[dict]) -> None:
     _expire(IdeaScore)
 
 
-def write_weights(rows: list[tuple]) -> None:
-    """Bulk UPDATE of votes' weights and explanations: tuples of WEIGHT_COLUMNS then the id.
+def write_weights(rows: list[tuple], columns: Sequence[str] = WEIGHT_COLUMNS) -> None:
+    """Bulk UPDATE of votes' weights and explanations: tuples of `columns` then the id.
 
-    Straight to the driver's executemany: at a million rows SQLAlchemy's per-row
-    parameter processing would cost more than the database's work."""
+    Straight to the driver: at a million rows SQLAlchemy's per-row parameter
+    processing would cost more than the database's work. PostgreSQL gets one UPDATE
+    per chunk joined to the chunk's values as arrays (`unnest`), not one statement a
+    row; SQLite, in process, an executemany."""
     if not rows:
         return
     connection = db.session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sets = ", ".join(f"{name} = {mark}" for name in WEIGHT_COLUMNS)
-    connection.exec_driver_sql(f"UPDATE votes SET {sets} WHERE id = {mark}", rows)
+    if connection.dialect.name == "postgresql":
+        types = {name: "float8" if name in _FLOAT_COLUMNS else "text" for name in columns}
+        sets = ", ".join(f"{name} = d.{name}" for name in columns)
+        arrays = ", ".join(f"%s::{types[name]}[]" for name in columns)
+        statement = (f"UPDATE votes AS v SET {sets} FROM unnest({arrays}, %s::int[]) "
+                     f"AS d({', '.join(columns)}, id) WHERE v.id = d.id")
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start:start + CHUNK]
+            connection.exec_driver_sql(statement, tuple(list(values) for values in zip(*part, strict=True)))
+    else:
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        sets = ", ".join(f"{name} = {mark}" for name in columns)
+        connection.exec_driver_sql(f"UPDATE votes SET {sets} WHERE id = {mark}", rows)
     _expire(Vote)
+
+
+_FLOAT_COLUMNS = frozenset({"effort", "standing", "collusion", "weight"})
+# What a policy change alone can change: the weight under the policy and its explanation.
+# The factors (the weighted rules' effort, standing and collusion judgement) are the
+# same under every policy; they are written only where they differ from the stored ones.
+POLICY_COLUMNS = ("weight", "discounts", "policy")
+_POLICY = tuple(WEIGHT_COLUMNS.index(name) for name in POLICY_COLUMNS)
 
 
 def _expire(model) -> None:
@@ -255,14 +275,22 @@ def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.W
     aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
     weigher = Weigher(policy, has_criteria)
     table = Vote.__table__
-    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, *SIGNAL_COLUMNS)):
-        out = []
+    stored = tuple(table.c[name].label(f"stored_{name}") for name in WEIGHT_COLUMNS)
+    signals = len(SIGNAL_COLUMNS)
+    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, *SIGNAL_COLUMNS, *stored)):
+        changed, policy_only = [], []
         entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         for row in rows:
-            done = weigher(row, row[3:])
-            out.append((*done, row.id))
+            done = weigher(row, row[3:3 + signals])
+            before = row[3 + signals:]
+            if done != before:  # only what the new weighing changes is written
+                if all(done[k] == before[k] for k in range(len(done)) if k not in _POLICY):
+                    policy_only.append((*(done[k] for k in _POLICY), row.id))
+                else:
+                    changed.append((*done, row.id))
             entries[row.idea_id].append((row.pool, row.value, done[_WEIGHT]))
-        write_weights(out)
+        write_weights(changed)
+        write_weights(policy_only, POLICY_COLUMNS)
         aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
     return aggregates
 

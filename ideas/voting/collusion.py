@@ -42,14 +42,17 @@ the app makes when one vote is cast.
 """
 from __future__ import annotations
 
+import bisect
 from collections import Counter, defaultdict
 from collections.abc import Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from ideas.voting.weighting import WEIGHTED, Collusion, Discount, WeightingPolicy
 
-__all__ = ["Collusion", "VoteFact", "collusion_factors", "context_for"]
+__all__ = ["LIVE", "UNBOUNDED", "Collusion", "Context", "ContextBounds", "VoteFact", "VoteLookup", "Votes",
+           "collusion_factors", "context_for", "judged_for"]
 
 # vote id -> (factor, cause) for every rule that caught the vote
 Marks = dict[Hashable, list[tuple[float, Discount]]]
@@ -152,23 +155,197 @@ def collusion_factors(
     return result
 
 
-def context_for(idea_id: Hashable, votes: Iterable[VoteFact]) -> list[VoteFact]:
-    """The votes the rules need to judge the votes on one idea, from a larger set.
+# --- the context of one idea ---------------------------------------------------------
 
-    All votes on the idea; every vote by its voters and its authors (call them P);
-    every vote on an idea written by someone in P. The app runs the equivalent
-    queries (three indexed look-ups); this function states the contract and lets
-    tests check it. The work is bounded by P's activity, not by the challenge.
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class ContextBounds:
+    """How far around an idea the rules look when one vote on it is cast.
+
+    `recent_seconds`: the idea's votes judged again with the new one (those of the
+    last two days, at most `limit`, plus at most `limit` sharing one of their
+    networks); `around_seconds` and `around_limit`: the history of those voters and
+    of the idea's authors the rules read. None: no bound (every vote of the set).
+    Bounded, a vote costs the same in a challenge of ten votes and of a million.
     """
-    everything = list(votes)
-    on_idea = [v for v in everything if v.idea_id == idea_id]
-    people = {v.voter_id for v in on_idea}
-    for vote in on_idea:
-        people |= vote.author_ids
-    return [
-        v for v in everything
-        if v.idea_id == idea_id or v.voter_id in people or not people.isdisjoint(v.author_ids)
-    ]
+
+    recent_seconds: float | None = 2 * DAY
+    around_seconds: float | None = 30 * DAY
+    limit: int | None = 500
+    around_limit: int | None = 2000
+
+
+LIVE = ContextBounds()
+UNBOUNDED = ContextBounds(None, None, None, None)
+
+
+class VoteLookup(Protocol):
+    """The look-ups `context_for` makes: each answers VoteFacts of one challenge, latest
+    first (time, then vote id, descending), at most `limit` (None: all), of votes cast at
+    or after `since` (seconds since the epoch; None: any time). `Votes` answers them from
+    memory; the app from the database (`voting.casting.StoredVotes`)."""
+
+    def on_idea(self, idea_id: Hashable, since: float | None, limit: int | None) -> Sequence[VoteFact]:
+        """The idea's votes."""
+
+    def on_idea_from(self, idea_id: Hashable, networks: Collection[str], limit: int | None) -> Sequence[VoteFact]:
+        """The idea's votes cast from one of these networks (any time)."""
+
+    def by_people(self, people: Collection[Hashable], since: float | None,
+                  limit: int | None) -> Sequence[VoteFact]:
+        """The votes these people cast."""
+
+    def by_voters_for(self, voters: Collection[Hashable], authors: Collection[Hashable],
+                      since: float | None, limit: int | None) -> Sequence[VoteFact]:
+        """The votes these voters cast on ideas written (or co-written) by these authors."""
+
+
+class Votes:
+    """`VoteLookup` over VoteFacts in memory: the tests' and the archive replay's history.
+
+    `upto(n)` is the history as it stood when the n-th fact added was cast (the
+    replay judges each cast on the votes before it). Facts must be added in time
+    order (ties in vote id order), as votes are cast."""
+
+    def __init__(self, facts: Iterable[VoteFact] = ()):
+        self._facts: list[VoteFact] = []
+        self._on_idea: dict[Hashable, list[int]] = defaultdict(list)
+        self._idea_times: dict[Hashable, list[float]] = defaultdict(list)
+        self._by_voter: dict[Hashable, list[int]] = defaultdict(list)
+        self._end: int | None = None
+        for fact in sorted(facts, key=lambda v: (v.at, v.vote_id)):
+            self.add(fact)
+
+    def add(self, fact: VoteFact) -> None:
+        if self._facts and (fact.at, fact.vote_id) < (self._facts[-1].at, self._facts[-1].vote_id):
+            raise ValueError(f"vote {fact.vote_id!r} is added out of time order")
+        k = len(self._facts)
+        self._facts.append(fact)
+        self._on_idea[fact.idea_id].append(k)
+        self._idea_times[fact.idea_id].append(fact.at)
+        self._by_voter[fact.voter_id].append(k)
+
+    def upto(self, count: int) -> Votes:
+        """The same history cut to its first `count` facts (shares the indexes)."""
+        view = object.__new__(Votes)
+        view.__dict__.update(self.__dict__)
+        view._end = count
+        return view
+
+    def _latest(self, indexes: Iterable[int], since: float | None, limit: int | None) -> list[VoteFact]:
+        end = len(self._facts) if self._end is None else self._end
+        found = sorted((k for k in indexes if k < end and (since is None or self._facts[k].at >= since)),
+                       reverse=True)
+        return [self._facts[k] for k in (found if limit is None else found[:limit])]
+
+    def _before(self, indexes: list[int]) -> list[int]:
+        if self._end is None:
+            return indexes
+        return indexes[:bisect.bisect_left(indexes, self._end)]
+
+    def on_idea(self, idea_id, since, limit):
+        own = self._before(self._on_idea.get(idea_id, []))
+        if since is not None:  # an idea's facts are in time order: start at the first recent one
+            own = own[bisect.bisect_left(self._idea_times[idea_id], since, hi=len(own)):]
+        return self._latest(own, None, limit)
+
+    def on_idea_from(self, idea_id, networks, limit):
+        own = self._before(self._on_idea.get(idea_id, []))
+        return self._latest((k for k in own if self._facts[k].network in networks), None, limit)
+
+    def by_people(self, people, since, limit):
+        return self._latest((k for p in people for k in self._before(self._by_voter.get(p, []))), since, limit)
+
+    def by_voters_for(self, voters, authors, since, limit):
+        authors = set(authors)
+        return self._latest((k for p in voters for k in self._before(self._by_voter.get(p, []))
+                             if not authors.isdisjoint(self._facts[k].author_ids)), since, limit)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one idea's votes are judged on: `judged`, the idea's votes weighed again,
+    and `facts`, every vote the rules run over (`judged` among them)."""
+
+    judged: tuple[VoteFact, ...]
+    facts: tuple[VoteFact, ...]
+
+
+def _seconds(now: float | datetime | None) -> float | None:
+    if isinstance(now, datetime):
+        return (now if now.tzinfo is not None else now.replace(tzinfo=UTC)).timestamp()
+    return now
+
+
+def _lookup(votes: VoteLookup | Iterable[VoteFact]) -> VoteLookup:
+    return votes if hasattr(votes, "by_voters_for") else Votes(votes)
+
+
+def judged_for(idea_id: Hashable, votes: VoteLookup | Iterable[VoteFact], *, now: float | datetime | None = None,
+               bounds: ContextBounds = UNBOUNDED, cast: VoteFact | None = None) -> tuple[VoteFact, ...]:
+    """The idea's votes a new vote on it judges again (the first step of `context_for`):
+    those cast within `bounds.recent_seconds` of `now` (the latest `bounds.limit`), those
+    sharing one of their networks (at most `bounds.limit`), and `cast`, the vote being
+    cast or changed, whenever it was first cast. In time order."""
+    lookup, now = _lookup(votes), _seconds(now)
+    chosen = {v.vote_id: v for v in lookup.on_idea(
+        idea_id, None if bounds.recent_seconds is None or now is None else now - bounds.recent_seconds,
+        bounds.limit)}
+    if cast is not None:
+        chosen.setdefault(cast.vote_id, cast)
+    networks = {v.network for v in chosen.values() if v.network is not None}
+    if networks:
+        for fact in lookup.on_idea_from(idea_id, networks, bounds.limit):
+            chosen.setdefault(fact.vote_id, fact)
+    return tuple(sorted(chosen.values(), key=lambda v: (v.at, v.vote_id)))
+
+
+def context_for(idea_id: Hashable, votes: VoteLookup | Iterable[VoteFact], *, now: float | datetime | None = None,
+                bounds: ContextBounds = UNBOUNDED, cast: VoteFact | None = None) -> Context:
+    """The votes the rules need to judge the votes on one idea, and which of them are judged.
+
+    The idea's votes (within `bounds`: the recent ones and those sharing their
+    networks) are judged; call their voters and the idea's authors P. The rules read
+    every vote by someone in P, and, where a voter and an author of the idea support
+    each other's ideas (the reciprocal rule might apply), the votes the authors P
+    supports cast on ideas of P (do the people they support support them back?).
+    This is the one definition the live vote (over the database), the archive
+    replay and the tests (in memory, `Votes`) use. Unbounded, the factors
+    `collusion_factors(context.facts, ideas={idea_id})` gives the judged votes are
+    those of the whole set (tested); bounded, the work is bounded by the bounds,
+    not by the size of the challenge.
+    """
+    lookup, now = _lookup(votes), _seconds(now)
+
+    def since(window: float | None) -> float | None:
+        return None if window is None or now is None else now - window
+
+    judged = judged_for(idea_id, lookup, now=now, bounds=bounds, cast=cast)
+    chosen: dict[Hashable, VoteFact] = {v.vote_id: v for v in judged}
+
+    def keep(found: Iterable[VoteFact]) -> None:
+        for fact in found:
+            chosen.setdefault(fact.vote_id, fact)
+
+    authors = frozenset().union(*(v.author_ids for v in judged))
+    people = {v.voter_id for v in judged} | authors
+    if people:
+        keep(lookup.by_people(people, since(bounds.around_seconds), bounds.around_limit))
+    # Voters of the idea whom one of its authors supports back: only for them can the
+    # reciprocal rule apply, and it needs to know whether those they support support them.
+    supported = defaultdict(set)  # person -> authors of the ideas the person supports
+    for vote in chosen.values():
+        if vote.value > 0 and vote.voter_id in people:
+            supported[vote.voter_id] |= vote.author_ids
+    mutual = {v.voter_id for v in judged if v.value > 0 and any(v.voter_id in supported[a] for a in v.author_ids)}
+    if mutual:
+        ring = mutual | authors
+        partners = set().union(*(supported[p] for p in ring)) - ring
+        if partners:
+            keep(lookup.by_voters_for(partners, ring, since(bounds.around_seconds), bounds.around_limit))
+    return Context(judged, tuple(sorted(chosen.values(), key=lambda v: (v.at, v.vote_id))))
 
 
 # --- the rules ---------------------------------------------------------------------

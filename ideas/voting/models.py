@@ -52,11 +52,6 @@ class Vote(db.Model):
         Index("ix_votes_idea_created", "idea_id", "created_at"),
         Index("ix_votes_challenge_voter", "challenge_id", "voter_id", "created_at"),
         Index("ix_votes_idea_network", "idea_id", "network"),
-        # The dashboards' figures over every vote of a challenge read these alone (index-only,
-        # never the rows): who took part on which day, and what each vote's weight lost.
-        Index("ix_votes_challenge_day_pool_voter", "challenge_id", "created_at", "pool", "voter_id"),
-        Index("ix_votes_challenge_quality", "challenge_id", "pool", "is_author", "effort", "standing", "collusion",
-              "weight"),
         # Room on each page so re-weighing rewrites rows in place (see the migration).
         {"postgresql_with": {"fillfactor": 60}},
     )
@@ -191,6 +186,14 @@ class PairShown(db.Model):
     answer: Mapped[str | None] = mapped_column(String(8))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     pool: Mapped[str] = mapped_column(String(16))
+    # The signals the answer's weight came from, measured when it was given (None for
+    # answers from before they were kept), so a policy change weighs it again.
+    words_shown: Mapped[int | None] = mapped_column(Integer)
+    identity: Mapped[str | None] = mapped_column(String(24))
+    account_age_seconds: Mapped[float | None] = mapped_column(Float)
+    contributions_90d: Mapped[int | None] = mapped_column(Integer)
+    same_side_ratio: Mapped[float | None] = mapped_column(Float)
+    side_answers: Mapped[int | None] = mapped_column(Integer)
 
 
 class PolicyChange(db.Model):

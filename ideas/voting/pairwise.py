@@ -17,7 +17,11 @@ import random
 from collections import defaultdict
 from collections.abc import Collection, Hashable, Iterable, Mapping
 
-from ideas.voting.weighting import PAIRWISE, WeightingPolicy, answer_factors
+from ideas.voting.weighting import PAIRWISE, WeightingPolicy, answer_weight
+
+# How much an answer counts for its effort: `weighting.answer_weight`, the very function
+# `weighting.weight_for` weighs a pairwise answer with (live, and again after a policy change).
+__all__ = ["answer_weight", "bradley_terry", "choose_pair", "pair_weight"]
 
 IdeaId = Hashable
 
@@ -87,26 +91,6 @@ def choose_pair(
     cap = policy.pair_weight_cap  # pair_weight, inlined: this runs for every idea on every pair shown
     second = rng.choices(others, weights=[min(1.0 / (appearances[idea] + 1), cap) for idea in others])[0]
     return (first, second) if rng.random() < 0.5 else (second, first)
-
-
-def answer_weight(
-    response_seconds: float | None,
-    read_threshold_seconds: float,
-    same_side_ratio: float,
-    n_answers: int,
-    policy: WeightingPolicy = PAIRWISE,
-) -> float:
-    """How much a pairwise answer counts for its effort, in (0, 1].
-
-    speed × side, from `weighting.answer_factors`: an answer faster than the time
-    to read the pair counts response / threshold (at least `pair_fast_floor`); an
-    answerer with at least `pair_side_min_answers` answers whose share on one side
-    exceeds `pair_side_free_ratio` is discounted linearly to `pair_side_floor` at a
-    share of 1. `weight_for` on a pairwise `VoteSignals` applies the same factors
-    times the voter's standing.
-    """
-    speed, side = answer_factors(response_seconds, read_threshold_seconds, same_side_ratio, n_answers, policy)
-    return speed * side
 
 
 def bradley_terry(

@@ -263,10 +263,6 @@ def _challenge_links(challenge, viewer):
 
 @bp.record_once
 def _register(state):
-    from ideas import scheduler
-
     extensions = state.app.extensions
     extensions.setdefault("ideas.idea_panels", []).append(idea_panel)
     extensions.setdefault("ideas.challenge_actions", []).append(_challenge_links)
-    scheduler.add_job(state.app, "network purge", services.purge_networks)
-    scheduler.add_job(state.app, "pools disagree", services.refresh_flags)

@@ -608,12 +608,34 @@ def answer_factors(
     return speed, side
 
 
+def answer_weight(
+    response_seconds: float | None,
+    read_threshold_seconds: float,
+    same_side_ratio: float,
+    n_answers: int,
+    policy: WeightingPolicy = WEIGHTED,
+) -> float:
+    """How much a pairwise answer counts for its effort, in (0, 1]: speed × side.
+
+    An answer faster than the time to read the pair counts response / threshold (at
+    least `pair_fast_floor`); an answerer with at least `pair_side_min_answers`
+    answers whose share on one side exceeds `pair_side_free_ratio` is discounted
+    linearly to `pair_side_floor` at a share of 1 (`answer_factors`). This is the
+    effort `weight_for` gives a pairwise answer (which then multiplies in the
+    voter's standing); `pairwise.answer_weight` is this function.
+    """
+    speed, side = answer_factors(response_seconds, read_threshold_seconds, same_side_ratio, n_answers, policy)
+    return speed * side
+
+
 def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float, list[Discount]]:
     if signals.kind == "pairwise":
         need = read_seconds_needed(signals.idea_word_count, policy)
         speed, side = answer_factors(
             signals.seconds_since_view, need, signals.pair_same_side_ratio, signals.pair_answers, policy
         )
+        value = answer_weight(signals.seconds_since_view, need, signals.pair_same_side_ratio, signals.pair_answers,
+                              policy)
         notes: list[Discount] = []
         if speed < 1.0:
             taken = signals.seconds_since_view
@@ -628,7 +650,7 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
                 f"{signals.pair_same_side_ratio:.0%} of {signals.pair_answers} answers picked the "
                 f"same side: ×{_num(side)}",
             ))
-        return speed * side, notes
+        return value, notes
 
     value = policy.effort_base
     missing: list[Discount] = []

@@ -33,7 +33,7 @@ def tick(at=None) -> int:
 
 
 def test_the_scheduler_runs_the_webhook_job(app):
-    assert "webhooks" in [name for name, _ in app.extensions["ideas.tick"]]
+    assert "webhooks" in [job.name for job in scheduler.jobs(app)]
 
 
 def test_a_review_step_queues_a_delivery_with_the_change_and_a_rollback_takes_it_back(world, endpoint):

@@ -21,11 +21,12 @@ SMTP_PORT = 8452
 class TinySmtp:
     """Just enough SMTP to accept messages on 127.0.0.1:SMTP_PORT; records each one."""
 
-    def __init__(self):
+    def __init__(self, port: int = SMTP_PORT):
         self.messages: list[str] = []
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", SMTP_PORT))
+        self.listener.bind(("127.0.0.1", port))
+        self.port = self.listener.getsockname()[1]  # the one given, or a free one for 0
         self.listener.listen(4)
         threading.Thread(target=self._serve, daemon=True).start()
 

@@ -45,7 +45,7 @@ def _escalations() -> list[tuple[int, str]]:
 
 
 def test_the_job_runs_in_tick(app):
-    assert "review deadlines" in dict(app.extensions["ideas.tick"])
+    assert "review deadlines" in [job.name for job in scheduler.jobs(app)]
 
 
 def test_nothing_before_the_deadline(world, handed):

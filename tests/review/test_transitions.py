@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from ideas.notifications.models import Notification
 from ideas.extensions import db
-from ideas.review import events, services
+from ideas import events
+from ideas.review import services
 from ideas.review.models import IdeaReview, ReviewTransition
 from ideas.review.services import ReviewError
 from ideas.review.workflow import ALL_STATES, ReviewState

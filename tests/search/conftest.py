@@ -1,15 +1,51 @@
-"""Fixtures for search: challenges in a chosen phase and audience, and ideas submitted through the services."""
+"""Fixtures for search: challenges in a chosen phase and audience, and ideas submitted through the services.
+
+A test that takes `search_backend` (or a module marked
+`pytestmark = pytest.mark.usefixtures("search_backend")`) runs once per backend the
+database can serve: Whoosh everywhere, and PostgreSQL's own full-text search too when
+the suite runs on PostgreSQL. Both pass the same assertions.
+"""
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from ideas import clock
 from ideas.extensions import db
 
 DAY = timedelta(days=1)
+ON_POSTGRES = bool(os.environ.get("IDEAS_TEST_DATABASE_URL"))
+BACKENDS = ("whoosh", "postgres") if ON_POSTGRES else ("whoosh",)
+
+
+def pytest_generate_tests(metafunc):
+    if "search_backend" in metafunc.fixturenames:
+        metafunc.parametrize("search_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def search_backend(request, app) -> str:
+    """The engine that answers this test's searches (set before any idea is written)."""
+    app.config["IDEAS_SEARCH_BACKEND"] = request.param
+    return request.param
+
+
+@pytest.fixture
+def indexed_count(app) -> Callable[[], int]:
+    """indexed_count() -> how many ideas the backend answering searches holds."""
+    from ideas import search
+    from ideas.search.models import IdeaSearchDocument
+
+    def count() -> int:
+        if app.config["IDEAS_SEARCH_BACKEND"] == "postgres":
+            return db.session.scalar(select(func.count()).select_from(IdeaSearchDocument))
+        return search.ensure_index().doc_count()
+
+    return count
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from sqlalchemy import delete
 from whoosh.query import Every
 
 from ideas import search
-from ideas.search.models import IndexJob
 from ideas.extensions import db
 from ideas.search import store
+from ideas.search.models import IndexJob
 
 
 @pytest.fixture

@@ -1,19 +1,25 @@
-"""Changes reach the index after commit, never after a rollback; drafts never do."""
+"""Changes reach the index after commit, never after a rollback; drafts never do.
+
+The tests taking `search_backend` hold for every backend; the others are about the
+Whoosh queue (jobs, drains).
+"""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from ideas import clock, search
 from ideas.challenges import services
 from ideas.challenges.models import Comment
-from ideas.search.models import IndexJob
 from ideas.extensions import db
+from ideas.search.models import IndexJob
 
 
 def queued() -> int:
     return db.session.scalar(select(func.count(IndexJob.id)))
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_a_committed_idea_is_found(make_challenge, submit, employee, found):
     challenge = make_challenge()
     submit(challenge, employee, "Self check-in kiosks", body="Print your own boarding pass at a kiosk.")
@@ -22,14 +28,15 @@ def test_a_committed_idea_is_found(make_challenge, submit, employee, found):
     assert queued() == 0
 
 
-def test_a_rolled_back_idea_never_reaches_the_index(make_challenge, employee, found):
+@pytest.mark.usefixtures("search_backend")
+def test_a_rolled_back_idea_never_reaches_the_index(make_challenge, employee, found, indexed_count):
     challenge = make_challenge()
     services.submit_idea(challenge, employee, title="Robot porters", summary="Robots carry the bags.")
     db.session.rollback()
 
     assert queued() == 0
     assert found(employee, "robot") == []
-    assert search.ensure_index().doc_count() == 0
+    assert indexed_count() == 0
 
 
 def test_one_job_per_idea_per_transaction(make_challenge, submit, employee):
@@ -43,19 +50,22 @@ def test_one_job_per_idea_per_transaction(make_challenge, submit, employee):
     db.session.commit()
 
 
-def test_drafts_are_never_indexed_until_published(make_challenge, submit, employee, manager, found):
+@pytest.mark.usefixtures("search_backend")
+def test_drafts_are_never_indexed_until_published(make_challenge, submit, employee, manager, found,
+                                                  indexed_count):
     challenge = make_challenge()
     draft = submit(challenge, employee, "Secret draft about lounges", draft=True)
 
     for person in (employee, manager):
         assert found(person, "lounges") == []
-    assert search.ensure_index().doc_count() == 0
+    assert indexed_count() == 0
 
     services.publish_draft(draft, employee)
     db.session.commit()
     assert found(employee, "lounges") == ["Secret draft about lounges"]
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_edits_withdrawal_and_comments_are_indexed(make_challenge, submit, employee, external, found):
     challenge = make_challenge()
     idea = submit(challenge, employee, "Mobile boarding", summary="Boarding pass on the phone.")
@@ -78,6 +88,7 @@ def test_edits_withdrawal_and_comments_are_indexed(make_challenge, submit, emplo
     assert found(employee, "wallet", status="published") == []
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_hidden_comments_are_not_searchable(make_challenge, submit, employee, external, found):
     challenge = make_challenge()
     idea = submit(challenge, employee, "Quiet zones")
@@ -93,8 +104,9 @@ def test_hidden_comments_are_not_searchable(make_challenge, submit, employee, ex
     assert found(employee, "zebra") == []
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_submitting_through_the_page_indexes_before_the_next_page(
-    client, login, post_form, make_challenge, employee
+    client, login, post_form, make_challenge, employee, indexed_count
 ):
     challenge = make_challenge()
     login(employee)
@@ -105,11 +117,12 @@ def test_submitting_through_the_page_indexes_before_the_next_page(
 
     # The request drained its own job after committing, before its response left.
     assert queued() == 0
-    assert search.ensure_index().doc_count() == 1
+    assert indexed_count() == 1
     listing = client.get("/search?q=families").get_data(as_text=True)
     assert "Fast lane for families" in listing
 
 
+@pytest.mark.usefixtures("search_backend")
 def test_a_failed_request_queues_nothing(client, login, post_form, make_challenge, employee):
     challenge = make_challenge()
     login(employee)

@@ -8,6 +8,9 @@ import pytest
 from ideas import clock
 from ideas.search import search_ideas
 
+# The same expectations on every search backend the database can serve.
+pytestmark = pytest.mark.usefixtures("search_backend")
+
 
 @pytest.fixture
 def two_challenges(make_challenge, move_to_phase, submit, employee, external):

@@ -15,6 +15,9 @@ OTHERS = [
     ("Priority lane for kiosks", "Passengers who used a kiosk get a faster security lane."),
 ]
 
+# The same expectations on every search backend the database can serve.
+pytestmark = pytest.mark.usefixtures("search_backend")
+
 
 @pytest.fixture
 def crowded(make_challenge, submit, employee):

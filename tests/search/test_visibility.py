@@ -6,6 +6,9 @@ import pytest
 from ideas import clock, search
 from ideas.extensions import db
 
+# The same expectations on every search backend the database can serve.
+pytestmark = pytest.mark.usefixtures("search_backend")
+
 
 @pytest.fixture
 def pools_ideas(make_challenge, submit, employee, external):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -133,3 +134,40 @@ def test_every_collusion_code_is_one_an_archive_may_name():
                                 at=n * 4.0, standing=0.1, effort=0.1, network="one") for n in range(60)]
     codes = {d.code for found in collusion.collusion_factors(facts).values() for d in found.discounts}
     assert codes and codes <= batch.DISCOUNT_CODES
+
+
+def test_pairwise_answers_are_weighed_again_after_a_policy_change(make_user):
+    from ideas import clock
+    from ideas.voting import pairwise
+    from ideas.voting.models import IdeaScore, PairShown
+
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", voting_policy="pairwise")
+    ideas = [idea_in(challenge, make_user(), title=f"Idea number {n}") for n in range(3)]
+    challenges.change_phase(challenge, manager, "voting", "Go")
+    db.session.commit()
+    hasty, careful = make_user(), make_user()
+    for voter, wait in ((hasty, 1), (careful, 120)):
+        for _ in range(3):
+            pair = services.next_pair(challenge, voter)
+            clock.set_now(clock.now() + timedelta(seconds=wait))
+            services.answer_pair(challenge, voter, pair.id, "left")
+    db.session.commit()
+    answers = list(db.session.scalars(select(PairShown).where(PairShown.answered_at.is_not(None))))
+    live = {a.id: a.weight for a in answers}
+    assert min(live.values()) < 0.5  # answered before the pair could be read
+    for a in answers:  # the weight is weight_for of the stored signals, whose effort is pairwise.answer_weight
+        signals = services.answer_signals(a)
+        weight = weighting.weight_for(signals, services.active_policy(challenge))
+        assert a.weight == weight.value
+        assert weight.effort == pairwise.answer_weight(signals.seconds_since_view, weighting.read_seconds_needed(
+            signals.idea_word_count), signals.pair_same_side_ratio, signals.pair_answers)
+    scores = {i.id: db.session.get(IdeaScore, i.id).score_pairwise for i in ideas}
+
+    services.change_policy(challenge, manager, "simple", "Every answer counts alike for now")
+    db.session.commit()
+    assert {a.id: db.session.get(PairShown, a.id).weight for a in answers} == {a.id: 1.0 for a in answers}
+    services.change_policy(challenge, manager, "pairwise", "Back to weighing the answers")
+    db.session.commit()
+    assert {a.id: db.session.get(PairShown, a.id).weight for a in answers} == live
+    assert {i.id: db.session.get(IdeaScore, i.id).score_pairwise for i in ideas} == pytest.approx(scores)

@@ -227,3 +227,19 @@ def test_every_published_idea_is_ranked_and_the_blend_follows_new_weights(make_u
 def test_an_id_too_large_for_the_database_is_not_found(client):
     assert client.get("/ideas/99999999999999999999999").status_code == 404
     assert client.get("/api/v1/ideas/99999999999999999999999").status_code in (401, 404)
+
+
+def test_the_charter_form_refuses_another_policy_once_votes_exist(voting_challenge, make_user):
+    challenge, idea, _, manager = voting_challenge
+    challenges.update_challenge(challenge, manager, voting_policy="simple")  # no vote yet: it changes
+    db.session.commit()
+    assert challenge.voting_policy == "simple"
+
+    services.cast_vote(idea, make_user(), Ballot())
+    db.session.commit()
+    with pytest.raises(ChallengeError) as refused:
+        challenges.update_challenge(challenge, manager, voting_policy="weighted")
+    assert refused.value.field == "voting_policy"
+    assert "change the policy from the voting settings" in refused.value.message
+    db.session.rollback()
+    assert db.session.get(type(challenge), challenge.id, populate_existing=True).voting_policy == "simple"

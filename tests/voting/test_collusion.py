@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ideas.voting.collusion import VoteFact, collusion_factors, context_for
+from ideas.voting.collusion import LIVE, ContextBounds, VoteFact, Votes, collusion_factors, context_for
 from ideas.voting.weighting import DAY, WEIGHTED, VoteSignals, effort, standing, weight_for
 
 FAST = settings(max_examples=40, deadline=None)
@@ -273,8 +273,45 @@ def test_one_ideas_context_gives_the_same_factors_as_the_whole_challenge(data):
     votes = crowd(data)
     whole = collusion_factors(votes)
     for idea in {v.idea_id for v in votes}:
-        bounded = collusion_factors(context_for(idea, votes), ideas={idea})
+        context = context_for(idea, votes)
+        assert {v.vote_id for v in context.judged} == {v.vote_id for v in votes if v.idea_id == idea}
+        bounded = collusion_factors(context.facts, ideas={idea})
         assert bounded == {v.vote_id: whole[v.vote_id] for v in votes if v.idea_id == idea}
+
+
+def test_a_ring_whose_partners_never_voted_on_the_idea_is_seen_from_the_ideas_context():
+    # a and b support each other's ideas; c and d support a's other idea and b's, and a and b
+    # theirs, without ever voting on ia: whether most of a's and b's supports go to people
+    # who support them back needs c's and d's votes.
+    authors = {"ia": {"a"}, "ia2": {"a"}, "ib": {"b"}, "ic": {"c"}, "id": {"d"}}
+    pairs = [("b", "ia"), ("a", "ib"), ("a", "ic"), ("c", "ia2"), ("a", "id"), ("d", "ia2"),
+             ("b", "ic"), ("c", "ib"), ("b", "id"), ("d", "ib")]
+    votes = [fact(k, voter, idea, T0 + k * DAY, authors=authors[idea]) for k, (voter, idea) in enumerate(pairs)]
+    whole = collusion_factors(votes)
+    assert "reciprocal" in codes(whole, 0)
+    people = {"a", "b"}
+    theirs_only = [v for v in votes if v.voter_id in people]
+    assert collusion_factors(theirs_only, ideas={"ia"})[0].factor == 1.0  # the voters' own votes do not show it
+    assert collusion_factors(context_for("ia", votes).facts, ideas={"ia"})[0] == whole[0]
+
+
+def test_bounded_the_context_of_a_vote_stays_the_same_size_however_many_votes_came_before():
+    def context_size(days):
+        votes = [fact(k, f"v{k % 40}", f"i{k % 25}", T0 + k * 600.0, authors={f"a{k % 25}"})
+                 for k in range(days * 144)]
+        now = votes[-1].at
+        return len(context_for(votes[-1].idea_id, Votes(votes), now=now, bounds=LIVE).facts)
+
+    assert context_size(40) == context_size(80)
+
+
+def test_bounds_keep_to_the_recent_votes_and_the_latest_of_them():
+    votes = [fact(k, f"v{k}", "i1", T0 + k * 3600.0) for k in range(100)]
+    now = votes[-1].at
+    context = context_for("i1", Votes(votes), now=now, bounds=ContextBounds(recent_seconds=DAY, limit=10))
+    assert [v.vote_id for v in context.judged] == list(range(90, 100))
+    context = context_for("i1", Votes(votes), now=now, bounds=ContextBounds(recent_seconds=DAY, limit=None))
+    assert [v.vote_id for v in context.judged] == list(range(75, 100))
 
 
 @FAST

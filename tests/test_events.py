@@ -1,16 +1,16 @@
-"""The review's event registry: one place to subscribe to every step."""
+"""The event registry: one place where domains announce and others subscribe."""
 from __future__ import annotations
 
 import pytest
 
-from ideas.review import events
+from ideas import events
 
 
 @pytest.fixture(autouse=True)
 def own_registry(app, monkeypatch):
     """These tests are about the registry itself: other code's subscribers (webhooks)
     are set aside while they run."""
-    monkeypatch.setitem(app.extensions, "ideas.review.events", {})
+    monkeypatch.setitem(app.extensions, "ideas.events", {})
 
 
 def test_subscribers_hear_their_event_and_wildcards_hear_all(app) -> None:
@@ -62,7 +62,7 @@ def test_subscribers_belong_to_one_app(app, tmp_path) -> None:
     from tests.conftest import _base_overrides
 
     other = create_app(_base_overrides(tmp_path, f"sqlite:///{tmp_path / 'other.db'}"))
-    other.extensions["ideas.review.events"] = {}
+    other.extensions["ideas.events"] = {}
     heard = []
     events.subscribe(other, "review.started", lambda name, payload: heard.append(name))
     assert events.emit("review.started", {}) == 0

@@ -1,0 +1,117 @@
+"""Events: how a domain says what happened without knowing who cares.
+
+A use case calls `emit(name, payload)` once its change is written (flushed, inside
+the request's transaction). Other packages subscribe in their own `init_app` with
+`subscribe(app, name, handler)`, or to every event with `name="*"`: notifications
+tell people, search queues the idea for indexing, voting keeps score rows, webhooks
+queue deliveries. So challenges never imports notifications, search or voting's
+services to have them act; the arrows between packages only go down (see
+docs/architecture.md). Subscribers are per application, so two apps in one process
+(tests) never hear each other.
+
+A listener may refuse: `challenge.policy_requested` is emitted before the change is
+written, and voting raises (a `ChallengeError`, shown next to its field) when votes
+exist. Every other event announces a change already made.
+
+When subscribers run: inside the transaction, always. There are no after-commit
+subscribers, by choice. A handler that raises makes the whole action fail and roll
+back rather than lose the announcement silently, and a refused or rolled-back change
+is never announced. Work that must leave the process (mail, the search index on disk,
+webhook calls) is written by the handler as an outbox row in that same transaction
+and carried out after the commit by its owner: `ideas.mail` sends the outbox after
+the request, `ideas.search` drains its `IndexJob` queue, webhooks deliver from
+`WebhookDelivery` rows on the scheduler's tick. A process killed between the commit
+and that work loses nothing: the rows are still there. Handlers therefore never do
+network I/O themselves.
+
+Payloads. The `review.*` events go out of the site through webhooks: their payloads
+are plain JSON-ready dicts that never carry internal notes, individual reviewer
+scores or (under blind review) authors; `ideas/review/services.py` says what each
+holds. The other events stay inside the process: their payloads carry the objects
+the change concerns (the `Idea`, the acting `User`), as listed in `EVENTS`, so that a
+subscriber in the same transaction reads what the use case just wrote.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+
+Handler = Callable[[str, dict[str, Any]], None]
+
+_KEY = "ideas.events"
+
+# Every event, with what its payload holds. A name not listed here is refused both
+# when subscribing and when emitting, so a typo fails loudly instead of going unheard.
+DOMAIN_EVENTS: dict[str, str] = {
+    # challenges
+    "challenge.policy_requested": "challenge, policy: the charter form asks for another voting policy "
+                                  "(a listener refuses by raising ChallengeError)",
+    "challenge.scoring_changed": "challenge, changed (the names of the settings that count votes)",
+    "phase.changed": "challenge, event (the PhaseEvent just logged)",
+    "idea.published": "idea, actor: an idea became visible to participants",
+    "idea.changed": "idea: what it says or who may find it changed (saved, published, edited, withdrawn, "
+                    "imported); emitted before idea.published when an idea is published",
+    "idea.merged": "duplicate, survivor, manager, asked (voter ids asked whether their vote moves)",
+    "coauthor.invited": "idea, invite (the CoAuthor row), actor",
+    "comment.posted": "comment, actor, replied_to (author ids), mentioned (user ids)",
+    "comment.edited": "comment, actor, mentioned (user ids newly mentioned)",
+    "moderation.hidden": "target (a moderation Target), reason: hidden automatically past the flag threshold",
+    "moderation.visibility_changed": "idea: a moderator hid or showed the idea or one of its comments",
+    "moderation.told": "user_ids, message, url, actor, idea or challenge: a moderator's decision, told to "
+                       "the people it concerns",
+    # voting
+    "vote.network_rule_off": "reason: every vote came from one address, the shared-network rule is off",
+    "policy.changed": "challenge, change (the PolicyChange), actor, voter_ids",
+}
+REVIEW_EVENTS: tuple[str, ...] = (
+    # `review.transition` accompanies each state change (with `from`/`to`), alongside
+    # the specific event named for that change.
+    "review.transition",
+    "review.shortlisted",
+    "review.started",
+    "review.reviewers_assigned",
+    "review.scorecard_submitted",
+    "review.decided",
+    "review.revisited",
+    "review.handed_off",
+    "review.handoff_declined",
+    "review.acknowledged",
+    "review.work_started",
+    "review.progress_posted",
+    "review.closed",
+    "review.escalated",
+)
+EVENTS: tuple[str, ...] = (*DOMAIN_EVENTS, *REVIEW_EVENTS)
+ANY = "*"
+
+
+def _registry(app: Flask) -> dict[str, list[Handler]]:
+    return app.extensions.setdefault(_KEY, {})
+
+
+def subscribe(app: Flask, name: str, handler: Handler) -> None:
+    """Call `handler(name, payload)` on each `name` event (or every event for "*")."""
+    if name != ANY and name not in EVENTS:
+        raise ValueError(f"unknown event {name!r}; known: {', '.join(EVENTS)}")
+    handlers = _registry(app).setdefault(name, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def unsubscribe(app: Flask, name: str, handler: Handler) -> None:
+    handlers = _registry(app).get(name, [])
+    if handler in handlers:
+        handlers.remove(handler)
+
+
+def emit(name: str, payload: dict[str, Any]) -> int:
+    """Hand the event to its subscribers, in the order they subscribed; returns how many heard it."""
+    if name not in EVENTS:
+        raise ValueError(f"unknown event {name!r}")
+    registry = _registry(current_app)
+    handlers = [*registry.get(name, []), *registry.get(ANY, [])]
+    for handler in handlers:
+        handler(name, dict(payload))
+    return len(handlers)

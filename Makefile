@@ -59,12 +59,16 @@ run: install
 # Both backends run at once (one per core), each with its own log, printed in turn;
 # both run even when one fails, so one run tells everything. (The recipe runs under
 # `set -e`, hence `|| rc=$$?`: a failing backend must still write its exit code.)
+# The tests marked `once` cannot tell the backends apart (the browser tests: what
+# chromium draws and does): each backend runs half of them (IDEAS_TEST_SHARE, tests/conftest.py), so
+# each runs once; without PostgreSQL, SQLite runs them all.
 test: install-test imports chromium axe
 	@logs=$$(mktemp -d); \
 	trap 'rm -rf "$$logs"' EXIT; \
+	if $(BIN)/python -m tests.pg available; then share_sqlite=1/2; share_pg=2/2; else share_sqlite=; share_pg=; fi; \
 	echo "==> Test suite on SQLite and PostgreSQL side by side; each backend's output follows when both are done"; \
-	( rc=0; $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/sqlite.rc" ) & \
-	( rc=0; $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/pg.rc" ) & \
+	( rc=0; IDEAS_TEST_SHARE=$$share_sqlite $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/sqlite.rc" ) & \
+	( rc=0; IDEAS_TEST_SHARE=$$share_pg $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/pg.rc" ) & \
 	wait; \
 	cat "$$logs/sqlite.log" "$$logs/pg.log"; \
 	status=0; \
@@ -73,7 +77,7 @@ test: install-test imports chromium axe
 	exit $$status
 
 test-sqlite: install-test axe
-	@echo; echo "==> Test suite on SQLite"
+	@echo; echo "==> Test suite on SQLite$${IDEAS_TEST_SHARE:+ (share $$IDEAS_TEST_SHARE of the tests marked once)}"
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -85,7 +89,7 @@ test-pg: install-test axe
 	fi; \
 	url=$$($(BIN)/python -m tests.pg create); tmp=$$(mktemp -d); \
 	trap 'rm -rf "$$tmp"; $(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
-	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})"; \
+	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})$${IDEAS_TEST_SHARE:+, share $$IDEAS_TEST_SHARE of the tests marked once}"; \
 	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
 # The arrows between packages (docs/architecture.md): a few seconds, and it fails before

@@ -94,7 +94,7 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         # Password hashing cost; tests lower it so the suite stays fast.
         "IDEAS_ARGON2_TIME_COST": int(env.get("IDEAS_ARGON2_TIME_COST", "1" if testing else "3")),
         "IDEAS_ARGON2_MEMORY_COST": int(
-            env.get("IDEAS_ARGON2_MEMORY_COST", "1024" if testing else "65536")
+            env.get("IDEAS_ARGON2_MEMORY_COST", "64" if testing else "65536")
         ),
         "IDEAS_TOKEN_HOURS_VERIFY": int(env.get("IDEAS_TOKEN_HOURS_VERIFY", "72")),
         "IDEAS_TOKEN_HOURS_RESET": int(env.get("IDEAS_TOKEN_HOURS_RESET", "2")),

@@ -8,3 +8,4 @@ from ideas.review.models import *  # noqa: F401,F403
 from ideas.integrations.models import *  # noqa: F401,F403
 from ideas.search.models import IdeaSearchDocument, IndexJob  # noqa: F401
 from ideas.insight.models import *  # noqa: F401,F403
+from ideas.insight import tallies  # noqa: F401,E402  (its triggers follow create_all too)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, event
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ideas.extensions import db
@@ -58,11 +58,3 @@ class VoteWeightTally(db.Model):
 # (a handful among 20,000): declared here, where the dashboard reads it, on the ranking's table.
 Index("ix_idea_scores_disagree", IdeaScore.challenge_id,
       sqlite_where=IdeaScore.disagree.is_(True), postgresql_where=IdeaScore.disagree.is_(True))
-
-
-@event.listens_for(db.metadata, "after_create")
-def _keep_tallies(target, connection, **kw) -> None:
-    # A database made by create_all (benches, scripts) is kept like a migrated one.
-    from ideas.insight import tallies
-
-    tallies.install_if_complete(connection)

@@ -21,7 +21,7 @@ import time
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import Date, case, cast, delete, func, inspect, select, union_all
+from sqlalchemy import Date, case, cast, delete, event, func, inspect, select, union_all
 from sqlalchemy.engine import Connection
 
 from ideas.challenges.models import Idea, IdeaStatus
@@ -225,6 +225,12 @@ def install_if_complete(connection: Connection) -> None:
     names = set(inspect(connection).get_table_names())
     if {"votes", "ideas", ActivityDay.__tablename__, VoteWeightTally.__tablename__} <= names:
         install(connection)
+
+
+@event.listens_for(db.metadata, "after_create")
+def _keep_tallies(target, connection, **kw) -> None:
+    # A database made by create_all (benches, scripts) is kept like a migrated one.
+    install_if_complete(connection)
 
 
 # --- counting again from the rows ------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ideas.extensions import db
-from tests.conftest import csrf_token
+from tests.conftest import session_csrf_token
 
 # (method, url); {user} and {domain} are filled in with real rows so a guard failure
 # can never hide behind a 404.
@@ -60,7 +60,7 @@ def request(client, method: str, url: str, token: str):
 @pytest.mark.parametrize(("method", "url"), ADMIN_URLS)
 def test_anonymous_is_sent_to_sign_in(client, targets, method, url):
     url = url.format(**targets)
-    response = request(client, method, url, csrf_token(client, "/login"))
+    response = request(client, method, url, session_csrf_token(client))
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
 
@@ -69,7 +69,7 @@ def test_anonymous_is_sent_to_sign_in(client, targets, method, url):
 @pytest.mark.parametrize(("method", "url"), ADMIN_URLS)
 def test_non_admins_are_refused(client, make_user, login, targets, who, method, url):
     login(make_user(**NON_ADMINS[who]))
-    response = request(client, method, url.format(**targets), csrf_token(client, "/account"))
+    response = request(client, method, url.format(**targets), session_csrf_token(client))
     assert response.status_code == 403
     person = targets["person"]
     db.session.refresh(person)

@@ -35,10 +35,14 @@ TIMEOUT_MS = 15_000
 
 
 def pytest_collection_modifyitems(items):
+    """Every test here drives chromium; and each is `once` (docs/testing.md): what chromium
+    draws and does depends on the pages, which are the same on either backend, and the
+    service calls behind each journey's steps run on both in the route and service tests."""
     here = os.path.dirname(__file__)
     for item in items:
         if str(item.fspath).startswith(here):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.once)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from ideas import clock
 from ideas.accounts.models import EmployeeDomain, User, UserExpertise, UserRole

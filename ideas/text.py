@@ -6,6 +6,7 @@ only the tags and attributes listed here."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -23,8 +24,22 @@ ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"
 URL_SCHEMES = {"http", "https", "mailto"}
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+# Rendering is a pure function of the text, and the same texts (a challenge's charter,
+# the ideas of a list, a discussion) are rendered on every request: short ones are kept,
+# keyed by the text itself, so an edit is a new key and never a stale page. Bounded in
+# count and in length so that a worker's memory stays small.
+_MEMO_ENTRIES = 1024
+_MEMO_LONGEST = 10_000  # characters (a comment at most); longer texts are rendered every time
+
+
 def render(source: str | None) -> Markup:
-    html = _md.render(source or "")
+    source = source or ""
+    return _render(source) if len(source) <= _MEMO_LONGEST else _render.__wrapped__(source)
+
+
+@lru_cache(maxsize=_MEMO_ENTRIES)
+def _render(source: str) -> Markup:
+    html = _md.render(source)
     clean = nh3.clean(
         html,
         tags=TAGS,
@@ -41,6 +56,12 @@ def word_count(*texts: str | None) -> int:
 
 def plain(source: str | None, limit: int = 300) -> str:
     """A short plain-text excerpt (for notifications and search snippets)."""
-    text = nh3.clean(_md.render(source or ""), tags=set())
+    source = source or ""
+    return _plain(source, limit) if len(source) <= _MEMO_LONGEST else _plain.__wrapped__(source, limit)
+
+
+@lru_cache(maxsize=_MEMO_ENTRIES)
+def _plain(source: str, limit: int) -> str:
+    text = nh3.clean(_md.render(source), tags=set())
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

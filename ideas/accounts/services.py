@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from ideas import clock, mail
 from ideas.accounts import rules
@@ -454,7 +455,10 @@ def revoke_api_token(user: User, token_id: int) -> bool:
 
 
 def user_for_token(secret: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    # The person in the same query, with their roles; their expertise only where asked for.
+    person = joinedload(ApiToken.user, innerjoin=True)
+    row = db.session.scalar(select(ApiToken).options(person.lazyload(User.expertise_rows))
+                            .where(ApiToken.token_hash == _digest(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user

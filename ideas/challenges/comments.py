@@ -29,7 +29,7 @@ from ideas.web import path_for
 # A comment may be corrected for a short while; after that what people replied to stays put.
 EDIT_WINDOW = timedelta(minutes=15)
 MAX_COMMENT = 10_000  # characters of Markdown
-PAGE_SIZE = 200  # newest top-level comments shown on an idea page, each with all its replies
+PAGE_SIZE = 50  # top-level comments shown on one page of an idea's discussion, each with its replies
 MAX_REPLIES = 2_000  # replies loaded for those comments, at most
 MAX_MENTIONS = 20  # @names resolved per comment
 AMBIGUOUS = 5  # an @name matching more people than this notifies nobody
@@ -234,6 +234,8 @@ class Discussion:
     can_flag_idea: bool
     idea_flagged: bool
     retry: dict | None  # a refused form, shown again with its message and what was typed
+    older_before: int | None = None  # the next page's `comments_before`, when older conversations exist
+    is_older_page: bool = False  # this page is not the newest one
     edit_minutes: int = field(default_factory=edit_minutes)
     max_length: int = MAX_COMMENT
 
@@ -247,26 +249,34 @@ class Discussion:
         return None
 
 
-def page_context(idea: Idea, viewer) -> dict:
-    """What templates/challenges/_discussion.html needs, in a handful of queries whatever the size."""
+def _author_name() -> tuple:
+    """A comment's author comes with it for their name; their roles and expertise do not."""
+    author = joinedload(Comment.author, innerjoin=True)
+    return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows))
+
+
+def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
+    """What templates/challenges/_discussion.html needs, in a handful of queries whatever the size:
+    the newest PAGE_SIZE conversations, or the PAGE_SIZE before the comment `before` (older pages)."""
     now = clock.now()
     challenge = idea.challenge
     signed_in = _signed_in(viewer)
     viewer_id = viewer.id if signed_in else None
     staff = permissions.is_staff(viewer, challenge)
 
-    top = list(db.session.scalars(
-        select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))
-        .order_by(Comment.id.desc()).limit(PAGE_SIZE)
-    ))
+    threads_of_idea = (Comment.idea_id == idea.id, Comment.parent_id.is_(None))
+    page = select(Comment).options(*_author_name()).where(*threads_of_idea)
+    if before:
+        page = page.where(Comment.id < before)
+    top = list(db.session.scalars(page.order_by(Comment.id.desc()).limit(PAGE_SIZE + 1)))
+    older = len(top) > PAGE_SIZE
+    top = top[:PAGE_SIZE]
     top.reverse()
     total = len(top)
-    if total == PAGE_SIZE:
-        total = db.session.scalar(
-            select(func.count(Comment.id)).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))
-        ) or total
+    if older or before:
+        total = db.session.scalar(select(func.count(Comment.id)).where(*threads_of_idea)) or total
     replies = list(db.session.scalars(
-        select(Comment).where(Comment.parent_id.in_([c.id for c in top])).order_by(Comment.id).limit(MAX_REPLIES)
+        select(Comment).options(*_author_name()).where(Comment.parent_id.in_([c.id for c in top])).order_by(Comment.id).limit(MAX_REPLIES)
     )) if top else []
 
     flagged: set[tuple[str, int]] = set()
@@ -328,6 +338,7 @@ def page_context(idea: Idea, viewer) -> dict:
     retry = g.get("discussion_retry") if has_app_context() else None
     return {"discussion": Discussion(
         idea=idea, threads=threads, total_threads=total, can_comment=commenting, refusal=refusal,
+        older_before=top[0].id if older else None, is_older_page=bool(before),
         can_flag_idea=flagging and viewer_id not in author_ids and ("idea", idea.id) not in flagged,
         idea_flagged=("idea", idea.id) in flagged, retry=retry,
     )}

@@ -87,7 +87,8 @@ def detail(challenge_id: int):
     before = request.args.get("before", type=db_int)
     if before:
         query = query.where(Idea.id < before)
-    ideas = list(db.session.scalars(query.order_by(Idea.id.desc()).limit(PAGE_SIZE + 1)))
+    ideas = list(db.session.scalars(query.options(*services.idea_card_loads())
+                                    .order_by(Idea.id.desc()).limit(PAGE_SIZE + 1)))
     more = len(ideas) > PAGE_SIZE
     ideas = ideas[:PAGE_SIZE]
     return render_template(
@@ -341,7 +342,8 @@ def idea(idea_id: int):
     challenge = item.challenge
     from ideas.challenges import comments
 
-    context = {"hide_authors": False, **comments.page_context(item, current_user)}
+    context = {"hide_authors": False,
+               **comments.page_context(item, current_user, before=request.args.get("comments_before", type=db_int))}
     panels = []
     for provider in _idea_panels():  # voting and review add their own panels
         extra = provider(item, current_user)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import url_for
 from sqlalchemy import Select, and_, delete, func, or_, select, union_all
+from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
 from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
@@ -346,15 +347,25 @@ def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     return list(db.session.scalars(query.order_by(Challenge.id.desc()).limit(limit)))
 
 
+def _staff_people():
+    """The staff's people come with the challenge; their own roles and expertise do not."""
+    person = selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
+    return [person.lazyload(User.role_rows), person.lazyload(User.expertise_rows)]
+
+
 def get_challenge(challenge_id: int, user) -> Challenge:
-    challenge = db.session.get(Challenge, challenge_id)
+    challenge = db.session.get(Challenge, challenge_id, options=_staff_people())
     if challenge is None or not permissions.can_see_challenge(user, challenge):
         raise NotFoundError()
     return challenge
 
 
 def get_idea(idea_id: int, user) -> Idea:
-    idea = db.session.get(Idea, idea_id)
+    author = joinedload(Idea.author, innerjoin=True)
+    person = joinedload(Idea.challenge, innerjoin=True).selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
+    idea = db.session.get(Idea, idea_id, options=[
+        author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
+        person.lazyload(User.role_rows), person.lazyload(User.expertise_rows)])
     if idea is None or not permissions.can_see_idea(user, idea):
         raise NotFoundError()
     return idea
@@ -370,6 +381,15 @@ def visible_ideas_query(user, challenge: Challenge) -> Select:
         conditions.append(Idea.hidden_at.is_(None))
         conditions.append(Idea.pool.in_(permissions.visible_pools(user, challenge)))
     return select(Idea).where(*conditions)
+
+
+def idea_card_loads() -> tuple:
+    """Loader options for a list of idea cards (templates/challenges/_idea_card.html): the
+    author's name in the same query and nothing that hangs off the author or the idea. The
+    challenge is already in the session; anything else a caller touches loads when touched."""
+    author = joinedload(Idea.author, innerjoin=True)
+    return (lazyload(Idea.challenge), author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
+            lazyload(Idea.coauthors), lazyload(Idea.tag_rows), defer(Idea.body))
 
 
 IDEA_POOLS = ("employee", "external")

@@ -335,6 +335,30 @@ def test_profiles_list_comments_only_to_those_who_may_see_them(make_user, client
 
 # --- bounded queries ----------------------------------------------------------------
 
+def test_a_long_discussion_pages_back_to_its_first_comment_without_javascript(world, client, monkeypatch):
+    monkeypatch.setattr(comments, "PAGE_SIZE", 3)
+    idea, people = world["idea"], [world["author"], world["other"], world["manager"]]
+    for i in range(7):
+        top = comments.post_comment(idea, people[i % 3], f"Thought number {i} on this.")
+        comments.reply(top, people[(i + 1) % 3], f"Answer to thought {i}.")
+    db.session.commit()
+
+    seen, path, pages = [], idea_page(idea), 0
+    while path:
+        html = client.get(path).get_data(as_text=True)
+        pages += 1
+        shown = [int(n) for n in re.findall(r"Thought number (\d+) on this", html)]
+        assert len(shown) <= 3 and shown == sorted(shown)  # oldest first within a page
+        assert all(f"Answer to thought {n}." in html for n in shown)  # each with its replies
+        assert "of 7 conversations" in html or "older conversations of 7" in html
+        seen = shown + seen
+        older = re.search(r'href="([^"]*comments_before=\d+[^"]*)"', html)
+        path = older.group(1).replace("&amp;", "&") if older else None
+        if pages > 1:
+            assert "Back to the latest" in html
+    assert pages == 3 and seen == list(range(7))  # every comment reachable, none twice
+
+
 def test_the_discussion_loads_in_a_fixed_number_of_queries(world):
     idea, people = world["idea"], [world["author"], world["other"], world["manager"]]
 

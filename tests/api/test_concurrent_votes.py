@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -103,10 +102,8 @@ def test_fifty_people_voting_at_once_leave_fifty_votes_and_true_aggregates(live_
     db.session.commit()
     path = f"/api/v1/ideas/{idea.id}/vote"
 
-    started = time.monotonic()
     results = fire_together(live_server, [("POST", path, token, {"reason": f"Voter {n} likes it"})
                                           for n, token in enumerate(tokens)])
-    elapsed = time.monotonic() - started
 
     assert not problems(results), f"{len(problems(results))} of 50 refused: {problems(results)[:5]}"
     assert all(status == 201 for status, _ in results)
@@ -114,7 +111,6 @@ def test_fifty_people_voting_at_once_leave_fifty_votes_and_true_aggregates(live_
     assert db.session.scalar(select(func.count(func.distinct(Vote.voter_id))).where(Vote.idea_id == idea.id)) == 50
     score, _ = stored_aggregates_match_the_votes(idea.id)
     assert score.raw_employee + score.raw_external == 50
-    assert elapsed < 15, f"50 simultaneous votes took {elapsed:.1f} s"
 
 
 def test_one_person_sending_ten_votes_at_once_leaves_one_vote(live_server, make_user, api_token, voting_idea):

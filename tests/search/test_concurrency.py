@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from ideas import search
@@ -37,7 +36,6 @@ def test_two_submitters_and_a_searcher(app, tmp_path, make_challenge, make_user)
         return subprocess.Popen([sys.executable, "-W", "error::DeprecationWarning", str(WORKER), *map(str, args)],
                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    started = time.monotonic()
     searcher = start("search", config_file, reader.id, stop)
     submitters = [start("submit", config_file, author.id, challenge.id, prefix, PER_PROCESS)
                   for author, prefix in ((first, "alpha"), (second, "beta"))]
@@ -61,4 +59,3 @@ def test_two_submitters_and_a_searcher(app, tmp_path, make_challenge, make_user)
     titles = {i.title for i in result.items}
     assert result.total == 2 * PER_PROCESS, result.error
     assert titles == {f"{p} concurrent idea {n}" for p in ("alpha", "beta") for n in range(PER_PROCESS)}
-    assert time.monotonic() - started < 45  # ~12 s on an idle machine

@@ -257,8 +257,8 @@ def _build(idea_count: int, vote_count: int) -> int:
                            collusion, weight, discounts, collusion_discounts, policy)
         SELECT :challenge, :first_idea + ((v * 37 + k * {step}) % :ideas), :first_voter + v,
                CASE WHEN v % 5 < 2 THEN 'employee' ELSE 'external' END, 'support', 1, '',
-               {_at_plus_seconds(f"((v * {per_voter} + k) * 2592000 / {vote_count})")},
-               {_at_plus_seconds(f"((v * {per_voter} + k) * 2592000 / {vote_count})")},
+               {_at_plus_seconds(f"(CAST(v * {per_voter} + k AS BIGINT) * 2592000 / {vote_count})")},
+               {_at_plus_seconds(f"(CAST(v * {per_voter} + k AS BIGINT) * 2592000 / {vote_count})")},
                (v + k) % 2 = 0, 120, 0, false, false, 'employee_verified', 3.0e7, 3, false,
                {effort}, {standing}, {collusion}, ({effort}) * ({standing}) * ({collusion}), '[]', '[]',
                'weighted/1'

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from ideas import clock, mail, text
 from ideas.accounts.models import Role, User, UserRole
-from ideas.accounts.services import normalise_tags
+from ideas.accounts.services import normalise_tag, normalise_tags
 from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
@@ -220,7 +220,7 @@ def unfollow(user, target_type: str, target_key) -> bool:
         raise ChallengeError("Sign in to follow.", status=401)
     key = str(target_key if target_key is not None else "").strip()
     if target_type == "tag":
-        key = " ".join(key.lower().split())[:40]  # as accounts.services.normalise_tags writes tags
+        key = normalise_tag(key)  # as tags are written
     row = _follow_row(user, target_type, key)
     if row is None:
         _target(user, target_type, target_key)  # 404 for what does not exist for this person

@@ -14,6 +14,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, NullQuery, Or, Query, Term
 from whoosh.sorting import FieldFacet
 
+from ideas.accounts.services import normalise_tag
 from ideas.challenges import permissions
 from ideas.challenges.models import Challenge, ChallengeStaff, Idea, IdeaTag, Phase
 from ideas.extensions import db
@@ -88,7 +89,7 @@ def search_ideas(
         return SearchPage([], 0, 1, 0, error=" ".join(notices) or None, sort=sort, notices=notices)
     pool = pool if pool in BOTH_POOLS else None
     status = str(status) if status in INDEXED_STATUSES else None
-    tag = " ".join(str(tag or "").strip().lower().split())[:40] or None
+    tag = normalise_tag(str(tag or "")) or None
     if pool:
         scope.wanted["pool"] = {pool}
     if status:

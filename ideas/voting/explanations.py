@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     Idea,
 )
@@ -16,6 +15,7 @@ from ideas.voting import weighting
 from ideas.voting.models import (
     Vote,
 )
+from ideas.voting.permissions import can_see_ranking
 from ideas.voting.settings import active_policy
 from ideas.voting.signals import _signals_for
 
@@ -51,10 +51,7 @@ def my_vote(idea: Idea, voter) -> Vote | None:
 def counts_visible(idea: Idea, viewer) -> bool:
     """Counts are hidden until the person has voted (against herding), unless the
     challenge shows them, voting is over, or the viewer runs the challenge."""
-    challenge = idea.challenge
-    if not challenge.hide_counts_until_voted or challenge_permissions.is_staff(viewer, challenge):
-        return True
-    if challenge.phase in ("review", "closed"):
+    if can_see_ranking(viewer, idea.challenge):
         return True
     return my_vote(idea, viewer) is not None or (
         getattr(viewer, "is_authenticated", False) and viewer.id in idea.author_ids())

@@ -46,7 +46,10 @@ def init_database(app: Flask) -> None:
     @app.after_request
     def _commit(response):
         # The request owns the transaction: services flush, and the request commits
-        # once when it succeeded, or rolls back when it did not.
+        # once when it succeeded, or rolls back when it did not. A request that never
+        # touched the database (a page from the cache) has nothing to end.
+        if not db.session().in_transaction():
+            return response
         if response.status_code < 400:
             db.session.commit()
         else:

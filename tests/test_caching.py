@@ -102,3 +102,100 @@ def test_signed_in_people_and_anonymous_readers_never_share_a_page(cached, make_
     # The anonymous copy is now cached; the manager still gets their own page.
     assert "Change the phase" in _text(staff.get(f"/challenges/{challenge.id}"))
     assert "Change the phase" not in _text(anonymous.get(f"/challenges/{challenge.id}"))
+
+
+# --- the signed-in challenge page's shared part (idea cards, count, cover, criteria, tags) ---
+
+def _cards(page: str) -> list[str]:
+    return re.findall(r'<li class="card idea-card">\s*<h3><a href="[^"]+">([^<]+)</a>', page)
+
+
+def test_a_signed_in_reader_sees_an_edit_a_comment_and_a_new_idea_at_once(cached, make_user, login):
+    from ideas.challenges import comments
+
+    manager = make_user(roles=("manager",))
+    author = make_user()
+    challenge = open_challenge(manager)
+    idea = idea_in(challenge, author, title="Kiosks at the door")
+    reader = cached.test_client()
+    login(make_user(), target=reader)
+    path = f"/challenges/{challenge.id}"
+    first = _text(reader.get(path))
+    assert _cards(first) == ["Kiosks at the door"] and "· 1 idea<" in first and "0 comments" in first
+    assert _text(reader.get(path)) == first  # the cards now come from the cache
+
+    challenges.edit_idea(idea, author, title="Kiosks by the entrance", summary=idea.summary, body=idea.body)
+    db.session.commit()
+    assert _cards(_text(reader.get(path))) == ["Kiosks by the entrance"]
+
+    comments.post_comment(idea, manager, "Which entrance?")
+    db.session.commit()
+    assert "1 comment<" in _text(reader.get(path))
+
+    idea_in(challenge, make_user(), title="Bag drop on the train")
+    page = _text(reader.get(path))
+    assert _cards(page) == ["Bag drop on the train", "Kiosks by the entrance"] and "· 2 ideas<" in page
+
+
+def test_a_merge_and_a_hidden_idea_leave_the_cards_at_once(cached, make_user, login):
+    from ideas.challenges import merge, moderation
+
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager)
+    first = idea_in(challenge, make_user(), title="Kiosks at the door")
+    second = idea_in(challenge, make_user(), title="Kiosks near the door")
+    third = idea_in(challenge, make_user(), title="Fewer forms")
+    reader = cached.test_client()
+    login(make_user(), target=reader)
+    path = f"/challenges/{challenge.id}"
+    assert len(_cards(_text(reader.get(path)))) == 3
+
+    merge.merge_ideas(second, first, manager, "The same idea")
+    db.session.commit()
+    assert _cards(_text(reader.get(path))) == ["Fewer forms", "Kiosks at the door"]
+
+    moderation.hide(challenge, manager, "idea", third.id, "Off topic")
+    db.session.commit()
+    assert _cards(_text(reader.get(path))) == ["Kiosks at the door"]
+    # The staff's cards (hidden ideas shown, marked) are kept apart from the participants'.
+    staff = cached.test_client()
+    login(manager, target=staff)
+    staff_page = _text(staff.get(path))
+    assert "Fewer forms" in staff_page and "hidden by moderation" in staff_page
+    assert "Fewer forms" not in _text(reader.get(path))
+
+
+def test_a_phase_change_and_criteria_are_seen_by_a_signed_in_reader_at_once(cached, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager)
+    idea_in(challenge, make_user())
+    reader = cached.test_client()
+    login(make_user(), target=reader)
+    path = f"/challenges/{challenge.id}"
+    assert "Submit an idea" in _text(reader.get(path))
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    page = _text(reader.get(path))
+    assert "Submit an idea" not in page
+    assert re.search(r'class="current"><strong>Voting opens', page)
+
+
+def test_a_vote_is_seen_on_the_next_idea_page(cached, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", hide_counts_until_voted=False)
+    idea = idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    reader = cached.test_client()
+    login(manager, target=reader)
+    voter = cached.test_client()
+    login(make_user(), target=voter)
+    before = _text(reader.get(f"/ideas/{idea.id}"))
+    from tests.conftest import csrf_token
+
+    token = csrf_token(voter, f"/ideas/{idea.id}")
+    assert voter.post(f"/ideas/{idea.id}/vote", data={"csrf_token": token, "value": "1"}).status_code == 302
+    after = _text(reader.get(f"/ideas/{idea.id}"))
+    assert before != after
+    anonymous = cached.test_client()
+    assert _text(anonymous.get(f"/ideas/{idea.id}")) == _text(anonymous.get(f"/ideas/{idea.id}"))

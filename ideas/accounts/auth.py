@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_login import LoginManager
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ideas.accounts.models import User
 from ideas.extensions import db
@@ -23,8 +23,9 @@ def init_login(login_manager: LoginManager) -> None:
             user_id, version = (int(part) for part in identity.split(":", 1))
         except ValueError:
             return None
-        # The roles are read on every page; the expertise tags only where reviewers are routed.
-        user = db.session.get(User, user_id, options=[lazyload(User.expertise_rows)])
+        # The roles are read on every page, so they come in the same query; the expertise
+        # tags only where reviewers are routed.
+        user = db.session.get(User, user_id, options=[joinedload(User.role_rows), lazyload(User.expertise_rows)])
         if user is None or not user.active or user.session_version != version:
             return None
         return user

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -454,23 +455,26 @@ def revoke_api_token(user: User, token_id: int) -> bool:
     return True
 
 
-def user_for_token(secret: str) -> User | None:
-    # The person in the same query, with their roles; their expertise only where asked for.
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a bearer token speaks for, and the token's id when its "last used" time is
+    more than a minute old (else None): both from the one read of the token."""
+
+    user: User
+    touch_id: int | None
+
+
+def user_for_token(secret: str) -> TokenHolder | None:
+    # The person and their roles in the same query; their expertise only where asked for.
     person = joinedload(ApiToken.user, innerjoin=True)
-    row = db.session.scalar(select(ApiToken).options(person.lazyload(User.expertise_rows))
+    row = db.session.scalar(select(ApiToken).options(person.joinedload(User.role_rows),
+                                                     person.lazyload(User.expertise_rows))
                             .where(ApiToken.token_hash == _digest(secret)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    return row.user
-
-
-def token_needs_touch(secret: str) -> int | None:
-    """The token's id when its "last used" time is more than a minute old (else None)."""
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
-    if row is None:
-        return None
     last = clock.as_utc(row.last_used_at)
-    return row.id if last is None or clock.now() - last > timedelta(minutes=1) else None
+    stale = last is None or clock.now() - last > timedelta(minutes=1)
+    return TokenHolder(row.user, row.id if stale else None)
 
 
 def touch_token(token_id: int) -> None:

@@ -78,11 +78,11 @@ def authenticate():
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise ApiError(401, "Use the Bearer scheme: Authorization: Bearer <token>.")
-        user = accounts.user_for_token(secret.strip())
-        if user is None:
+        holder = accounts.user_for_token(secret.strip())
+        if holder is None:
             raise ApiError(401, "This token is not valid, was revoked, or its account is deactivated.")
-        g.api_user = user
-        g.api_token_touch = accounts.token_needs_touch(secret.strip())
+        g.api_user = holder.user
+        g.api_token_touch = holder.touch_id
 
 
 @bp.teardown_request

@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from markupsafe import Markup
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ideas import clock
+from ideas import caching, clock
 from ideas.caching import public_page
 from ideas.accounts.models import User
 from ideas.accounts.services import find_by_email
@@ -80,28 +81,52 @@ def create():
 @public_page(lambda challenge_id: f"c:{challenge_id}")
 def detail(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    query = services.visible_ideas_query(current_user, challenge)
     status = request.args.get("status") or "published"
     filters = services.idea_filters(tag=request.args.get("tag"), pool=request.args.get("pool"), status=status)
-    query = services.filter_ideas(query, filters)
-    before = request.args.get("before", type=db_int)
-    if before:
-        query = query.where(Idea.id < before)
-    ideas = list(db.session.scalars(query.options(*services.idea_card_loads())
-                                    .order_by(Idea.id.desc()).limit(PAGE_SIZE + 1)))
-    more = len(ideas) > PAGE_SIZE
-    ideas = ideas[:PAGE_SIZE]
+    is_manager = permissions.is_manager(current_user, challenge)
+    shown = _shown_ideas(challenge, filters, request.args.get("before", type=db_int))
     return render_template(
-        "challenges/detail.html", challenge=challenge, ideas=ideas, more=more,
+        "challenges/detail.html", challenge=challenge, shown=shown,
         filters={"tag": filters.tag, "pool": filters.pool, "status": status},
         actions=permissions.allowed_actions(challenge, clock.now()),
-        is_manager=permissions.is_manager(current_user, challenge),
-        is_staff=permissions.is_staff(current_user, challenge),
-        cover=attachments.cover_of(challenge), log=services.phase_log(challenge),
+        is_manager=is_manager, is_staff=permissions.is_staff(current_user, challenge),
+        log=services.phase_log(challenge) if is_manager else [],  # only the managers' panel shows it
         phase_form=_phase_form(challenge), now=clock.now(),
         needs_terms=current_user.is_authenticated and not services.has_accepted_terms(current_user, challenge),
-        idea_count=services.count_ideas(challenge),
     )
+
+
+def _shown_ideas(challenge: Challenge, filters, before: int | None) -> dict:
+    """What the challenge page shows that is the same for everyone who sees the same ideas:
+    the page of idea cards (rendered), the cursor of the next page, the idea count, the
+    cover, the criteria and the tags.
+
+    Kept per challenge generation (ideas/caching.py), which every committed change to the
+    challenge, its ideas, votes, comments, attachments or phase moves (and `site` any
+    change to people), so the next request after a vote, an edit or a merge builds it
+    again. Who sees which ideas depends only on the pools they see and on being staff
+    (services.visible_ideas_query), so those are part of the key."""
+    audience = (tuple(permissions.visible_pools(current_user, challenge)), permissions.is_staff(current_user, challenge))
+
+    def build() -> dict:
+        query = services.filter_ideas(services.visible_ideas_query(current_user, challenge), filters)
+        if before:
+            query = query.where(Idea.id < before)
+        ideas = list(db.session.scalars(query.options(*services.idea_card_loads())
+                                        .order_by(Idea.id.desc()).limit(PAGE_SIZE + 1)))
+        more = len(ideas) > PAGE_SIZE
+        ideas = ideas[:PAGE_SIZE]
+        cards = current_app.jinja_env.get_template("challenges/_idea_cards.html").render(ideas=ideas) if ideas else ""
+        return {"cards": cards, "next_before": ideas[-1].id if more else None,
+                "idea_count": services.count_ideas(challenge),
+                "cover": attachments.cover_of(challenge) is not None,
+                "criteria": [(c.name, c.weight, c.description) for c in challenge.criteria],
+                "tags": list(challenge.tags)}
+
+    shown = dict(caching.remember(("challenge page", challenge.id, filters, before, audience),
+                                  f"c:{challenge.id}", build))
+    shown["cards"] = Markup(shown["cards"])  # rendered by our own template, escaped there
+    return shown
 
 
 def _phase_form(challenge: Challenge) -> PhaseForm:

@@ -348,9 +348,12 @@ def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
 
 
 def _staff_people():
-    """The staff's people come with the challenge; their own roles and expertise do not."""
-    person = selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
-    return [person.lazyload(User.role_rows), person.lazyload(User.expertise_rows)]
+    """The staff's people come with the challenge, in the same query (every page asks who
+    runs it); their own roles and expertise do not, nor the criteria and tags, which load
+    when a page shows them."""
+    person = joinedload(Challenge.staff).joinedload(ChallengeStaff.user)
+    return [person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
+            lazyload(Challenge.criteria), lazyload(Challenge.tag_rows)]
 
 
 def get_challenge(challenge_id: int, user) -> Challenge:
@@ -362,10 +365,13 @@ def get_challenge(challenge_id: int, user) -> Challenge:
 
 def get_idea(idea_id: int, user) -> Idea:
     author = joinedload(Idea.author, innerjoin=True)
-    person = joinedload(Idea.challenge, innerjoin=True).selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
+    challenge = joinedload(Idea.challenge, innerjoin=True)
+    person = challenge.selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
+    # The challenge's criteria and tags load when the page shows them (the vote form).
     idea = db.session.get(Idea, idea_id, options=[
         author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
-        person.lazyload(User.role_rows), person.lazyload(User.expertise_rows)])
+        person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
+        challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows)])
     if idea is None or not permissions.can_see_idea(user, idea):
         raise NotFoundError()
     return idea

@@ -5,7 +5,7 @@ with the unread count, a "What you follow" section on the home page, and the
 `follow_state` template helper used by the follow buttons on other pages."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ideas.errors import ChallengeError
@@ -114,8 +114,23 @@ def follow_state(target_type: str, target_key) -> dict | None:
     """For a follow button: None for the anonymous, else whether they follow and where to come back."""
     if not current_user.is_authenticated:
         return None
-    return {"following": services.is_following(current_user, target_type, target_key),
-            "next": request.full_path.rstrip("?")}
+    known = g.get("follows_known")
+    key = (target_type, str(target_key))
+    if known is not None and key in known:
+        following = key in g.follows_found
+    else:
+        following = services.is_following(current_user, target_type, target_key)
+    return {"following": following, "next": request.full_path.rstrip("?")}
+
+
+def follow_states(**keys) -> str:
+    """Read the state of a page's follow buttons in one query before they are drawn:
+    `follow_states(challenge=[challenge.id], tag=challenge.tags)`. Prints nothing."""
+    if current_user.is_authenticated:
+        wanted = {(target_type, str(k)) for target_type, found in keys.items() for k in found}
+        g.follows_found = g.get("follows_found", set()) | services.following_among(current_user, wanted)
+        g.follows_known = g.get("follows_known", set()) | wanted
+    return ""
 
 
 @bp.record_once
@@ -124,3 +139,4 @@ def _register(state) -> None:
     extensions.setdefault("ideas.nav", []).append(nav_items)
     extensions.setdefault("ideas.home", []).append(home_section)
     state.app.add_template_global(follow_state, "follow_state")
+    state.app.add_template_global(follow_states, "follow_states")

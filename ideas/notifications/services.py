@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ideas import clock, mail, text
 from ideas.accounts.models import Role, User, UserRole
@@ -240,6 +240,22 @@ def is_following(user, target_type: str, target_key) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return _follow_row(user, target_type, str(target_key)) is not None
+
+
+def following_among(user, targets: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (target type, key) pairs the person follows, in one query (a page's
+    follow buttons)."""
+    wanted = {(t, str(k)) for t, k in targets}
+    if not wanted or not getattr(user, "is_authenticated", False):
+        return set()
+    by_type: dict[str, set[str]] = {}
+    for target_type, key in wanted:
+        by_type.setdefault(target_type, set()).add(key)
+    rows = db.session.execute(select(Follow.target_type, Follow.target_key).where(
+        Follow.user_id == user.id,
+        or_(*(and_(Follow.target_type == t, Follow.target_key.in_(sorted(keys))) for t, keys in by_type.items())),
+    ))
+    return {(t, k) for t, k in rows}
 
 
 def followed(user, limit: int = 200) -> list[Followed]:

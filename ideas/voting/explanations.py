@@ -48,12 +48,18 @@ def my_vote(idea: Idea, voter) -> Vote | None:
     return db.session.scalar(select(Vote).where(Vote.voter_id == voter.id, Vote.idea_id == idea.id))
 
 
-def counts_visible(idea: Idea, viewer) -> bool:
+_UNREAD = object()
+
+
+def counts_visible(idea: Idea, viewer, vote: Vote | None = _UNREAD) -> bool:
     """Counts are hidden until the person has voted (against herding), unless the
-    challenge shows them, voting is over, or the viewer runs the challenge."""
+    challenge shows them, voting is over, or the viewer runs the challenge. `vote` is
+    the viewer's vote on the idea (or None) when the caller has read it already."""
     if can_see_ranking(viewer, idea.challenge):
         return True
-    return my_vote(idea, viewer) is not None or (
+    if vote is _UNREAD:
+        vote = my_vote(idea, viewer)
+    return vote is not None or (
         getattr(viewer, "is_authenticated", False) and viewer.id in idea.author_ids())
 
 

@@ -38,9 +38,10 @@ def idea_panel(idea: Idea, viewer) -> dict:
     if idea.status == IdeaStatus.PUBLISHED:
         services.record_view(idea, viewer)
     challenge = idea.challenge
-    vote = services.my_vote(idea, viewer)
+    vote = services.my_vote(idea, viewer)  # read once: the form, the explanation and the counts need it
+    may_vote = _may_vote(idea, viewer)
     form = None
-    if vote is not None or _may_vote(idea, viewer):
+    if vote is not None or may_vote:
         form = vote_form_class(challenge.criteria)(formdata=None)
         if vote is not None:
             form.reason.data = vote.reason
@@ -52,9 +53,9 @@ def idea_panel(idea: Idea, viewer) -> dict:
         "template": "voting/_panel.html",
         "vote": vote,
         "vote_form": form,
-        "may_vote": _may_vote(idea, viewer),
+        "may_vote": may_vote,
         "explanation": services.explain(vote) if vote is not None else None,
-        "scores": services.scores_of(idea) if services.counts_visible(idea, viewer) else None,
+        "scores": services.scores_of(idea) if services.counts_visible(idea, viewer, vote) else None,
         "is_manager": challenge_permissions.is_staff(viewer, challenge),
     }
 

@@ -168,7 +168,7 @@ EXPECTED: dict[tuple[str, str], dict] = {
     ("GET", "/challenges/<int:challenge_id>/ranking/compare"): only(MANAGERS, 200),  # raw counts against weights
     ("GET", "/challenges/<int:challenge_id>/voting-policy"): only(MANAGERS, 200),
     ("POST", "/challenges/<int:challenge_id>/voting-policy"): only(MANAGERS, 422),
-    ("POST", "/ideas/<int:idea_id>/vote"): signed_in(302),  # refused with a message: not the voting phase
+    ("POST", "/ideas/<int:idea_id>/vote"): signed_in(409),  # refused on the idea page with the message: not the voting phase
     ("POST", "/ideas/<int:idea_id>/vote/withdraw"): signed_in(302),
     ("GET", "/ideas/<int:idea_id>/votes"): only(MANAGERS, 200),
     ("GET", "/my/vote-moves"): signed_in(200),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -19,6 +19,7 @@ from ideas.numbers import db_int
 from ideas.voting import permissions, services, weighting
 from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
 from ideas.voting.services import Ballot
+from ideas.web import attach_error
 
 bp = Blueprint("voting", __name__)
 LIST_SIZE = 30
@@ -40,8 +41,8 @@ def idea_panel(idea: Idea, viewer) -> dict:
     challenge = idea.challenge
     vote = services.my_vote(idea, viewer)  # read once: the form, the explanation and the counts need it
     may_vote = _may_vote(idea, viewer)
-    form = None
-    if vote is not None or may_vote:
+    form = g.pop("refused_vote_form", None)  # a refused vote, as it was sent
+    if form is None and (vote is not None or may_vote):
         form = vote_form_class(challenge.criteria)(formdata=None)
         if vote is not None:
             form.reason.data = vote.reason
@@ -76,10 +77,7 @@ def vote(idea_id: int):
     idea = challenges.get_idea(idea_id, current_user)
     form = vote_form_class(idea.challenge.criteria)()
     if not form.validate_on_submit():
-        for name, messages in form.errors.items():
-            flash(f"{getattr(form, name).label.text}: {' '.join(messages)}" if hasattr(form, name) else
-                  " ".join(messages), "error")
-        return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
+        return _refused_vote(idea, form)
     try:
         value = int(form.value.data or 1)
     except ValueError:
@@ -90,12 +88,24 @@ def vote(idea_id: int):
                                   network=services.network_of_request(request.remote_addr, request.headers))
     except ChallengeError as error:
         db.session.rollback()
-        flash(error.message, "error")
-    else:
-        services.observe_vote_address(request.remote_addr, current_user.id)
-        flash(f"Your vote is counted with weight {cast.weight:.2f}: below is why, and what would raise it.",
-              "success")
+        attach_error(form, error)
+        return _refused_vote(idea, form, error.status if error.status != 401 else 403)
+    services.observe_vote_address(request.remote_addr, current_user.id)
+    flash(f"Your vote is counted with weight {cast.weight:.2f}: below is why, and what would raise it.",
+          "success")
     return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
+
+
+def _refused_vote(idea: Idea, form, status: int = 422):
+    """The idea page again, the vote form as it was sent with each message next to its
+    field: nothing typed is lost (a redirect would drop the reason and the ratings)."""
+    if _may_vote(idea, current_user):
+        flash("Your vote was not counted: see the message in the vote form.", "error")
+    else:  # the form is not on the page: the refusal is all there is to say
+        flash(" ".join(form.form_errors) or "Your vote was not counted.", "error")
+    g.refused_vote_form = form
+    page = current_app.view_functions["challenges.idea"](idea_id=idea.id)
+    return page, status
 
 
 @bp.route("/ideas/<int:idea_id>/vote/withdraw", methods=["POST"])

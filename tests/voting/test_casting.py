@@ -181,6 +181,34 @@ def test_vote_page_flow_explains_the_weight(client, voting_challenge, make_user,
     assert "Support so far" in page
 
 
+def test_a_refused_vote_keeps_what_was_typed_with_the_message_next_to_the_field(
+        client, voting_challenge, make_user, login, post_form):
+    challenge, idea, _, _ = voting_challenge
+    impact, feasibility = challenge.criteria
+    login(make_user())
+    response = post_form(f"/ideas/{idea.id}", {"reason": REASON, "value": "1", f"rating_{impact.id}": "4",
+                                                f"rating_{feasibility.id}": "9"},
+                         action=f"/ideas/{idea.id}/vote")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Your vote was not counted" in page
+    assert REASON in page                                    # the reason is still in its box
+    assert f'id="rating_{impact.id}"' in page and 'value="4"' in page
+    assert f'id="rating_{feasibility.id}-error">Rate from 1 to 5.' in page
+    assert 'action="/ideas/%d/vote#vote"' % idea.id in page   # the answer opens on the form
+    assert db.session.scalar(select(func.count(Vote.id))) == 0
+
+
+def test_a_vote_the_rules_refuse_says_why_on_the_idea_page(client, voting_challenge, make_user, login,
+                                                             post_form):
+    challenge, idea, author, _ = voting_challenge
+    login(author)
+    response = post_form(f"/ideas/{idea.id}", {"reason": REASON, "value": "1"}, action=f"/ideas/{idea.id}/vote")
+    assert response.status_code == 403
+    assert "You cannot vote on your own or a co-authored idea." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Vote.id))) == 0
+
+
 def test_ranking_orders_by_weighted_support_per_pool_and_blended(make_user):
     manager = make_user(roles=("manager",))
     challenge = open_challenge(manager, pool_mode="blended", pool_weight_employee=0.5, pool_weight_external=0.5)

@@ -72,10 +72,11 @@ def register_extensions(app: Flask) -> None:
 def register_subscribers(app: Flask) -> None:
     """Who listens to the events domains announce (ideas/events.py), each package in its own init_app."""
     from ideas import search
+    from ideas.insight import subscribers as insight
     from ideas.notifications import subscribers as notifications
     from ideas.voting import subscribers as voting
 
-    for package in (voting, notifications, search):
+    for package in (voting, insight, notifications, search):
         package.init_app(app)
 
 

@@ -64,6 +64,10 @@ DOMAIN_EVENTS: dict[str, str] = {
     # voting
     "vote.network_rule_off": "reason: every vote came from one address, the shared-network rule is off",
     "policy.changed": "challenge, change (the PolicyChange), actor, voter_ids",
+    "votes.reweighing": "challenge: every vote of the challenge is about to be weighed again and its "
+                        "weight rewritten in bulk, in this transaction (a policy change)",
+    "votes.reweighed": "challenge: those weights are rewritten; what is kept from them per row can be "
+                       "counted again once for the challenge",
 }
 REVIEW_EVENTS: tuple[str, ...] = (
     # `review.transition` accompanies each state change (with `from`/`to`), alongside

@@ -7,7 +7,11 @@ or idea deleted and its votes going with it by ON DELETE CASCADE.  A call in eac
 them would be one more thing each of them must remember, and a cascade runs no
 Python at all.  The database runs the same few statements for every row, in the
 transaction that writes it, whichever path wrote it; a write that does not change
-what a tally reads (a vote's text, its network) fires nothing.
+what a tally reads (a vote's text, its network) fires nothing.  The one exception to
+row by row: a policy recompute rewrites every weight of a challenge at once, so the
+challenge's weight tallies are set aside before it and counted once after it
+(`set_aside_weights`, `count_weights`, on `votes.reweighing` and `votes.reweighed`),
+in its transaction; the triggers then find no row to update.
 
 `recount` builds the tallies again from the rows (`flask --app wsgi ideas recount-tallies`); the
 tests compare it with what the triggers kept after votes cast, changed, withdrawn,
@@ -277,14 +281,30 @@ def recount(challenge_ids=None, connection: Connection | None = None) -> None:
     check what the triggers kept, or after rows were restored with triggers off."""
     run = connection.execute if connection is not None else db.session.execute
     dialect = (connection or db.session.connection()).dialect.name
-    for model in (ActivityDay, VoteWeightTally):
-        run(delete(model.__table__).where(*_within(model.__table__.c.challenge_id, challenge_ids)))
-    run(VoteWeightTally.__table__.insert().from_select(
-        ["idea_id", "pool", "challenge_id", *_WEIGHT_COLUMNS], _weights_from_votes(challenge_ids)))
+    run(delete(ActivityDay.__table__).where(*_within(ActivityDay.__table__.c.challenge_id, challenge_ids)))
+    set_aside_weights(challenge_ids, run)
+    count_weights(challenge_ids, run)
     run(ActivityDay.__table__.insert().from_select(
         ["challenge_id", "day", "pool", "person_id", "acts"], _activity_from_rows(challenge_ids, dialect)))
     if connection is None:
         db.session.expire_all()
+
+
+def set_aside_weights(challenge_ids, run=None) -> None:
+    """Delete these challenges' weight tallies, to be counted again by `count_weights`.
+
+    Before every weight of a challenge is rewritten in bulk (`votes.reweighing`): the
+    re-weigh trigger then finds no tally row to update for each rewritten vote, and one
+    grouped count at the end (`votes.reweighed`) costs far less than a million small
+    updates. Both happen in the rewrite's transaction, so no one sees the gap."""
+    (run or db.session.execute)(
+        delete(VoteWeightTally.__table__).where(*_within(VoteWeightTally.__table__.c.challenge_id, challenge_ids)))
+
+
+def count_weights(challenge_ids, run=None) -> None:
+    """These challenges' weight tallies from their votes (set aside first)."""
+    (run or db.session.execute)(VoteWeightTally.__table__.insert().from_select(
+        ["idea_id", "pool", "challenge_id", *_WEIGHT_COLUMNS], _weights_from_votes(challenge_ids)))
 
 
 def snapshot(challenge_id: int | None) -> tuple[list[tuple], list[tuple]]:

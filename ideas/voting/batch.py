@@ -20,8 +20,9 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Boolean, bindparam, insert, select, update
 
 from ideas import clock
 from ideas.challenges.models import Idea
@@ -47,6 +48,8 @@ _RENAMED = {"reason_word_count": "reason_words", "reason_is_near_copy": "reason_
             "is_author_or_coauthor": "is_author"}
 _SIGNAL_FIELDS = tuple((f.name, _RENAMED.get(f.name, f.name)) for f in dataclasses.fields(VoteSignals)
                        if _RENAMED.get(f.name, f.name) in Vote.__table__.c)
+_BOOLEAN_FIELDS = tuple(field for field, column in _SIGNAL_FIELDS
+                        if isinstance(Vote.__table__.c[column].type, Boolean))
 SIGNAL_COLUMNS = (*(Vote.__table__.c[column] for _, column in _SIGNAL_FIELDS),
                   Vote.__table__.c.collusion, Vote.__table__.c.collusion_discounts)
 WEIGHT_COLUMNS = ("effort", "standing", "collusion", "weight", "discounts", "collusion_discounts", "policy")
@@ -60,7 +63,13 @@ SCORE_FIELDS = ("support_employee", "oppose_employee", "raw_employee",
 
 def signals_of(vote, has_criteria: bool) -> VoteSignals:
     """The signals a stored vote was cast with, as `weighting.weight_for` takes them."""
-    values = {field: getattr(vote, column) for field, column in _SIGNAL_FIELDS}
+    return _signals({field: getattr(vote, column) for field, column in _SIGNAL_FIELDS}, has_criteria)
+
+
+def _signals(values: dict, has_criteria: bool) -> VoteSignals:
+    # A row read through the driver holds SQLite's 0 and 1 for a boolean: the signals hold booleans.
+    for field in _BOOLEAN_FIELDS:
+        values[field] = bool(values[field])
     if "reason_specificity" in values:  # kept since weighted/2; a vote from before counts as specific
         stored = values["reason_specificity"]
         values["reason_specificity"] = 1.0 if stored is None else min(1.0, max(0.0, stored))
@@ -122,18 +131,22 @@ class Weigher:
         self.weighed = 0  # how many distinct inputs were weighed
         self._seen: dict[tuple, tuple] = {}
 
-    def __call__(self, row, key: tuple) -> tuple:
-        """The WEIGHT_COLUMNS values for `row`, which has the SIGNAL_COLUMNS by name;
-        `key` is their values."""
+    def __call__(self, key: tuple) -> tuple:
+        """The WEIGHT_COLUMNS values for a stored vote whose SIGNAL_COLUMNS values are `key`."""
         done = self._seen.get(key)
         if done is None:
-            if len(self._seen) >= 100_000:
+            if len(self._seen) >= 250_000:  # memory stays bounded: a few hundred bytes an entry
                 self._seen.clear()
-            columns = weigh(signals_of(row, self.has_criteria), self.policy, stored_collusion(row),
-                            same=self.same).columns()
+            signals = _signals(dict(zip(_SIGNAL_NAMES, key, strict=False)), self.has_criteria)
+            found = Collusion(float(key[_COLLUSION]), load_discounts(key[_COLLUSION + 1]))
+            columns = weigh(signals, self.policy, found, same=self.same).columns()
             done = self._seen[key] = tuple(columns[name] for name in WEIGHT_COLUMNS)
             self.weighed += 1
         return done
+
+
+_SIGNAL_NAMES = tuple(field for field, _ in _SIGNAL_FIELDS)
+_COLLUSION = len(_SIGNAL_FIELDS)  # where the collusion factor and its causes sit in SIGNAL_COLUMNS
 
 
 # --- scores ------------------------------------------------------------------------
@@ -261,7 +274,21 @@ def stored_votes(challenge_id: int, columns) -> Iterator[Sequence]:
 
 
 def _votes_of(idea_ids: list[int], columns) -> Iterator[Sequence]:
-    rows = db.session.connection().execute(select(*columns).where(Vote.__table__.c.idea_id.in_(idea_ids))).all()
+    """These ideas' votes, `columns` of the votes table, as the driver's plain tuples.
+
+    Straight from the driver's cursor, in the session's transaction: at a million rows
+    SQLAlchemy's result rows cost more than the database's reading. No column is
+    converted on the way (SQLite gives its booleans as 0 and 1: `_signals` turns them back)."""
+    connection = db.session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(column.name for column in columns)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"SELECT {names} FROM votes WHERE idea_id IN ({', '.join([mark] * len(idea_ids))})",
+                       tuple(idea_ids))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     if rows:
         yield rows
 
@@ -271,38 +298,51 @@ def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.W
     """Every vote of the challenge weighed again from its stored signals and collusion
     judgement under `policy`, written back (weights, factors, discounts, policy label).
 
-    Returns each idea's per-pool aggregates (`ranking.aggregate`) of the new weights."""
+    Only the votes whose weighing changed are written, and of those only the weight,
+    its discounts and the policy label where the factors stayed what they were (a
+    policy change alone). Returns each idea's per-pool aggregates (`ranking.aggregate`)
+    of the new weights."""
     aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
     weigher = Weigher(policy, has_criteria)
     table = Vote.__table__
-    stored = tuple(table.c[name].label(f"stored_{name}") for name in WEIGHT_COLUMNS)
-    signals = len(SIGNAL_COLUMNS)
-    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, *SIGNAL_COLUMNS, *stored)):
-        changed, policy_only = [], []
+    columns = (table.c.id, table.c.idea_id, table.c.pool, *SIGNAL_COLUMNS,
+               *(table.c[name] for name in WEIGHT_COLUMNS))
+    first, last = 3, 3 + len(SIGNAL_COLUMNS)  # where the signals sit in a row; the stored weighing follows
+    value = first + _SIGNAL_NAMES.index("value")
+    factors = itemgetter(*(k for k in range(len(WEIGHT_COLUMNS)) if k not in _POLICY))
+    policy_part = itemgetter(*_POLICY)
+    changed, policy_only = [], []
+    for rows in stored_votes(challenge_id, columns):
         entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         for row in rows:
-            done = weigher(row, row[3:3 + signals])
-            before = row[3 + signals:]
+            done = weigher(row[first:last])
+            before = row[last:]
             if done != before:  # only what the new weighing changes is written
-                if all(done[k] == before[k] for k in range(len(done)) if k not in _POLICY):
-                    policy_only.append((*(done[k] for k in _POLICY), row.id))
+                if factors(done) == factors(before):
+                    policy_only.append((*policy_part(done), row[0]))
                 else:
-                    changed.append((*done, row.id))
-            entries[row.idea_id].append((row.pool, row.value, done[_WEIGHT]))
-        write_weights(changed)
-        write_weights(policy_only, POLICY_COLUMNS)
+                    changed.append((*done, row[0]))
+            entries[row[1]].append((row[2], row[value], done[_WEIGHT]))
         aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    # Written in the table's order, once every chunk is weighed: an idea's votes lie all
+    # over the table, and rows rewritten by id in order dirty each page once instead of
+    # once a chunk (which, past the database's page cache, is many times the table in I/O).
+    write_weights(sorted(changed, key=_last))
+    write_weights(sorted(policy_only, key=_last), POLICY_COLUMNS)
     return aggregates
+
+
+def _last(row: tuple):
+    return row[-1]
 
 
 def stored_aggregates(challenge_id: int) -> dict[int, dict[str, ranking.PoolAggregate]]:
     """Each idea's per-pool aggregates (`ranking.aggregate`) of its stored weights."""
     aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
     table = Vote.__table__
-    for rows in stored_votes(challenge_id, (table.c.id, table.c.idea_id, table.c.pool, table.c.value,
-                                            table.c.weight)):
+    for rows in stored_votes(challenge_id, (table.c.idea_id, table.c.pool, table.c.value, table.c.weight)):
         entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
-        for row in rows:
-            entries[row.idea_id].append((row.pool, row.value, row.weight))
+        for idea_id, pool, value, weight in rows:
+            entries[idea_id].append((pool, value, weight))
         aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
     return aggregates

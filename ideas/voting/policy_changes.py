@@ -56,9 +56,15 @@ def recompute_challenge(challenge: Challenge) -> None:
     of it (factor and causes); a policy decides how they combine and which discounts
     are shown. So every vote is weighed again by `weighting.weight_for` from what it
     stored, exactly as when it was cast, in chunks read and written in bulk
-    (`voting.batch`), and no discount of the previous policy stays behind."""
+    (`voting.batch`), and no discount of the previous policy stays behind.
+
+    Around the rewrite, `votes.reweighing` and `votes.reweighed` let what is kept from
+    each vote's weight (the dashboards' tallies) be counted once for the challenge
+    instead of row by row, in this same transaction."""
     policy = active_policy(challenge)
     db.session.flush()
+    events.emit("votes.reweighing", {"challenge": challenge})
     aggregates = batch.reweigh_challenge(challenge.id, bool(challenge.criteria), policy)
+    events.emit("votes.reweighed", {"challenge": challenge})
     _write_scores(challenge, aggregates, policy)
     reweigh_answers(challenge, policy)

@@ -156,3 +156,50 @@ def test_the_recount_command_says_whether_the_tallies_had_drifted(built, app):
     assert result.exit_code == 0, result.output
     assert "2 rows differed and are corrected now" in result.output
     assert quality(built["challenge"])["All pools"][0] == 4
+
+
+def test_a_recompute_counts_its_challenges_weights_once_in_its_own_transaction(make_user, monkeypatch):
+    """A policy change sets the challenge's weight tallies aside and counts them once from
+    the rewritten votes: they equal a recount, other challenges keep theirs, and a
+    recompute that fails half-way leaves every tally as it was."""
+    from ideas.voting import batch
+    from ideas.voting.models import Vote
+
+    manager = make_user(roles=("manager",))
+    one, other = (open_challenge(manager, phase="submission") for _ in range(2))
+    ideas = [idea_in(one, make_user()), idea_in(one, make_user()), idea_in(other, make_user())]
+    for challenge in (one, other):
+        challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    for n in range(3):
+        voter = make_user(name=f"Voter {n}")
+        for idea in ideas:
+            voting.cast_vote(idea, voter, Ballot(reason="Shorter queues at the gates would matter to families"
+                                                        if n == 1 else ""))
+    db.session.commit()
+    untouched = tallies.snapshot(other.id)
+
+    voting.change_policy(one, manager, "simple", "Every vote counts the same this time")
+    db.session.commit()
+    _, weights = kept_equals_recount(one)
+    assert [(row[2], row[3]) for row in weights] == [(3, 3.0)] * 2  # idea, pool, votes, counted: one each
+    assert tallies.snapshot(other.id) == untouched
+
+    before = tallies.snapshot(one.id), sorted(db.session.execute(
+        select(Vote.id, Vote.weight, Vote.discounts).where(Vote.challenge_id == one.id)).all())
+    writes = batch.write_weights
+
+    def fails_once_it_wrote(rows, *args, **kwargs):
+        writes(rows, *args, **kwargs)
+        if rows:
+            raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(batch, "write_weights", fails_once_it_wrote)
+    with pytest.raises(RuntimeError):
+        voting.change_policy(one, manager, "weighted", "Back to weighing")
+    db.session.rollback()
+    assert (tallies.snapshot(one.id), sorted(db.session.execute(
+        select(Vote.id, Vote.weight, Vote.discounts).where(Vote.challenge_id == one.id)).all())) == before
+    monkeypatch.setattr(batch, "write_weights", writes)
+    voting.change_policy(one, manager, "weighted", "Back to weighing")
+    db.session.commit()
+    kept_equals_recount(one)

@@ -1,7 +1,7 @@
 """Dashboard bench: what a challenge dashboard costs at 20,000 ideas and 1,000,000 votes.
 
     python bench/dashboard_bench.py [--ideas N] [--votes N] [--db URL] [--cache PATH] [--rebuild]
-                                    [--reads N] [--port P] [--seconds S] [--connections C] [--no-http]
+                                    [--reads N] [--port P] [--seconds S] [--connections C] [--no-http] [--no-settle]
 
 Builds (once) a blended challenge in its review phase with `--ideas` ideas (default
 20,000) by 4,000 authors, `--votes` votes (default 1,000,000: 2,000 voters, 500 ideas
@@ -26,7 +26,11 @@ Then it measures, against baselines from the same run:
      (default 4) against the dashboard and against hello-world, printing p50/p95 from
      wrk's latency distribution and the requests per second.  Without wrk it falls
      back to timed sequential requests from Python (printed as such).
-     The site dashboard (`/dashboard`, every challenge) is measured the same way, in both.
+     The site dashboard (`/dashboard`, every challenge) is measured the same way, in both;
+  3. last, what the tallies' triggers cost the writing side (each write rolled back).
+Before measuring, the database is settled as a site's would be between bursts of writes
+(`_settle`: on PostgreSQL the tallies compacted and everything VACUUM ANALYZEd, since the
+test server runs without autovacuum and the build writes a million votes in one transaction).
 The target (issue 12, item 9) is a dashboard p95 of at most 300 ms over HTTP.
 
 The participation and vote-quality figures read the stored tallies (`insight.tallies`,
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="wrk's duration per target")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--no-http", action="store_true", help="in-process figures only")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="measure the database as the build left it, dead rows and all (see _settle)")
     args = parser.parse_args(argv)
     if args.votes > args.ideas * VOTERS or args.votes < VOTERS or args.ideas < REVIEWS * 2:
         parser.error(f"--votes must lie between {VOTERS:,} and {VOTERS:,} × --ideas; --ideas ≥ {REVIEWS * 2}")
@@ -102,11 +108,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Dashboard bench on {backend} ({make_url(url).render_as_string(hide_password=True)}), "
                   f"{args.ideas:,} ideas, {args.votes:,} votes")
             challenge_id = _built(args)
+            if not args.no_settle:
+                _settle()
             in_process(challenge_id, args.reads)
             manager_email = db.session.scalar(select(User.email).where(User.email == "manager@staff.example"))
-        if not args.no_http:
-            return over_http(url, challenge_id, manager_email, args)
-        return 0
+        status = 0 if args.no_http else over_http(url, challenge_id, manager_email, args)
+        with app.app_context():
+            # Last: its rolled-back writes leave dead rows behind, which the reads above should
+            # not wade through (the next run settles them first, `_settle`).
+            write_cost(challenge_id)
+        return status
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -152,10 +163,6 @@ def _upgrade_indexes() -> None:
             if index.name not in existing:
                 index.create(db.engine)
                 print(f"added index {index.name}")
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE votes"))
-    else:
-        db.session.execute(text("ANALYZE"))
     db.session.commit()
 
 
@@ -286,9 +293,36 @@ def _build(idea_count: int, vote_count: int) -> int:
     db.session.commit()
     print(f"  the dashboards' tallies (kept by triggers while inserting) recounted from the rows in "
           f"{time.perf_counter() - started:.1f} s: {'the same' if same else 'NOT the same'}")
-    db.session.execute(text("ANALYZE"))
     db.session.commit()
     return challenge_id
+
+
+def _settle() -> None:
+    """What a site's database is like between bursts of writes: the build (or an earlier run's
+    write test) left dead row versions that autovacuum would have cleared by now.
+
+    The build writes a million votes in one transaction, so the tallies' triggers rewrote each
+    tally row about fifty times inside it: none of those versions could be pruned, and the
+    tallies' tables end up fifty times their size (104 MB for 20,000 rows).  On a site votes come
+    one per transaction, each page's dead versions are pruned as it is next written, and
+    autovacuum (off on the test server) takes the rest.  So, on PostgreSQL: the two tallies are
+    compacted (VACUUM FULL, a second: they are small), then everything is VACUUM ANALYZEd, which
+    also sets the visibility map that index-only scans need.  On SQLite: ANALYZE (its reads
+    never see dead rows)."""
+    from ideas.insight.models import ActivityDay, VoteWeightTally
+
+    started = time.perf_counter()
+    db.session.commit()
+    if db.engine.dialect.name != "postgresql":
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for model in (ActivityDay, VoteWeightTally):
+            connection.exec_driver_sql(f"VACUUM FULL {model.__tablename__}")
+        connection.exec_driver_sql("VACUUM ANALYZE")
+    print(f"settled (tallies compacted, then VACUUM ANALYZE, as autovacuum would) in "
+          f"{time.perf_counter() - started:.1f} s")
 
 
 def _reviews(challenge_id: int, idea_ids: list[int], manager_id: int) -> None:
@@ -344,25 +378,47 @@ def _quantiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def _timed(action, reads: int) -> tuple[float, float, float]:
-    """p50 and p95 of the wall-clock time, and the p50 of this process's CPU time: on
-    SQLite the database works in this process, so the CPU time is what a read costs
-    when the machine is busy with others (the wall-clock time waits for a core too)."""
+def _server_pid() -> int | None:
+    """The PostgreSQL backend serving this session, when it runs on this machine (its CPU
+    time is then readable in /proc); None on SQLite, where the database works in this process."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def _server_cpu(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _timed(action, reads: int) -> tuple[float, float, float, float | None]:
+    """p50 and p95 of the wall-clock time, the p50 of this process's CPU time and, on a
+    PostgreSQL server on this machine, the mean CPU time of its backend.  The CPU times are
+    what a read costs whatever else the machine is doing (the wall clock waits for a core
+    too); on SQLite the database works in this process, so its CPU time is all of it.  The
+    server's is a mean, not a median: the kernel counts it in ticks of 10 ms."""
     action()
     db.session.rollback()
-    samples, cpu = [], []
+    samples, cpu, server = [], [], 0.0
+    pid = None
     for _ in range(reads):
-        started, started_cpu = time.perf_counter(), time.process_time()
+        pid = _server_pid()  # in the read's transaction, before its clock starts
+        started, started_cpu, started_server = time.perf_counter(), time.process_time(), _server_cpu(pid)
         action()
         db.session.rollback()  # each read in a transaction of its own, as a request's
         samples.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
-    return (*_quantiles(samples), statistics.median(cpu))
+        server += _server_cpu(pid) - started_server
+    return (*_quantiles(samples), statistics.median(cpu), server / reads if pid is not None else None)
 
 
-def _line(label: str, figures: tuple[float, float, float], one_row: float) -> None:
-    p50, p95, cpu = figures
-    print(f"{label:34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{cpu * 1e3:>10.2f}{p50 / one_row:>10.0f}")
+def _line(label: str, figures: tuple, one_row: float) -> None:
+    p50, p95, cpu, server = figures
+    server_text = f"{server * 1e3:>12.2f}" if server is not None else f"{'—':>12}"
+    print(f"{label:34}{p50 * 1e3:>9.2f}{p95 * 1e3:>10.2f}{cpu * 1e3:>10.2f}{server_text}{p50 / one_row:>10.0f}")
 
 
 def in_process(challenge_id: int, reads: int) -> None:
@@ -374,7 +430,7 @@ def in_process(challenge_id: int, reads: int) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nin-process, figures read afresh on every read (charts drawn once), {reads} reads each (ms); "
           f"load average {load} on {os.cpu_count()} cores")
-    print(f"{'':34}{'p50':>9}{'p95':>10}{'cpu p50':>10}   p50 / one-row read")
+    print(f"{'':34}{'p50':>9}{'p95':>10}{'cpu p50':>10}{'server cpu':>12}   p50 / one-row read")
     _line("baseline: one-row read", one_row, one_row[0])
     challenge = lambda: db.session.get(Challenge, challenge_id)  # noqa: E731
     for slug in services.CHALLENGE_PANELS:
@@ -387,7 +443,6 @@ def in_process(challenge_id: int, reads: int) -> None:
         _line("site panel: " + slug, _timed(lambda slug=slug: services.site_panel(everything, slug, NOW), reads),
               one_row[0])
     _line("whole site dashboard", _timed(lambda: services.site_dashboard(everything, NOW), reads), one_row[0])
-    write_cost(challenge_id)
 
 
 def write_cost(challenge_id: int, rows: int = 100_000) -> None:

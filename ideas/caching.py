@@ -17,7 +17,9 @@ several machines), or `null` to switch caching off.
 What: only pages with nothing personal in them (anonymous GETs with no flash message
 pending and no form token in the page, so nothing a staff member or a signed-in
 person would see), and
-the ranking API's payload keyed by what the viewer may see.
+the ranking API's payload keyed by what the viewer may see, and the dashboards'
+figures that do not depend on the clock (`insight.services._kept`: nothing personal in
+them, and only their managers are shown them).
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 
-from ideas import clock
+from ideas import caching, clock
 from ideas.accounts.models import Role, User
 from ideas.challenges import permissions
 from ideas.challenges.models import Challenge, Idea, IdeaStatus, Phase, PoolMode
@@ -236,19 +236,33 @@ def _pools_of(challenge: Challenge) -> tuple[str, ...]:
 CHALLENGE_PANELS = ("funnel", "participation", "stages", "reviewers", "owners", "disagreement", "quality")
 
 
+def _kept(name: str, key, depends: str, build: Callable[[], object]):
+    """Figures that do not depend on the clock (the funnel, participation, vote quality,
+    disagreement: the ones that read every idea or a tally), kept in the site's cache under
+    the generations they depend on (`caching.remember`): every committed vote, decision,
+    moderation, phase or pool change moves the challenge's generation, so the next read
+    counts again.  Stage times, loads and overdue items count up to now and are always
+    read afresh."""
+    return caching.remember(("insight", name, key), depends, build)
+
+
 def challenge_panel(challenge: Challenge, slug: str, now: datetime | None = None) -> Panel:
     """One panel of a challenge's dashboard (one or two aggregate queries)."""
     now = now or clock.now()
     scope = queries.of_challenge(challenge.id)
     pools = _pools_of(challenge)
+    depends = f"c:{challenge.id}"
     builders: dict[str, Callable[[], Panel]] = {
-        "funnel": lambda: funnel_panel(queries.funnel(scope), pools),
-        "participation": lambda: participation_panel(queries.participation(scope), pools),
+        "funnel": lambda: funnel_panel(_kept("funnel", challenge.id, depends, lambda: queries.funnel(scope)), pools),
+        "participation": lambda: participation_panel(
+            _kept("participation", challenge.id, depends, lambda: queries.participation(scope)), pools),
         "stages": lambda: stages_panel(queries.stage_times(scope, now)),
         "reviewers": lambda: reviewers_panel(queries.reviewer_load(scope, now)),
         "owners": lambda: owners_panel(queries.owner_load(scope, now)),
-        "disagreement": lambda: disagreement_panel(*queries.disagreements(challenge.id)),
-        "quality": lambda: quality_panel(queries.vote_quality(scope), pools),
+        "disagreement": lambda: disagreement_panel(
+            *_kept("disagreement", challenge.id, depends, lambda: queries.disagreements(challenge.id))),
+        "quality": lambda: quality_panel(_kept("quality", challenge.id, depends, lambda: queries.vote_quality(scope)),
+                                         pools),
     }
     if slug not in builders:
         raise InsightError("There is no such chart on this dashboard.", status=404)
@@ -326,7 +340,7 @@ def site_panel(scope: Scope, slug: str, now: datetime | None = None, *,
     the funnel per challenge and pool (`by_challenge`, counted once for the page): the
     per-pool figures are its rows summed (`figures.funnel`)."""
     now = now or clock.now()
-    rows = (lambda: by_challenge) if by_challenge is not None else (lambda: queries.funnel_by_challenge(scope))
+    rows = (lambda: by_challenge) if by_challenge is not None else (lambda: _site_funnel(scope))
     builders: dict[str, Callable[[], Panel]] = {
         "funnel": lambda: funnel_panel(rows(), figures.POOLS),
         "stages": lambda: stages_panel(queries.stage_times(scope, now)),
@@ -345,10 +359,15 @@ class SiteDashboard:
     escalations: list[dict]
 
 
+def _site_funnel(scope: Scope) -> list[dict]:
+    # Over every challenge in scope: kept until anything on the site changes (`any`).
+    return _kept("funnel_by_challenge", scope, "any", lambda: queries.funnel_by_challenge(scope))
+
+
 def site_dashboard(scope: Scope, now: datetime | None = None) -> SiteDashboard:
     now = now or clock.now()
     count, escalations = queries.open_escalations(scope)
-    by_challenge = queries.funnel_by_challenge(scope)
+    by_challenge = _site_funnel(scope)
     return SiteDashboard([site_panel(scope, slug, now, by_challenge=by_challenge) for slug in SITE_PANELS],
                          count, escalations)
 

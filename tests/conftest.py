@@ -7,6 +7,7 @@ per run; each test then starts from empty tables.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import os
 import re
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -218,6 +219,178 @@ def app(site, tmp_path) -> Iterator[Flask]:
 
     search.close()
     clock.set_now(None)
+
+
+# The dashboards' tallies are kept by triggers on votes and ideas (ideas/insight/tallies.py):
+# putting those rows back counts them again, so the tallies' own rows are never put back.
+TALLY_TABLES = frozenset({"insight_vote_weights", "insight_activity"})
+
+
+@dataclasses.dataclass
+class _Snapshot:
+    rows: dict[str, list[dict]]  # table -> its rows, tables in the order the foreign keys need
+    sequences: list[tuple[str, int]]  # PostgreSQL: each id sequence's last value
+    frozen: object  # the clock, as the build left it
+    files: Path  # the instance folder's search index and uploads
+    keys: object  # what the build returned, each row replaced by its class and primary key
+
+
+@dataclasses.dataclass(frozen=True)
+class _Key:
+    cls: type
+    identity: tuple
+
+
+def _to_keys(value):
+    from sqlalchemy import inspect as inspect_row
+
+    if isinstance(value, db.Model):
+        db.session.flush()
+        return _Key(type(value), inspect_row(value).identity)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _to_keys(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
+    if isinstance(value, dict):
+        return {k: _to_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_keys(v) for v in value)
+    return value
+
+
+def _keys_in(value, found: set) -> set:
+    if isinstance(value, _Key):
+        found.add(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _keys_in(getattr(value, f.name), found)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _keys_in(v, found)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _keys_in(v, found)
+    return found
+
+
+def _from_keys(value, loaded: dict | None = None):
+    """`value` with each _Key replaced by its row, loaded in one query per class. The rows'
+    relationships load when first read (as after a commit), not all eagerly here."""
+    from sqlalchemy import inspect as inspect_row
+    from sqlalchemy import select, tuple_
+    from sqlalchemy.orm import lazyload
+
+    if loaded is None:
+        loaded = {}
+        by_class: dict[type, list[_Key]] = {}
+        for key in _keys_in(value, set()):
+            by_class.setdefault(key.cls, []).append(key)
+        for cls, keys in by_class.items():
+            columns = inspect_row(cls).primary_key
+            rows = db.session.scalars(select(cls).where(tuple_(*columns).in_([k.identity for k in keys]))
+                                      .options(lazyload("*")))
+            for row in rows:
+                loaded[_Key(cls, inspect_row(row).identity)] = row
+    if isinstance(value, _Key):
+        assert value in loaded, f"{value.cls.__name__} {value.identity} is not in the snapshot"
+        return loaded[value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _from_keys(getattr(value, f.name), loaded)
+                                             for f in dataclasses.fields(value) if f.init})
+    if isinstance(value, dict):
+        return {k: _from_keys(v, loaded) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_from_keys(v, loaded) for v in value)
+    return value
+
+
+def _capture(folder: Path, keys) -> _Snapshot:
+    from ideas import search
+
+    db.session.commit()
+    rows = {}
+    for table in db.metadata.sorted_tables:
+        if table.name not in TALLY_TABLES:
+            found = [dict(r) for r in db.session.execute(table.select()).mappings()]
+            if found:
+                rows[table.name] = found
+    sequences = []
+    if db.engine.dialect.name == "postgresql":
+        sequences = [tuple(r) for r in db.session.execute(text(
+            "SELECT schemaname || '.' || sequencename, last_value FROM pg_sequences WHERE last_value IS NOT NULL"))]
+    db.session.commit()
+    search.close()
+    instance = Path(current_app.instance_path)
+    for name in ("search-index", "uploads"):
+        if (instance / name).exists():
+            shutil.copytree(instance / name, folder / name)
+    return _Snapshot(rows, sequences, clock.now() if clock._frozen is not None else None, folder, keys)
+
+
+def _put_back(snap: _Snapshot):
+    """The snapshot's rows, sequences, clock and files in place of what the test has."""
+    from ideas import search
+
+    db.session.rollback()
+    _empty_tables()
+    tables = {table.name: table for table in db.metadata.sorted_tables}
+    for name, rows in snap.rows.items():
+        db.session.execute(tables[name].insert(), rows)
+    for name, value in snap.sequences:
+        db.session.execute(text("SELECT setval(:name, :value, true)"), {"name": name, "value": value})
+    db.session.commit()
+    db.session.expunge_all()
+    search.close()
+    instance = Path(current_app.instance_path)
+    for name in ("search-index", "uploads"):
+        shutil.rmtree(instance / name, ignore_errors=True)
+        if (snap.files / name).exists():
+            shutil.copytree(snap.files / name, instance / name)
+    clock.set_now(snap.frozen)
+    return _from_keys(snap.keys)
+
+
+@pytest.fixture(scope="session")
+def _snapshots(tmp_path_factory) -> dict:
+    return {"folder": tmp_path_factory.mktemp("snapshots")}
+
+
+@pytest.fixture
+def snapshot(app, _snapshots) -> Callable:
+    """snapshot(name, build): what `build()` makes, built once per run and put back for
+    every later test that asks for the same name (its rows, id sequences, clock and
+    search index and uploads), with the rows it returned loaded again by primary key.
+
+    For the fixtures that build the same world for many tests (tests/review's `world`):
+    building it costs dozens of service calls, putting it back one INSERT per table.
+    Every test, the first included, gets the world put back, so all of them start alike.
+    `build` must start from empty tables and freeze the clock; when a fixture before it
+    wrote rows or changed a setting, the world is built for that test alone, as before."""
+    pristine = _pristine.get(app, ({}, {}))[0]
+    ignored = {"INSTANCE_PATH", "IDEAS_SEARCH_INDEX", "IDEAS_UPLOADS"}
+
+    def use(name: str, build: Callable):
+        changed = {k for k in set(app.config) | set(pristine)
+                   if k not in ignored and app.config.get(k) != pristine.get(k)}
+        key = (name, id(app))
+        snap = _snapshots.get(key)
+        if snap is None or changed or _has_rows():
+            if changed or _has_rows() or not pristine:
+                return build()
+            built = build()
+            if clock._frozen is None:
+                return built  # a world built on a running clock would age between tests
+            folder = _snapshots["folder"] / f"{len(_snapshots)}"
+            folder.mkdir()
+            snap = _snapshots[key] = _capture(folder, _to_keys(built))
+        return _put_back(snap)
+
+    return use
+
+
+def _has_rows() -> bool:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    probe = " UNION ALL ".join(f"SELECT 1 WHERE EXISTS (SELECT 1 FROM {name})" for name in tables)
+    return db.session.connection().exec_driver_sql(probe).first() is not None
 
 
 @pytest.fixture

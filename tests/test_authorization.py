@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pytest
 from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import event, select
 from werkzeug.routing import Rule
 
 from ideas import clock, create_app
@@ -308,6 +308,8 @@ def matrix_app(database_template, tmp_path_factory):
         url = database_template["url"]
     # The scheduler's jobs are not what this table is about, and would run on every request.
     application = create_app({**_base_overrides(instance, url), "IDEAS_LAZY_TICK_SECONDS": -1})
+    with application.app_context():
+        event.listen(db.engine, "before_cursor_execute", _note_writes)
     yield application
     with application.app_context():
         db.engine.dispose()
@@ -391,12 +393,39 @@ class Sample:
         return cls(id=row.id)
 
 
+# The tables a statement since the last restore wrote to (the engine's statements are
+# read as they go: INSERT INTO, UPDATE, DELETE FROM; the triggers' tallies and the rows a
+# cascade deletes are found through the foreign keys, in `_to_restore`).
+_written: set[str] = set()
+_WRITE = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+\"?(\w+)", re.IGNORECASE)
+
+
+def _note_writes(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    _written.update(name.lower() for name in _WRITE.findall(statement))  # or a word after FOR UPDATE
+
+
+def _to_restore(written: set[str]) -> list:
+    """The tables written to, and every table that refers to one of them (a row deleted
+    there may have taken theirs with it, by ON DELETE CASCADE), in foreign-key order."""
+    tables = db.metadata.sorted_tables
+    dirty = {t.name for t in tables if t.name in written}
+    if dirty & {"votes", "ideas"}:
+        dirty |= TALLIES  # kept by the triggers on votes and ideas
+    grew = True
+    while grew:
+        referring = {t.name for t in tables for fk in t.foreign_keys if fk.column.table.name in dirty}
+        grew = not referring <= dirty
+        dirty |= referring
+    return [t for t in tables if t.name in dirty]
+
+
 @pytest.fixture
 def world(app, make_user) -> dict:
     """The world, built once per run of the matrix and put back before every case.
 
-    Building it takes dozens of writes; restoring its rows takes one DELETE and one
-    INSERT per table, on SQLite and PostgreSQL alike."""
+    Building it takes dozens of writes; restoring it deletes and inserts again the rows
+    of the tables the previous case wrote to (and of those whose rows a cascade from
+    them may have deleted), on SQLite and PostgreSQL alike: most cases only read."""
     snapshot = app.extensions.get("matrix.world")
     if snapshot is None:
         _delete_all()
@@ -413,15 +442,18 @@ def world(app, make_user) -> dict:
         db.session.commit()
         snapshot = app.extensions["matrix.world"] = (samples, rows)
     else:
-        _delete_all()
         samples, rows = snapshot
-        for table in db.metadata.sorted_tables:
+        dirty = _to_restore(_written)
+        for table in reversed(dirty):
+            db.session.execute(table.delete())
+        for table in dirty:
             # The dashboards' tallies are kept by triggers on votes and ideas: putting
             # those rows back counts them again, so the tallies' own rows stay out.
             if rows[table.name] and table.name not in TALLIES:
                 db.session.execute(table.insert(), rows[table.name])
         db.session.commit()
     db.session.expunge_all()
+    _written.clear()
     return samples
 
 

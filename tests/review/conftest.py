@@ -49,9 +49,14 @@ def _with_expertise(user, *tags):
 
 
 @pytest.fixture
-def world(make_user):
+def world(make_user, snapshot):
     """A blended challenge in its review phase with two weighted criteria, three ideas
-    (one by an external author), three reviewers and two owners."""
+    (one by an external author), three reviewers and two owners: built once per run and
+    put back for each test (`snapshot`, tests/conftest.py)."""
+    return snapshot("review world", lambda: build_world(make_user))
+
+
+def build_world(make_user) -> World:
     clock.set_now(WEDNESDAY)
     manager = make_user(roles=("manager",), name="Mona Manager")
     challenge = open_challenge(manager, phase="submission", review_capacity=2, reviewers_per_idea=2,

@@ -273,8 +273,8 @@ def _keys_in(value, found: set) -> set:
 
 
 def _from_keys(value, loaded: dict | None = None):
-    """`value` with each _Key replaced by its row, loaded in one query per class. The rows'
-    relationships load when first read (as after a commit), not all eagerly here."""
+    """`value` with each _Key replaced by its row, found in one query per class (their
+    relationships are not loaded here: the caller expires them all)."""
     from sqlalchemy import inspect as inspect_row
     from sqlalchemy import select, tuple_
     from sqlalchemy.orm import lazyload
@@ -346,7 +346,9 @@ def _put_back(snap: _Snapshot):
         if (snap.files / name).exists():
             shutil.copytree(snap.files / name, instance / name)
     clock.set_now(snap.frozen)
-    return _from_keys(snap.keys)
+    world = _from_keys(snap.keys)
+    db.session.expire_all()  # as after the build's last commit: each row is read again when first used
+    return world
 
 
 @pytest.fixture(scope="session")

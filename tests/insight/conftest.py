@@ -41,7 +41,13 @@ def _named(idea, name: str):
 
 
 @pytest.fixture
-def built(make_user):
+def built(make_user, snapshot):
+    """The challenge of the docstring above, built once per run and put back for each test
+    (`snapshot`, tests/conftest.py)."""
+    return snapshot("insight challenge", lambda: build(make_user))
+
+
+def build(make_user) -> dict:
     at(T0 - 10 * DAY)
     manager = make_user(roles=("manager",), name="Mona Manager")
     challenge = open_challenge(manager, phase="submission", pool_mode="blended", review_capacity=10,

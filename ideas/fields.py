@@ -98,15 +98,41 @@ def _aware_time(value: Any) -> Any:
 Time = Annotated[datetime, BeforeValidator(_aware_time), WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
-def _split_tags(value: Any) -> Any:
-    # A comma-separated string is what the pages send; kept for clients that do the same.
+def split_tags(value: Any) -> Any:
+    """Tags as typed: a comma- (or semicolon-) separated string is what the pages send,
+    kept for API clients that do the same; a list is taken as it is."""
     if isinstance(value, str):
         return [part for part in value.replace(";", ",").split(",") if part.strip()]
     return value
 
 
 TAG_MAX = 40
-Tags = Annotated[list[Text(TAG_MAX)], BeforeValidator(_split_tags), Field(max_length=20)]
+TAGS_MAX = 20
+
+
+def tags_problem(tags: list[str]) -> str | None:
+    """What is wrong with these tags, in words for the person who typed them, or None.
+    The pages' forms and the API both refuse by it: nothing is cut off silently."""
+    if len(tags) > TAGS_MAX:
+        return f"Give at most {TAGS_MAX} tags (there are {len(tags)})."
+    for tag in tags:
+        shown = " ".join(tag.split())
+        if len(shown) > TAG_MAX:
+            return f"“{shown[:TAG_MAX]}…” is longer than a tag may be ({TAG_MAX} characters)."
+        if not any(c.isalnum() for c in shown):
+            return f"“{shown}” is not a tag: a tag needs a letter or a digit."
+    return None
+
+
+def _sound_tags(tags: list[str]) -> list[str]:
+    problem = tags_problem(tags)
+    if problem:
+        raise PydanticCustomError("tags", problem)
+    return tags
+
+
+Tags = Annotated[list[Text(TAG_MAX)], BeforeValidator(split_tags), Field(max_length=TAGS_MAX),
+                 AfterValidator(_sound_tags)]
 
 # Fields more than one reader takes, at their columns' lengths (ideas/challenges/models.py,
 # ideas/accounts/models.py).

@@ -70,3 +70,16 @@ def attach_error(form, error) -> None:
         field.errors = list(field.errors) + [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def valid_tags(form, field) -> None:
+    """A WTForms validator for a comma-separated tags field, by the API's own rule
+    (ideas.fields.tags_problem): a message next to the field instead of a cut-off tag."""
+    from wtforms.validators import ValidationError
+
+    from ideas.fields import split_tags, tags_problem
+
+    problem = tags_problem(split_tags(field.data or ""))
+    if problem:
+        raise ValidationError(problem)
+

@@ -8,6 +8,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ideas.accounts.rules import PASSWORD_MAX
+from ideas.web import valid_tags
 
 EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254), Email("Enter a valid e-mail address.")]
 
@@ -59,13 +60,13 @@ class ProfileForm(FlaskForm):
     name = StringField("Display name", [DataRequired("Enter your name."), Length(max=120)])
     bio = TextAreaField("Short bio", [Length(max=500)])
     expertise = StringField(
-        "Expertise", [Length(max=600)],
+        "Expertise", [Length(max=600), valid_tags],
         description="Comma-separated tags, e.g. logistics, payments, UX. Used to route ideas to reviewers and owners.",
     )
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Token name", [DataRequired("Name the token."), Length(max=80)])
+    name = StringField("Token name", [DataRequired("Name the token."), Length(max=80)], id="token-name")
     # One per form shown: the same form sent again (reloading the page that shows the new
     # token) finds the token it made instead of making a second one.
     request_id = HiddenField(default=lambda: secrets.token_urlsafe(16), validators=[Length(max=64)])

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ideas.challenges.services import MAX_BODY, MAX_SUMMARY
 from ideas.numbers import IntegerField  # bounded to what the database holds
+from ideas.web import valid_tags
 
 POOL_MODES = [
     SelectChoice("blended", "Blended: employees and externals in one ranking, with published pool weights"),
@@ -48,7 +49,7 @@ class ChallengeForm(FlaskForm):
     prize = TextAreaField("Prize or reward", [Length(max=MAX_BODY)])
     terms = TextAreaField("Challenge terms", [Length(max=MAX_BODY)],
                           description="External participants accept these before their first idea (e.g. ownership of ideas).")
-    tags = StringField("Tags", [Length(max=600)], description="Comma-separated.")
+    tags = StringField("Tags", [Length(max=600), valid_tags], description="Comma-separated.")
     cover = FileField("Cover image", description="PNG, JPEG, GIF or WebP, up to 5 MB.")
     criteria = TextAreaField(
         "Evaluation criteria", [Length(max=5000)],
@@ -92,7 +93,7 @@ class IdeaForm(FlaskForm):
     title = StringField("Title", [DataRequired("Give your idea a title."), Length(max=160)])
     summary = TextAreaField("Summary", [Length(max=MAX_SUMMARY)], description="One paragraph.")
     body = TextAreaField("Description", [Length(max=MAX_BODY)], description="Markdown.")
-    tags = StringField("Tags", [Length(max=600)], description="Comma-separated.")
+    tags = StringField("Tags", [Length(max=600), valid_tags], description="Comma-separated.")
     note = StringField("What changed (optional)", [Length(max=300)])
     attachment = FileField("Attachment", description="An image or a PDF, up to 5 MB.")
     accept_terms = BooleanField("I accept this challenge's terms")
@@ -112,4 +113,4 @@ class AnswerInviteForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     survivor = IntegerField("Merge into idea number", [InputRequired("Give the idea's number.")])
-    reason = StringField("Why (optional)", [Length(max=200)])
+    reason = StringField("Why (optional)", [Length(max=200)], id="merge-reason")

@@ -200,7 +200,7 @@ def change_phase(challenge_id: int):
         for messages in form.errors.values():
             for message in messages:
                 flash(message if isinstance(message, str) else "Check the form.", "error")
-    return redirect(url_for("challenges.detail", challenge_id=challenge_id) + "#phase")
+    return redirect(url_for("challenges.detail", challenge_id=challenge_id) + "#manage")
 
 
 @bp.route("/challenges/<int:challenge_id>/terms", methods=["GET", "POST"])

@@ -186,6 +186,6 @@ def declare_conflict(review: IdeaReview, reviewer: User, reason: str, *,
     db.session.flush()
     _notify(manager_ids(review.challenge), "review_conflict",
             f"{reviewer.name} declared a conflict of interest on “{review.idea.title}” and will not review it. "
-            "Assign someone else.", _path("review.detail", review_id=review.id, _anchor="reviewers"),
+            "Assign someone else.", _path("review.detail", review_id=review.id, _anchor="reviewers-list"),
             actor_id=reviewer.id)
     return assignment

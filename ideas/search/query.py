@@ -82,7 +82,12 @@ def search_ideas(
     if sort == "relevance" and not text:
         sort = "newest"  # nothing to be relevant to
 
-    challenges = _searchable_challenges(user, challenge_id=to_int(challenge_id), phase=phase)
+    wanted_challenge = to_int(challenge_id)
+    if challenge_id not in (None, "") and wanted_challenge is None:
+        notices.append(f"“{str(challenge_id)[:40]}” is not a challenge number, so every challenge was searched.")
+    challenges = _searchable_challenges(user, challenge_id=wanted_challenge, phase=phase)
+    if wanted_challenge is not None and not challenges and not phase:
+        notices.append(f"There is no challenge number {wanted_challenge} that you can see: pick one from the list.")
     groups = visibility_groups(user, challenges)
     scope = _scope(groups)
     if scope is None:

@@ -117,6 +117,17 @@ def test_no_serious_accessibility_violation(tab_as, shared_site, axe_source, sit
     violations = axe_violations(page)
     failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
     assert not failing, f"{site_page.name} as {role}:\n{describe(violations)}"
+    # axe-core no longer checks it, and a label or an error message tied to a repeated id
+    # names the wrong field for a screen reader.
+    repeated = page.evaluate(DUPLICATE_IDS)
+    assert not repeated, f"{site_page.name} as {role}: ids used twice: {repeated}"
+
+
+DUPLICATE_IDS = """() => {
+    const seen = new Map();
+    for (const element of document.querySelectorAll('[id]')) seen.set(element.id, (seen.get(element.id) || 0) + 1);
+    return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
+}"""
 
 
 def test_every_role_is_checked_and_every_page_named_once():

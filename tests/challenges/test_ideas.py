@@ -92,3 +92,43 @@ def test_markdown_is_sanitized_on_the_idea_page(app, make_user):
     page = app.test_client().get(f"/ideas/{idea.id}").get_data(as_text=True)
     assert "<script>alert(1)" not in page and "<img" not in page
     assert "<strong>bold</strong>" in page
+
+
+def test_tags_too_long_too_many_or_without_a_letter_are_refused_not_cut(app, make_user, login, post_form):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager)
+    author = make_user()
+    idea = idea_in(challenge, author)
+    client = app.test_client()
+    login(author, target=client)
+    page = f"/ideas/{idea.id}/edit"
+    long_tag = "customer experience at the airport check-in desk"
+    for tags, message in [
+        (f"kiosks, {long_tag}", "is longer than a tag may be (40 characters)"),
+        ("kiosks, #$%", "“#$%” is not a tag: a tag needs a letter or a digit."),
+        (", ".join(f"tag{n}" for n in range(21)), "Give at most 20 tags (there are 21)."),
+    ]:
+        response = post_form(page, {"title": idea.title, "summary": idea.summary, "body": idea.body,
+                                    "tags": tags, "action": "save"}, target=client)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 422, tags
+        assert message in text and 'id="tags-error"' in text
+        assert f'value="{tags}"' in text  # what was typed is still in the box
+    db.session.refresh(idea)
+    assert idea.tags == []
+    saved = post_form(page, {"title": idea.title, "summary": idea.summary, "body": idea.body,
+                             "tags": "Kiosks,  self service ,c#", "action": "save"}, target=client)
+    assert saved.status_code == 302
+    db.session.refresh(idea)
+    assert sorted(idea.tags) == ["c#", "kiosks", "self service"]
+
+
+def test_the_api_refuses_the_same_tags_the_pages_do(app, make_user, api_token):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager)
+    headers = api_token(make_user())
+    client = app.test_client()
+    response = client.post(f"/api/v1/challenges/{challenge.id}/ideas", headers=headers,
+                           json={"title": "Kiosks at the gate", "summary": "Print tags.", "tags": ["kiosks", "#$%"]})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"tags": ["“#$%” is not a tag: a tag needs a letter or a digit."]}

@@ -51,6 +51,15 @@ def test_nonsense_filter_values_are_ignored(two_challenges, employee):
                           status="draft", sort="sideways", page="x", per_page="y")
     assert result.total == 4
     assert result.sort == "relevance"
+    assert "“abc” is not a challenge number, so every challenge was searched." in result.notices
+
+
+def test_a_challenge_filter_naming_no_visible_challenge_says_so(two_challenges, employee, client):
+    result = search_ideas(employee, "kiosk", challenge_id=999_999)
+    assert result.total == 0
+    assert result.notices == ["There is no challenge number 999999 that you can see: pick one from the list."]
+    page = client.get("/search?q=kiosk&challenge=999999").get_data(as_text=True)
+    assert "There is no challenge number 999999 that you can see" in page
 
 
 def test_newest_first(two_challenges, employee, found):

@@ -141,6 +141,24 @@ def test_submission_refused_outside_its_phase(app, make_user):
     assert draft.status == "draft"
 
 
+@pytest.mark.parametrize(("phase", "anonymous", "signed_in"), [
+    ("draft", "Sign in to take part", "Write a draft"),
+    ("submission", "Sign in to take part", "Submit an idea"),
+    ("voting", "Sign in to take part", None),
+    ("review", None, None),
+    ("closed", None, None),
+])
+def test_the_challenge_page_offers_only_what_the_phase_allows(app, make_user, login, phase, anonymous, signed_in):
+    challenge = open_challenge(make_user(roles=("manager",)), phase=phase)
+    offers = ("Sign in to take part", "Write a draft", "Submit an idea")
+    page = app.test_client().get(f"/challenges/{challenge.id}").get_data(as_text=True)
+    assert [o for o in offers if o in page] == ([anonymous] if anonymous else [])
+    client = app.test_client()
+    login(make_user(), target=client)
+    page = client.get(f"/challenges/{challenge.id}").get_data(as_text=True)
+    assert [o for o in offers if o in page] == ([signed_in] if signed_in else [])
+
+
 def test_external_accepts_challenge_terms_before_first_idea(app, make_user):
     manager = make_user(roles=("manager",))
     challenge = open_challenge(manager, terms="Ideas become the company's property.")

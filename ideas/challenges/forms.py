@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ideas.challenges.services import MAX_BODY, MAX_SUMMARY
 from ideas.numbers import IntegerField  # bounded to what the database holds
@@ -82,6 +82,14 @@ class ChallengeForm(FlaskForm):
     moderators = StringField("Moderators", [Length(max=2000)], description="E-mail addresses, comma-separated.")
     escalation_contact = StringField("Escalation contact", [Optional(), Length(max=254)],
                                      description="E-mail of who is told when an R&D owner misses a deadline.")
+
+    def validate_pool_weight_external(self, field) -> None:
+        # Here as well as in the service, so the sum is reported with every other field's
+        # message at once rather than after they are mended.
+        e, x = self.pool_weight_employee.data, field.data
+        if e is not None and x is not None and abs(float(e) + float(x) - 1) > 1e-6:
+            raise ValidationError(f"The two pool weights must add up to 1; these add up to {float(e + x):g} "
+                                  f"({float(e):g} for employees, {float(x):g} for externals).")
 
 
 class PhaseForm(FlaskForm):

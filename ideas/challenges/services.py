@@ -154,7 +154,8 @@ def _check_settings(challenge: Challenge, values: dict) -> None:
         e = float(values.get("pool_weight_employee", challenge.pool_weight_employee or 0))
         x = float(values.get("pool_weight_external", challenge.pool_weight_external or 0))
         if abs(e + x - 1) > 1e-6:
-            raise ChallengeError("The two pool weights add up to 1.", field="pool_weight_external")
+            raise ChallengeError(f"The two pool weights must add up to 1; these add up to {round(e + x, 4):g} "
+                                 f"({e:g} for employees, {x:g} for externals).", field="pool_weight_external")
     for name, low, high in (("review_capacity", 0, 10_000), ("reviewers_per_idea", 1, 20),
                             ("flag_threshold", 1, 100), ("budget_k", 1, 100)):
         if name in values and not (low <= int(values[name]) <= high):

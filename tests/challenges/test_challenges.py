@@ -61,7 +61,13 @@ def test_weights_must_add_up_and_criteria_weights_are_checked(client, make_user,
     manager = make_user(roles=("manager",))
     login(manager)
     bad = post_form("/challenges/new", form_data(managers=manager.email, pool_weight_external="0.9"))
-    assert bad.status_code == 422 and "add up to 1" in bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert ("The two pool weights must add up to 1; these add up to 1.5 (0.6 for employees, 0.9 for externals)."
+            in bad.get_data(as_text=True))
+    # Told with the other fields' messages at once, not after they are mended.
+    both = post_form("/challenges/new", form_data(managers=manager.email, title="", pool_weight_external="0.9"))
+    text = both.get_data(as_text=True)
+    assert both.status_code == 422 and "Give the challenge a title." in text and "must add up to 1" in text
     bad = post_form("/challenges/new", form_data(managers=manager.email, criteria="impact | lots"))
     assert bad.status_code == 422 and "Line 1" in bad.get_data(as_text=True)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from sqlalchemy import select
 
 from ideas.challenges import services
@@ -35,14 +37,20 @@ def test_coauthor_invited_by_email_accepts_and_then_cannot_vote(app, make_user, 
     assert theirs.get(f"/ideas/{idea.id}/edit").status_code == 200
 
 
-def test_attachment_checked_by_content_and_served_safely(app, make_user, login, post_form):
+@pytest.fixture
+def editing(app, make_user, login):
+    """An idea, its author's signed-in client, the idea's edit page, its challenge's manager."""
     manager = make_user(roles=("manager",))
-    challenge = open_challenge(manager)
     author = make_user()
-    idea = idea_in(challenge, author)
+    idea = idea_in(open_challenge(manager), author)
     client = app.test_client()
     login(author, target=client)
-    page = f"/ideas/{idea.id}/edit"
+    return idea, client, f"/ideas/{idea.id}/edit", manager
+
+
+def test_attachment_checked_by_content_and_served_safely(app, make_user, editing, post_form):
+    idea, client, page, manager = editing
+    author = idea.author
     fake = post_form(page, {"title": idea.title, "summary": idea.summary, "body": idea.body, "action": "save",
                             "attachment": (io.BytesIO(b"<script>alert(1)</script>"), "photo.png")},
                      target=client, content_type="multipart/form-data")
@@ -94,14 +102,8 @@ def test_markdown_is_sanitized_on_the_idea_page(app, make_user):
     assert "<strong>bold</strong>" in page
 
 
-def test_tags_too_long_too_many_or_without_a_letter_are_refused_not_cut(app, make_user, login, post_form):
-    manager = make_user(roles=("manager",))
-    challenge = open_challenge(manager)
-    author = make_user()
-    idea = idea_in(challenge, author)
-    client = app.test_client()
-    login(author, target=client)
-    page = f"/ideas/{idea.id}/edit"
+def test_tags_too_long_too_many_or_without_a_letter_are_refused_not_cut(editing, post_form):
+    idea, client, page, _ = editing
     long_tag = "customer experience at the airport check-in desk"
     for tags, message in [
         (f"kiosks, {long_tag}", "is longer than a tag may be (40 characters)"),

@@ -576,3 +576,18 @@ def link_in(message, path_prefix: str) -> str:
     match = re.search(rf"https?://[^\s/]+({re.escape(path_prefix)}[^\s]+)", message.body)
     assert match, f"no {path_prefix} link in {message.body!r}"
     return match.group(1)
+
+
+@pytest.fixture
+def cached(app, tmp_path):
+    """The site's cache switched on for one test (the suite runs with NullCache): the
+    default filesystem cache in the test's folder, and the tick off, so that only the
+    test's own changes move a generation."""
+    from ideas import caching
+
+    caching.cache.init_app(app, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache"),
+                                        "CACHE_DEFAULT_TIMEOUT": 300})
+    app.config["IDEAS_LAZY_TICK_SECONDS"] = -1
+    assert caching.enabled()
+    return app
+

@@ -9,21 +9,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from ideas import caching
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from tests.challenges.factories import idea_in, open_challenge
-
-
-@pytest.fixture
-def cached(app, tmp_path):
-    caching.cache.init_app(app, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache"),
-                                        "CACHE_DEFAULT_TIMEOUT": 300})
-    app.config["IDEAS_LAZY_TICK_SECONDS"] = -1
-    assert caching.enabled()
-    return app
 
 
 def _text(response) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 
 import pytest
-
 from sqlalchemy import select
 
 from ideas.challenges import services

@@ -10,22 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from ideas import caching, clock
+from ideas import clock
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from ideas.insight import queries
 from ideas.review import services as review
 from ideas.voting import services as voting
 from tests.challenges.factories import idea_in, open_challenge
-
-
-@pytest.fixture
-def cached(app, tmp_path):
-    caching.cache.init_app(app, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache"),
-                                        "CACHE_DEFAULT_TIMEOUT": 300})
-    app.config["IDEAS_LAZY_TICK_SECONDS"] = -1
-    assert caching.enabled()
-    return app
 
 
 @pytest.fixture

@@ -253,13 +253,26 @@ def _parts(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
 # --- a whole challenge -------------------------------------------------------------
 
 def stored_votes(challenge_id: int, columns) -> Iterator[Sequence]:
-    """Every vote of a challenge, in chunks of about CHUNK rows that each hold all the
-    votes of some ideas: one query per chunk by the (idea, time) index, whatever the
-    size of the challenge. (Paging the challenge's votes by id would make the database
-    scan and sort all of them for every chunk.)"""
+    """Every vote of a challenge, `columns` of the votes table, in chunks of about CHUNK rows.
+
+    Usually idea by idea: one query per chunk of whole ideas by the (idea, time) index,
+    whatever the size of the challenge. (Paging the challenge's votes by id would make
+    the database scan and sort all of them for every chunk.) But where the challenge's
+    votes fill most of the rows between its first and its last (a challenge that was
+    most of the site's voting while it ran), SQLite reads them in the table's order, one
+    range of ids at a time: a million votes read through an index are a million random
+    visits to the table, which cost twice a scan of it. Then an idea's votes come in
+    several chunks: callers add up per idea across chunks."""
     sizes = dict(db.session.execute(
         select(IdeaScore.idea_id, IdeaScore.raw_employee + IdeaScore.raw_external)
         .where(IdeaScore.challenge_id == challenge_id)).all())
+    if db.session.connection().dialect.name == "sqlite":
+        first, last = db.session.execute(select(db.func.min(Vote.id), db.func.max(Vote.id))
+                                         .where(Vote.challenge_id == challenge_id)).one()
+        if first is not None and 2 * sum(sizes.values()) >= last - first + 1:
+            for start in range(first, last + 1, CHUNK):
+                yield from _votes_between(challenge_id, start, min(start + CHUNK, last + 1), columns)
+            return
     ideas = sorted(db.session.scalars(select(Idea.id).where(Idea.challenge_id == challenge_id)))
     part: list[int] = []
     size = 0
@@ -273,19 +286,29 @@ def stored_votes(challenge_id: int, columns) -> Iterator[Sequence]:
         yield from _votes_of(part, columns)
 
 
+def _votes_between(challenge_id: int, start: int, stop: int, columns) -> Iterator[Sequence]:
+    """The challenge's votes with ids in [start, stop), by the table's own order (SQLite)."""
+    names = ", ".join(column.name for column in columns)
+    yield from _fetched(f"SELECT {names} FROM votes NOT INDEXED WHERE id >= ? AND id < ? AND challenge_id = ?",
+                        (start, stop, challenge_id))
+
+
 def _votes_of(idea_ids: list[int], columns) -> Iterator[Sequence]:
     """These ideas' votes, `columns` of the votes table, as the driver's plain tuples.
 
     Straight from the driver's cursor, in the session's transaction: at a million rows
     SQLAlchemy's result rows cost more than the database's reading. No column is
     converted on the way (SQLite gives its booleans as 0 and 1: `_signals` turns them back)."""
-    connection = db.session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    mark = "?" if db.session.connection().dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(column.name for column in columns)
-    cursor = connection.connection.cursor()
+    yield from _fetched(f"SELECT {names} FROM votes WHERE idea_id IN ({', '.join([mark] * len(idea_ids))})",
+                        tuple(idea_ids))
+
+
+def _fetched(statement: str, parameters: tuple) -> Iterator[Sequence]:
+    cursor = db.session.connection().connection.cursor()
     try:
-        cursor.execute(f"SELECT {names} FROM votes WHERE idea_id IN ({', '.join([mark] * len(idea_ids))})",
-                       tuple(idea_ids))
+        cursor.execute(statement, parameters)
         rows = cursor.fetchall()
     finally:
         cursor.close()
@@ -312,8 +335,8 @@ def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.W
     factors = itemgetter(*(k for k in range(len(WEIGHT_COLUMNS)) if k not in _POLICY))
     policy_part = itemgetter(*_POLICY)
     changed, policy_only = [], []
+    entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
     for rows in stored_votes(challenge_id, columns):
-        entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         for row in rows:
             done = weigher(row[first:last])
             before = row[last:]
@@ -323,7 +346,7 @@ def reweigh_challenge(challenge_id: int, has_criteria: bool, policy: weighting.W
                 else:
                     changed.append((*done, row[0]))
             entries[row[1]].append((row[2], row[value], done[_WEIGHT]))
-        aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
     # Written in the table's order, once every chunk is weighed: an idea's votes lie all
     # over the table, and rows rewritten by id in order dirty each page once instead of
     # once a chunk (which, past the database's page cache, is many times the table in I/O).
@@ -340,9 +363,9 @@ def stored_aggregates(challenge_id: int) -> dict[int, dict[str, ranking.PoolAggr
     """Each idea's per-pool aggregates (`ranking.aggregate`) of its stored weights."""
     aggregates: dict[int, dict[str, ranking.PoolAggregate]] = {}
     table = Vote.__table__
+    entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
     for rows in stored_votes(challenge_id, (table.c.idea_id, table.c.pool, table.c.value, table.c.weight)):
-        entries: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         for idea_id, pool, value, weight in rows:
             entries[idea_id].append((pool, value, weight))
-        aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
+    aggregates.update((idea_id, ranking.aggregate(found)) for idea_id, found in entries.items())
     return aggregates

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ideas.accounts.models import Role
 from ideas.challenges import permissions
@@ -16,7 +18,13 @@ from ideas.review.models import IdeaReview, ReviewerAssignment
 
 
 def review_of(idea: Idea) -> IdeaReview | None:
-    return db.session.scalar(select(IdeaReview).where(IdeaReview.idea_id == idea.id))
+    # The caller holds the idea (and so its challenge): the review points at them in the
+    # session instead of loading them, and their own eager loads, once more.
+    review = db.session.scalar(select(IdeaReview).options(lazyload(IdeaReview.idea))
+                               .where(IdeaReview.idea_id == idea.id))
+    if review is not None:
+        set_committed_value(review, "idea", idea)
+    return review
 
 
 def get_review(review_id: int) -> IdeaReview:

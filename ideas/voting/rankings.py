@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ideas.challenges import permissions as challenge_permissions
+from ideas.challenges import services as challenges
 from ideas.challenges.models import (
     Challenge,
     Idea,
@@ -66,6 +67,8 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
     if not challenge_permissions.is_staff(viewer, challenge):
         query = query.where(Idea.hidden_at.is_(None))
     lines = []
+    # The lines show ideas as cards do (title, author): not their tags, co-authors or body.
+    query = query.options(*challenges.idea_card_loads())
     for position, (idea, score) in enumerate(db.session.execute(query), start=offset + 1):
         lines.append(RankingLine(
             ranking=pool, position=position, idea=idea,

@@ -9,6 +9,12 @@ from ideas.accounts.models import User
 from ideas.extensions import db
 
 
+# The roles are read on every page, so they come in the same query; the expertise tags
+# only where reviewers are routed. Built once: on SQLite, building a statement's options
+# costs more than running it.
+_PERSON_LOADS = (joinedload(User.role_rows), lazyload(User.expertise_rows))
+
+
 def init_login(login_manager: LoginManager) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Sign in to go on."
@@ -23,9 +29,7 @@ def init_login(login_manager: LoginManager) -> None:
             user_id, version = (int(part) for part in identity.split(":", 1))
         except ValueError:
             return None
-        # The roles are read on every page, so they come in the same query; the expertise
-        # tags only where reviewers are routed.
-        user = db.session.get(User, user_id, options=[joinedload(User.role_rows), lazyload(User.expertise_rows)])
+        user = db.session.get(User, user_id, options=_PERSON_LOADS)
         if user is None or not user.active or user.session_version != version:
             return None
         return user

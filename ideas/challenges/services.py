@@ -348,31 +348,42 @@ def visible_challenges(user, *, limit: int = 100) -> list[Challenge]:
     return list(db.session.scalars(query.order_by(Challenge.id.desc()).limit(limit)))
 
 
-def _staff_people():
+def _staff_people() -> tuple:
     """The staff's people come with the challenge, in the same query (every page asks who
     runs it); their own roles and expertise do not, nor the criteria and tags, which load
     when a page shows them."""
     person = joinedload(Challenge.staff).joinedload(ChallengeStaff.user)
-    return [person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
-            lazyload(Challenge.criteria), lazyload(Challenge.tag_rows)]
+    return (person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
+            lazyload(Challenge.criteria), lazyload(Challenge.tag_rows))
+
+
+_CHALLENGE_LOADS = _staff_people()  # built once: building them costs more than the read on SQLite
 
 
 def get_challenge(challenge_id: int, user) -> Challenge:
-    challenge = db.session.get(Challenge, challenge_id, options=_staff_people())
+    challenge = db.session.get(Challenge, challenge_id, options=_CHALLENGE_LOADS)
     if challenge is None or not permissions.can_see_challenge(user, challenge):
         raise NotFoundError()
     return challenge
 
 
-def get_idea(idea_id: int, user) -> Idea:
+def _idea_loads() -> tuple:
+    """The idea with its author and challenge (and the challenge's staff); not the people's
+    roles and expertise, nor the challenge's criteria and tags, which load when the page
+    shows them (the vote form)."""
     author = joinedload(Idea.author, innerjoin=True)
     challenge = joinedload(Idea.challenge, innerjoin=True)
     person = challenge.selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
-    # The challenge's criteria and tags load when the page shows them (the vote form).
-    idea = db.session.get(Idea, idea_id, options=[
-        author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
-        person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
-        challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows)])
+    return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
+            person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
+            challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows))
+
+
+_IDEA_LOADS = _idea_loads()
+
+
+def get_idea(idea_id: int, user) -> Idea:
+    idea = db.session.get(Idea, idea_id, options=_IDEA_LOADS)
     if idea is None or not permissions.can_see_idea(user, idea):
         raise NotFoundError()
     return idea

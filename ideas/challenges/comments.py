@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import g, has_app_context
 from markupsafe import Markup
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from ideas import clock, events, text
@@ -255,6 +255,15 @@ def _author_name() -> tuple:
     return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows))
 
 
+# Read on every idea page: built once, since building them costs more than running them.
+_AUTHOR_NAME = _author_name()
+_FLAGGED = select(Flag.target_type, Flag.target_id).where(
+    Flag.reporter_id == bindparam("reporter_id"),
+    or_(and_(Flag.target_type == "idea", Flag.target_id == bindparam("idea_id")),
+        and_(Flag.target_type == "comment", Flag.target_id.in_(bindparam("comment_ids", expanding=True)))),
+)
+
+
 def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
     """What templates/challenges/_discussion.html needs, in a handful of queries whatever the size:
     the newest PAGE_SIZE conversations, or the PAGE_SIZE before the comment `before` (older pages)."""
@@ -265,7 +274,7 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
     staff = permissions.is_staff(viewer, challenge)
 
     threads_of_idea = (Comment.idea_id == idea.id, Comment.parent_id.is_(None))
-    page = select(Comment).options(*_author_name()).where(*threads_of_idea)
+    page = select(Comment).options(*_AUTHOR_NAME).where(*threads_of_idea)
     if before:
         page = page.where(Comment.id < before)
     top = list(db.session.scalars(page.order_by(Comment.id.desc()).limit(PAGE_SIZE + 1)))
@@ -276,19 +285,14 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
     if older or before:
         total = db.session.scalar(select(func.count(Comment.id)).where(*threads_of_idea)) or total
     replies = list(db.session.scalars(
-        select(Comment).options(*_author_name()).where(Comment.parent_id.in_([c.id for c in top])).order_by(Comment.id).limit(MAX_REPLIES)
+        select(Comment).options(*_AUTHOR_NAME).where(Comment.parent_id.in_([c.id for c in top])).order_by(Comment.id).limit(MAX_REPLIES)
     )) if top else []
 
     flagged: set[tuple[str, int]] = set()
     if signed_in:
         comment_ids = [c.id for c in top] + [r.id for r in replies]
         flagged = {(target_type, target_id) for target_type, target_id in db.session.execute(
-            select(Flag.target_type, Flag.target_id).where(
-                Flag.reporter_id == viewer_id,
-                or_(and_(Flag.target_type == "idea", Flag.target_id == idea.id),
-                    and_(Flag.target_type == "comment", Flag.target_id.in_(comment_ids or [0]))),
-            )
-        )}
+            _FLAGGED, {"reporter_id": viewer_id, "idea_id": idea.id, "comment_ids": comment_ids or [0]})}
 
     allowed = permissions.allowed_actions(challenge, now)
     suspended = signed_in and is_suspended(viewer, challenge)

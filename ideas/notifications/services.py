@@ -231,9 +231,12 @@ def unfollow(user, target_type: str, target_key) -> bool:
 
 
 def _follow_row(user, target_type: str, key: str) -> Follow | None:
-    return db.session.scalar(select(Follow).where(
-        Follow.user_id == user.id, Follow.target_type == target_type, Follow.target_key == key
-    ))
+    return db.session.scalar(_FOLLOW_ROW, {"user_id": user.id, "target_type": target_type, "key": key})
+
+
+# A follow button's read (the idea page's): built once (building costs more than the read).
+_FOLLOW_ROW = select(Follow).where(Follow.user_id == bindparam("user_id"),
+                                   Follow.target_type == bindparam("target_type"), Follow.target_key == bindparam("key"))
 
 
 def is_following(user, target_type: str, target_key) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -20,11 +20,14 @@ from ideas.review.models import IdeaReview, ReviewerAssignment
 def review_of(idea: Idea) -> IdeaReview | None:
     # The caller holds the idea (and so its challenge): the review points at them in the
     # session instead of loading them, and their own eager loads, once more.
-    review = db.session.scalar(select(IdeaReview).options(lazyload(IdeaReview.idea))
-                               .where(IdeaReview.idea_id == idea.id))
+    review = db.session.scalar(_REVIEW_OF, {"idea_id": idea.id})
     if review is not None:
         set_committed_value(review, "idea", idea)
     return review
+
+
+# Read on every idea page: built once (building costs more than the read on SQLite).
+_REVIEW_OF = select(IdeaReview).options(lazyload(IdeaReview.idea)).where(IdeaReview.idea_id == bindparam("idea_id"))
 
 
 def get_review(review_id: int) -> IdeaReview:

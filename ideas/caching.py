@@ -17,9 +17,12 @@ several machines), or `null` to switch caching off.
 What: only pages with nothing personal in them (anonymous GETs with no flash message
 pending and no form token in the page, so nothing a staff member or a signed-in
 person would see), and
-the ranking API's payload keyed by what the viewer may see, and the dashboards'
-figures that do not depend on the clock (`insight.services._kept`: nothing personal in
-them, and only their managers are shown them).
+the ranking API's payload keyed by what the viewer may see, the challenge page's shared
+part for everyone (`challenges.routes._shown_ideas`: the rendered idea cards, the idea
+count, the cover, the criteria and the tags, keyed by the pools the reader sees and
+whether they are staff), and the dashboards' figures that do not depend on the clock
+(`insight.services._kept`: nothing personal in them, and only their managers are shown
+them).
 """
 from __future__ import annotations
 

@@ -98,11 +98,11 @@ class Weighed:
     weight: Weight
     collusion: Collusion
 
-    def columns(self) -> dict:
+    def columns(self, dump=dump_discounts) -> dict:
         return {"effort": self.factors.effort, "standing": self.factors.standing,
                 "collusion": self.factors.collusion, "weight": self.weight.value,
-                "discounts": dump_discounts(self.weight.discounts),
-                "collusion_discounts": dump_discounts(self.collusion.discounts),
+                "discounts": dump(self.weight.discounts),
+                "collusion_discounts": dump(self.collusion.discounts),
                 "policy": self.weight.policy}
 
 
@@ -130,6 +130,9 @@ class Weigher:
         self.same = policy == WEIGHTED
         self.weighed = 0  # how many distinct inputs were weighed
         self._seen: dict[tuple, tuple] = {}
+        # Far fewer distinct discount lists than inputs: each is read or written out once.
+        self._loaded: dict[str, tuple[Discount, ...]] = {}
+        self._dumped: dict[tuple[Discount, ...], str] = {}
 
     def __call__(self, key: tuple) -> tuple:
         """The WEIGHT_COLUMNS values for a stored vote whose SIGNAL_COLUMNS values are `key`."""
@@ -138,11 +141,26 @@ class Weigher:
             if len(self._seen) >= 250_000:  # memory stays bounded: a few hundred bytes an entry
                 self._seen.clear()
             signals = _signals(dict(zip(_SIGNAL_NAMES, key, strict=False)), self.has_criteria)
-            found = Collusion(float(key[_COLLUSION]), load_discounts(key[_COLLUSION + 1]))
-            columns = weigh(signals, self.policy, found, same=self.same).columns()
+            stored = key[_COLLUSION + 1]
+            causes = self._loaded.get(stored)
+            if causes is None:
+                if len(self._loaded) >= 250_000:
+                    self._loaded.clear()
+                causes = self._loaded[stored] = load_discounts(stored)
+            found = Collusion(float(key[_COLLUSION]), causes)
+            columns = weigh(signals, self.policy, found, same=self.same).columns(self._dump)
             done = self._seen[key] = tuple(columns[name] for name in WEIGHT_COLUMNS)
             self.weighed += 1
         return done
+
+    def _dump(self, discounts: Sequence[Discount]) -> str:
+        key = tuple(discounts)
+        text = self._dumped.get(key)
+        if text is None:
+            if len(self._dumped) >= 250_000:
+                self._dumped.clear()
+            text = self._dumped[key] = dump_discounts(key)
+        return text
 
 
 _SIGNAL_NAMES = tuple(field for field, _ in _SIGNAL_FIELDS)

@@ -99,10 +99,13 @@ def vote(idea_id: int):
 def _refused_vote(idea: Idea, form, status: int = 422):
     """The idea page again, the vote form as it was sent with each message next to its
     field: nothing typed is lost (a redirect would drop the reason and the ratings)."""
+    earlier = services.my_vote(idea, current_user)
+    outcome = ("Your vote was not changed: your earlier vote still counts as it was" if earlier is not None
+               else "Your vote was not counted")
     if _may_vote(idea, current_user):
-        flash("Your vote was not counted: see the message in the vote form.", "error")
+        flash(f"{outcome}. See the message in the vote form.", "error")
     else:  # the form is not on the page: the refusal is all there is to say
-        flash(" ".join(form.form_errors) or "Your vote was not counted.", "error")
+        flash(" ".join(form.form_errors) or f"{outcome}.", "error")
     g.refused_vote_form = form
     page = current_app.view_functions["challenges.idea"](idea_id=idea.id)
     return page, status

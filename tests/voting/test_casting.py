@@ -197,6 +197,15 @@ def test_a_refused_vote_keeps_what_was_typed_with_the_message_next_to_the_field(
     assert f'id="rating_{feasibility.id}-error">Rate from 1 to 5.' in page
     assert 'action="/ideas/%d/vote#vote"' % idea.id in page   # the answer opens on the form
     assert db.session.scalar(select(func.count(Vote.id))) == 0
+    # Changing a vote that counts: the refusal says the earlier vote still stands.
+    post_form(f"/ideas/{idea.id}", {"reason": "", "value": "1"}, action=f"/ideas/{idea.id}/vote")
+    response = post_form(f"/ideas/{idea.id}", {"reason": REASON, "value": "1", f"rating_{impact.id}": "0"},
+                         action=f"/ideas/{idea.id}/vote")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Your vote was not changed: your earlier vote still counts as it was." in page
+    assert "Your vote was not counted" not in page
+    assert db.session.scalar(select(func.count(Vote.id))) == 1
 
 
 def test_a_vote_the_rules_refuse_says_why_on_the_idea_page(client, voting_challenge, make_user, login,

@@ -29,7 +29,7 @@ from ideas.challenges.forms import (
     PhaseForm,
     WithdrawForm,
 )
-from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus
+from ideas.challenges.models import Attachment, Challenge, Idea, IdeaStatus, Phase
 from ideas.challenges.services import CriterionInput
 from ideas.errors import ChallengeError
 from ideas.extensions import db
@@ -668,13 +668,17 @@ def _nav():
     return items
 
 
+# The home page leads with what a person can take part in now, then what is coming,
+# then what is being reviewed or is over (newest first within each).
+HOME_ORDER = {Phase.SUBMISSION: 0, Phase.VOTING: 1, Phase.DRAFT: 2, Phase.REVIEW: 3, Phase.CLOSED: 4}
+
+
 def _home():
-    if not current_user.is_authenticated:
-        return {"template": "challenges/_home.html", "open_challenges": services.visible_challenges(current_user, limit=10),
-                "drafts": []}
-    drafts = [i for i in services.my_ideas(current_user, limit=50) if i.status == IdeaStatus.DRAFT]
-    return {"template": "challenges/_home.html", "open_challenges": services.visible_challenges(current_user, limit=10),
-            "drafts": drafts}
+    found = services.visible_challenges(current_user, limit=30)
+    shown = sorted(found, key=lambda c: HOME_ORDER.get(Phase(c.phase), 5))[:10]  # stable: newest first kept
+    drafts = ([i for i in services.my_ideas(current_user, limit=50) if i.status == IdeaStatus.DRAFT]
+              if current_user.is_authenticated else [])
+    return {"template": "challenges/_home.html", "open_challenges": shown, "drafts": drafts}
 
 
 def _activity(person):

@@ -115,9 +115,10 @@ def _challenge_links(challenge, viewer):
 
 
 def _nav():
+    items = [{"label": "How it works", "endpoint": "insight.how_it_works"}]
     if services.can_see_site_dashboard(current_user):
-        return [{"label": "Dashboard", "endpoint": "insight.site_dashboard"}]
-    return []
+        items.append({"label": "Dashboard", "endpoint": "insight.site_dashboard"})
+    return items
 
 
 def _profile(person, viewer):

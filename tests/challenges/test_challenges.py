@@ -213,3 +213,13 @@ def test_overlong_body_is_refused_before_parsing(client, make_user, login, post_
                          {"title": "Big", "summary": "s", "body": "x" * 200_000, "action": "publish"})
     assert response.status_code == 422
     assert "200000" not in response.get_data(as_text=True)[:100]
+
+
+def test_the_home_page_leads_with_challenges_one_can_take_part_in(client, make_user):
+    manager = make_user(roles=("manager",))
+    for title, phase in (("Voting one", "voting"), ("Closed one", "closed"), ("Submission one", "submission"),
+                         ("Review one", "review")):
+        open_challenge(manager, phase=phase, title=title)
+    home = client.get("/").get_data(as_text=True)
+    places = [home.index(title) for title in ("Submission one", "Voting one", "Review one", "Closed one")]
+    assert places == sorted(places)

@@ -149,6 +149,9 @@ def test_an_author_can_turn_the_mails_off(make_user, login, post_form, client, o
 def test_how_it_works_is_linked_from_home(client):
     home = client.get("/").get_data(as_text=True)
     assert 'href="/how-it-works"' in home
+    # and from every page's header, for a visitor who arrives on a challenge or an idea
+    header = client.get("/challenges").get_data(as_text=True).split('<nav class="nav"')[1].split("</nav>")[0]
+    assert '<a href="/how-it-works"' in header and "How it works" in header
     page = client.get("/how-it-works").get_data(as_text=True)
     for words in ("employee</strong> pool", "How a vote's weight is decided", "How to make your vote count more",
                   "What happens to a shortlisted idea"):

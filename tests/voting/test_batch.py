@@ -13,7 +13,7 @@ from ideas.archive.synthetic import synthetic_archive
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from ideas.voting import batch, collusion, ranking, services, weighting
-from ideas.voting.models import Vote
+from ideas.voting.models import IdeaScore, Vote
 from ideas.voting.services import Ballot
 from tests.archive.test_bulk_import import cast_live, same_scores, scores_of, votes_of
 from tests.challenges.factories import idea_in, open_challenge
@@ -171,3 +171,47 @@ def test_pairwise_answers_are_weighed_again_after_a_policy_change(make_user):
     db.session.commit()
     assert {a.id: db.session.get(PairShown, a.id).weight for a in answers} == live
     assert {i.id: db.session.get(IdeaScore, i.id).score_pairwise for i in ideas} == pytest.approx(scores)
+
+
+def test_a_challenge_read_by_ranges_of_ids_or_idea_by_idea_recomputes_alike(make_user, monkeypatch):
+    """SQLite reads a challenge that fills its id span by ranges of ids, and one whose votes
+    are scattered among another challenge's idea by idea (PostgreSQL always idea by idea):
+    either way every vote is weighed again, and each idea's votes add up across chunks."""
+    manager = make_user(roles=("manager",))
+    sparse, busy = (open_challenge(manager, phase="submission") for _ in range(2))
+    ideas = [idea_in(sparse, make_user()), idea_in(sparse, make_user()), idea_in(busy, make_user())]
+    for challenge in (sparse, busy):
+        challenges.change_phase(challenge, manager, "voting", "go")
+    for n in range(4):
+        services.cast_vote(ideas[n % 2], make_user(), Ballot())
+        for _ in range(3):  # the busy challenge's votes come in between
+            services.cast_vote(ideas[2], make_user(), Ballot())
+    db.session.commit()
+    read: dict[str, int] = {}
+    for name in ("_votes_of", "_votes_between"):
+        real = getattr(batch, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            read[_name] = read.get(_name, 0) + 1
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(batch, name, counted)
+    sqlite = db.session.connection().dialect.name == "sqlite"
+
+    for challenge, by_ranges in ((sparse, False), (busy, sqlite)):
+        before = {v.id: (v.weight, v.discounts) for v in db.session.scalars(
+            select(Vote).where(Vote.challenge_id == challenge.id))}
+        read.clear()
+        services.change_policy(challenge, manager, "simple", "Counting heads")
+        db.session.commit()
+        assert ("_votes_between" in read) == by_ranges and ("_votes_of" in read) != by_ranges
+        votes = list(db.session.scalars(select(Vote).where(Vote.challenge_id == challenge.id)))
+        assert {(v.weight, v.discounts) for v in votes} == {(1.0, "[]")}
+        for idea in ideas[:2] if challenge is sparse else ideas[2:]:  # every vote of the idea, in whatever chunk
+            score = db.session.get(IdeaScore, idea.id)
+            mine = [v for v in votes if v.idea_id == idea.id]
+            assert (score.raw_employee + score.raw_external, score.support_employee + score.support_external) == (
+                len(mine), pytest.approx(sum(v.weight for v in mine)))
+        services.change_policy(challenge, manager, "weighted", "Back")
+        db.session.commit()
+        assert {v.id: (v.weight, v.discounts) for v in db.session.scalars(
+            select(Vote).where(Vote.challenge_id == challenge.id))} == before

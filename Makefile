@@ -50,6 +50,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	@export IDEAS_ENV="$${IDEAS_ENV:-development}"; \
 	export IDEAS_INSTANCE_PATH="$${IDEAS_INSTANCE_PATH:-$(CURDIR)/instance}"; \
+	export IDEAS_BASE_URL="$${IDEAS_BASE_URL:-http://$(BIND)}"; \
 	echo "==> Database: $${IDEAS_DATABASE_URL:-sqlite under $$IDEAS_INSTANCE_PATH}"; \
 	$(BIN)/flask --app wsgi db upgrade; \
 	$(BIN)/flask --app wsgi ideas demo; \

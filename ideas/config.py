@@ -78,7 +78,9 @@ def load(overrides: dict | None = None, env: dict[str, str] | None = None) -> di
         "REMEMBER_COOKIE_SECURE": behind_https,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
         "PREFERRED_URL_SCHEME": "https" if behind_https else "http",
-        "IDEAS_BASE_URL": env.get("IDEAS_BASE_URL", ""),
+        # Links written without a request (mail, digests, webhooks) need the public address;
+        # in development it is where `make run` serves (the Makefile passes its own BIND).
+        "IDEAS_BASE_URL": env.get("IDEAS_BASE_URL") or ("http://127.0.0.1:8000" if environment == "development" else ""),
         "IDEAS_TRUST_PROXY": int(env.get("IDEAS_TRUST_PROXY", "0")),
         # Rate limits: in memory per process by default; Redis shares them between workers.
         "RATELIMIT_STORAGE_URI": env.get("IDEAS_RATELIMIT_STORAGE_URL", "memory://"),

@@ -139,6 +139,8 @@ def test_https_is_assumed_in_production_and_not_in_development(tmp_path):
     assert plain["SESSION_COOKIE_SECURE"] is False
     development = config.load(env={"IDEAS_ENV": "development", "IDEAS_INSTANCE_PATH": str(tmp_path)})
     assert development["SESSION_COOKIE_SECURE"] is False
+    # Mail written by a command (the demo, the tick) links to where `make run` serves.
+    assert development["IDEAS_BASE_URL"] == "http://127.0.0.1:8000"
 
 
 # --- the secret key -------------------------------------------------------------------

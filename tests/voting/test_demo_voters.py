@@ -48,3 +48,18 @@ def test_a_demo_participant_following_the_advice_sees_the_weight_rise_as_promise
     reasoned = services.cast_vote(idea, xavier, Ballot(
         reason="A single queue in front of all the desks would stop travellers choosing the slow line."))
     assert reasoned.weight == pytest.approx(before * advice.multiplier)
+
+
+def test_every_idea_of_the_demo_closed_challenge_ends_somewhere_with_its_own_reason(demo):
+    from ideas.challenges.models import Challenge
+    from ideas.review.models import IdeaReview
+    from ideas.voting.rankings import ranking_page
+
+    baggage = db.session.scalar(select(Challenge).where(Challenge.title == "Faster baggage reclaim"))
+    manager = db.session.scalar(select(User).where(User.email == "manager@staff.example"))
+    ranked = ranking_page(baggage, manager, "blended")
+    decided = {r.idea_id: r for r in db.session.scalars(select(IdeaReview).where(IdeaReview.challenge_id == baggage.id))
+               if r.decision}
+    assert ranked and all(line.idea.id in decided for line in ranked)  # the top idea too, whichever it is
+    reasons = [r.decision_reason for r in db.session.scalars(select(IdeaReview)) if r.decision]
+    assert len(reasons) == len(set(reasons))  # each decision in its own words

@@ -63,3 +63,17 @@ def test_every_idea_of_the_demo_closed_challenge_ends_somewhere_with_its_own_rea
     assert ranked and all(line.idea.id in decided for line in ranked)  # the top idea too, whichever it is
     reasons = [r.decision_reason for r in db.session.scalars(select(IdeaReview)) if r.decision]
     assert len(reasons) == len(set(reasons))  # each decision in its own words
+
+
+def test_demo_comments_are_each_persons_own_and_never_on_their_own_idea(demo):
+    from ideas.challenges.models import Comment
+    from ideas.voting.demo import COMMENTS
+
+    comments = db.session.scalars(select(Comment)).all()
+    assert comments
+    by_text: dict[str, set[int]] = {}
+    for comment in comments:
+        if comment.body in COMMENTS:  # a voter's history, not an author answering a question
+            assert comment.author_id not in comment.idea.author_ids(), comment.body
+        by_text.setdefault(comment.body, set()).add(comment.author_id)
+    assert max(len(authors) for authors in by_text.values()) <= 2  # no text said word for word by a crowd

@@ -83,8 +83,13 @@ def can_read_review(user, review: IdeaReview) -> bool:
 
 
 def can_open_review(user, review: IdeaReview) -> bool:
-    """The review's own page: the challenge's managers and the idea's owners."""
-    return can_manage(user, review.challenge) or handed_to(review, user)
+    """The review's own page: the challenge's managers, the idea's owners and its
+    reviewers (not one who declared a conflict: they are off the idea).  What each sees
+    there is narrowed by `can_see_internal`, `can_see_scores` and `hides_authors`."""
+    if can_manage(user, review.challenge) or handed_to(review, user):
+        return True
+    assignment = assignment_of(review, user)
+    return assignment is not None and assignment.conflict_declared_at is None
 
 
 def can_see_internal(user, review: IdeaReview) -> bool:

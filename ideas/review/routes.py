@@ -164,6 +164,13 @@ def _render_detail(review: IdeaReview, status: int = 200, **forms):
         allowed=workflow.allowed_targets(review.state, services.actor_roles(review, current_user)),
         author_label=workflow.author_label, now=clock.now(), S=S,
         conflicts=services.conflicts(review.idea, [a.reviewer_id for a in review.assignments]) if manager else {},
+        # A reviewer opens this page too: on a blind review they never learn the authors,
+        # and the review score (the other reviewers' scores in one) stays the managers' and owners'.
+        hide_authors=services.hides_authors(current_user, review),
+        show_score=manager or services.handed_to(review, current_user),
+        staff=services.can_see_internal(current_user, review),
+        assignment=services.assignment_of(review, current_user),
+        can_open_idea=permissions.can_see_idea(current_user, review.idea),
         **defaults,
     ), status
 

@@ -188,6 +188,42 @@ def test_blind_review_still_shows_the_authors_to_the_managers(world, client, log
     assert world.author.name in page(client, f"/ideas/{world.idea.id}")
 
 
+def test_an_assigned_reviewer_reads_the_review_page_but_not_the_scores(world, client, login):
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [world.reviewers[0].id, world.reviewers[2].id])
+    services.submit_scorecard(review, world.reviewers[2], full_scorecard(world.challenge, 5, 5))
+    db.session.commit()
+    login(world.reviewers[0])  # assigned, no scorecard sent yet
+    html = page(client, f"/reviews/{review.id}")
+    assert world.idea.title in html and world.author.name in html
+    assert f"/reviews/{review.id}/scorecard" in html
+    assert "Review score" not in html and "Record the decision" not in html
+    assert f"/reviews/{review.id}" in page(client, f"/ideas/{world.idea.id}")
+    login(world.reviewers[1])  # not on the idea
+    page(client, f"/reviews/{review.id}", 403)
+
+
+def test_a_reviewer_who_declared_a_conflict_no_longer_reads_the_review_page(world, client, login):
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [world.reviewers[0].id])
+    services.declare_conflict(review, world.reviewers[0], "My brother wrote it")
+    db.session.commit()
+    login(world.reviewers[0])
+    page(client, f"/reviews/{review.id}", 403)
+
+
+def test_blind_review_hides_the_authors_on_the_review_page_from_its_reviewers(world, client, login):
+    world.challenge.blind_review = True
+    db.session.commit()
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [world.reviewers[0].id])
+    db.session.commit()
+    login(world.reviewers[0])
+    html = page(client, f"/reviews/{review.id}")
+    assert world.idea.title in html
+    assert world.author.name not in html and "blind review" in html
+
+
 def test_reviewers_not_on_the_idea_get_no_scorecard(world, client, login):
     review = walk(world, world.idea, "in_review")
     login(world.reviewers[1])

@@ -178,7 +178,8 @@ class TimelineEntry:
     by: str | None = None
     internal_reason: str | None = None  # staff side only
     note: str | None = None  # staff side only
-    staff_label: str | None = None
+    staff_label: str | None = None  # the workflow's action ("start review"), for the API
+    staff_line: str | None = None  # the same step in words ("Mani Manager started the review")
 
 
 OWNER_STEPS = (S.ACKNOWLEDGED, S.IN_PROGRESS, S.DELIVERED, S.DROPPED)
@@ -194,6 +195,8 @@ def timeline(review: IdeaReview, viewer) -> list[TimelineEntry]:
     authed = getattr(viewer, "is_authenticated", False)
     is_author = authed and viewer.id in review.idea.author_ids()
     entries = []
+    # The n-th move to "handed off" is the n-th handoff: it names the owner of that step.
+    handed_to = iter(sorted(review.handoffs, key=lambda h: h.number)) if internal else iter(())
     for t in review.transitions:
         state = ReviewState(t.to_state)
         entry = TimelineEntry(at=clock.as_utc(t.at), kind="step", label=workflow.author_label(state),
@@ -206,6 +209,11 @@ def timeline(review: IdeaReview, viewer) -> list[TimelineEntry]:
             entry.staff_label = ("shortlisted" if t.from_state is None else
                                  workflow.TRANSITIONS[(ReviewState(t.from_state), state)].action)
             entry.by = t.actor.name if t.actor else None
+            owner = None
+            if state == S.HANDED_OFF:
+                handoff = next(handed_to, None)
+                owner = handoff.owner.name if handoff is not None and handoff.owner else None
+            entry.staff_line = workflow.done_sentence(entry.staff_label, entry.by, owner)
             if t.reason and t.internal:
                 entry.internal_reason = t.reason
             entry.note = t.note or None

@@ -124,6 +124,35 @@ AUTHOR_LABELS: Mapping[ReviewState, str] = MappingProxyType(
     }
 )
 
+# What the staff read in the review's log: "Mani Manager started the review".  Keyed by
+# the rule's action, plus "shortlisted" for the first entry; `{owner}` is the person the
+# idea was handed to.
+DONE: Mapping[str, str] = MappingProxyType(
+    {
+        "shortlisted": "shortlisted the idea",
+        "start review": "started the review",
+        "accept": "accepted the idea",
+        "decline": "declined the idea",
+        "park": "parked the idea",
+        "revisit": "took the idea back into review",
+        "hand off": "handed it off to {owner}",
+        "acknowledge": "acknowledged the handoff",
+        "decline handoff": "declined the handoff",
+        "hand off again": "handed it off again, to {owner}",
+        "start work": "started work",
+        "deliver": "closed it as delivered",
+        "drop": "closed it as dropped",
+    }
+)
+
+
+def done_sentence(action: str, actor: str | None, owner: str | None = None) -> str:
+    """One step of the log in plain words, e.g. "Oskar Owner acknowledged the handoff"
+    (or "Started work" when nobody is named, a step the scheduler took)."""
+    words = DONE.get(action, action).format(owner=owner or "an R&D owner")
+    return f"{actor} {words}" if actor else words[:1].upper() + words[1:]
+
+
 # Staff-facing names for error messages; plain words rather than enum values.
 _STAFF_LABELS: Mapping[ReviewState, str] = MappingProxyType(
     {state: state.value.replace("_", " ") for state in ALL_STATES}

@@ -224,6 +224,18 @@ def test_blind_review_hides_the_authors_on_the_review_page_from_its_reviewers(wo
     assert world.author.name not in html and "blind review" in html
 
 
+def test_the_review_log_reads_as_sentences(world, client, login):
+    review = walk(world, world.idea, "in_progress")
+    login(world.manager)
+    log = page(client, f"/reviews/{review.id}")
+    log = re.sub(r"\s+", " ", log[log.index('id="timeline"'):])
+    for sentence in ("Mona Manager started the review", "Mona Manager accepted the idea",
+                     "Mona Manager handed it off to Olga Owner", "Olga Owner acknowledged the handoff",
+                     "Olga Owner started work"):
+        assert sentence in log, sentence
+    assert ">start review<" not in log and ">hand off<" not in log
+
+
 def test_reviewers_not_on_the_idea_get_no_scorecard(world, client, login):
     review = walk(world, world.idea, "in_review")
     login(world.reviewers[1])

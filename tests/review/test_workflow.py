@@ -11,6 +11,7 @@ import itertools
 
 import pytest
 
+from ideas.review import workflow
 from ideas.review.workflow import (
     ALL_STATES,
     CHECK_CONSTRAINT_SQL,
@@ -241,3 +242,12 @@ def test_check_constraint_lists_every_state() -> None:
     for state in ALL_STATES:
         assert f"'{state.value}'" in CHECK_CONSTRAINT_SQL
     assert check_constraint_sql("review_state").startswith("review_state IN (")
+
+
+def test_every_move_has_a_sentence_for_the_staffs_log():
+    actions = {rule.action for rule in workflow.TRANSITIONS.values()} | {"shortlisted"}
+    assert actions <= set(workflow.DONE)
+    assert workflow.done_sentence("start review", "Mani Manager") == "Mani Manager started the review"
+    assert workflow.done_sentence("hand off", "Mani Manager", "Oskar Owner") == \
+        "Mani Manager handed it off to Oskar Owner"
+    assert workflow.done_sentence("start work", None) == "Started work"

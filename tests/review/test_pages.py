@@ -257,6 +257,18 @@ def test_declaring_a_conflict_on_the_page(world, client, login, post_form):
 
 # --- the owner ------------------------------------------------------------------------------
 
+def test_the_owners_counts_agree_ideas_to_acknowledge_and_taken_on_add_up_to_in_hand(world, client, login):
+    walk(world, world.ideas[0], "handed_off")
+    walk(world, world.ideas[1], "acknowledged")
+    walk(world, world.ideas[2], "in_progress")
+    assert services.wip_of(world.owner.id) == 3  # what the limit counts
+    login(world.owner)
+    html = re.sub(r"\s+", " ", page(client, "/review/handoffs"))
+    assert "3 ideas in hand (1 to acknowledge, 2 taken on)" in html
+    assert "To acknowledge (1)" in html and "Taken on (2)" in html
+    assert "In hand (2)" not in html
+
+
 def test_owner_queue_acknowledges_reports_progress_and_closes(world, client, login, post_form):
     review = walk(world, world.idea, "handed_off")
     login(world.owner)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
 from ideas.errors import NotFoundError
+from ideas.web import NotYet
 
 log = logging.getLogger("ideas")
 
@@ -54,7 +55,7 @@ def register(app: Flask) -> None:
         if error.code == 500 and _database_down(original):
             # Raised outside a view (committing after it, say): still the database's absence.
             return _unavailable(original)
-        response = _render(error.code or 500, error.description)
+        response = _render(error.code or 500, error.description, role_helps=not isinstance(error, NotYet))
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
@@ -102,7 +103,7 @@ def _unavailable(error: Exception):
     return response
 
 
-def _render(code: int, description: str | None):
+def _render(code: int, description: str | None, role_helps: bool = True):
     if wants_json():
         from ideas.api.errors import error_response
 
@@ -110,7 +111,7 @@ def _render(code: int, description: str | None):
     title = TITLES.get(code, "Something is not right")
     advice = None
     if code == 403:
-        description, advice = _forbidden(description)
+        description, advice = _forbidden(description, role_helps)
     try:
         page = render_template("site/error.html", code=code, title=title, description=description, advice=advice)
     except (OperationalError, InterfaceError, PoolTimeoutError) as error:  # the menu needs the database
@@ -118,15 +119,17 @@ def _render(code: int, description: str | None):
     return make_response(page, code)
 
 
-def _forbidden(description: str | None) -> tuple[str, list[str]]:
+def _forbidden(description: str | None, role_helps: bool = True) -> tuple[str, list[str]]:
     """Why a person is refused, and what they can do about it (werkzeug's default text
-    says neither)."""
+    says neither). A refusal that only time lifts (`NotYet`) says nothing of roles."""
     from flask_login import current_user
 
     if not description or description == Forbidden.description:
         description = ("This page or action belongs to people with another role here: the challenge's managers "
                        "or moderators, an idea's authors, its reviewers or R&D owner, or the administrators.")
-    advice = []
+    advice: list[str] = []
+    if not role_helps:
+        return description, advice
     if current_user.is_authenticated:
         roles = ", ".join(_role_names(current_user)) or "no special role"
         advice.append(f"You are signed in as {current_user.email} ({roles}). If this is the wrong account, "

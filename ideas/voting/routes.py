@@ -19,7 +19,7 @@ from ideas.numbers import db_int
 from ideas.voting import permissions, services, weighting
 from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
 from ideas.voting.services import Ballot
-from ideas.web import attach_error
+from ideas.web import NotYet, attach_error
 
 bp = Blueprint("voting", __name__)
 LIST_SIZE = 30
@@ -187,11 +187,22 @@ def _pools_and_choice(challenge) -> tuple[list[str], str]:
     return pools, pool if pool in pools else pools[0]
 
 
+def _ranking_opens(challenge) -> str:
+    """When a hidden ranking will be shown: the day voting ends, when it is still ahead."""
+    ends = challenge.review_at
+    when = (f"when voting ends, on {ends.strftime('%d %b %Y, %H:%M UTC')}" if ends and ends > clock.now()
+            else "when voting ends")
+    now = {"voting": "This challenge is voting now", "submission": "This challenge is taking ideas now",
+           "draft": "This challenge has not opened yet"}.get(challenge.phase)
+    lead = f"{now}. " if now else ""
+    return f"{lead}The ranking is shown {when}, so that early votes do not steer later ones."
+
+
 @bp.route("/challenges/<int:challenge_id>/ranking")
 def ranking(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
     if not permissions.can_see_ranking(current_user, challenge):
-        abort(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
+        raise NotYet(_ranking_opens(challenge))
     pools, pool = _pools_and_choice(challenge)
     page = max(1, min(request.args.get("page", 1, type=db_int), 1000))
     lines = services.ranking_page(challenge, current_user, pool, limit=50, offset=(page - 1) * 50)

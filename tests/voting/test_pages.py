@@ -1,0 +1,30 @@
+"""What the voting pages say to the people reading them: when a hidden ranking opens,
+the policy in plain words, and no promise to someone who cannot vote."""
+from __future__ import annotations
+
+from ideas.challenges import services as challenges
+from ideas.extensions import db
+from tests.challenges.factories import idea_in, open_challenge
+
+
+def test_a_hidden_ranking_says_when_it_opens_and_sends_nobody_to_ask_for_a_role(client, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", pool_mode="blended", hide_counts_until_voted=True)
+    idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    login(make_user(pool="external"))
+    response = client.get(f"/challenges/{challenge.id}/ranking")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "This challenge is voting now" in page
+    assert f"when voting ends, on {challenge.review_at.strftime('%d %b %Y')}" in page
+    assert "role" not in page.split("<main", 1)[-1].split("</main>")[0]
+
+
+def test_a_refusal_by_role_still_says_whom_to_ask(client, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="voting")
+    login(make_user())
+    page = client.get(f"/challenges/{challenge.id}/ranking/compare").get_data(as_text=True)
+    assert "or an administrator to give you the role" in page

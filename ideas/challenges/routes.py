@@ -118,7 +118,7 @@ def _shown_ideas(challenge: Challenge, filters, before: int | None) -> dict:
         ideas = ideas[:PAGE_SIZE]
         cards = current_app.jinja_env.get_template("challenges/_idea_cards.html").render(ideas=ideas) if ideas else ""
         return {"cards": cards, "next_before": ideas[-1].id if more else None,
-                "idea_count": services.count_ideas(challenge),
+                "idea_count": services.count_ideas(challenge, current_user),
                 "cover": attachments.cover_of(challenge) is not None,
                 "criteria": [(c.name, c.weight, c.description) for c in challenge.criteria],
                 "tags": list(challenge.tags)}

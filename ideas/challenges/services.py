@@ -692,10 +692,11 @@ def my_ideas(user: User, limit: int = 200) -> list[Idea]:
     ))
 
 
-def count_ideas(challenge: Challenge) -> int:
-    return db.session.scalar(
-        select(func.count(Idea.id)).where(Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED)
-    ) or 0
+def count_ideas(challenge: Challenge, viewer) -> int:
+    """The published ideas this person may read: never the other pool's or hidden ones,
+    which would make a header say "1 idea" over an empty list."""
+    query = visible_ideas_query(viewer, challenge).where(Idea.status == IdeaStatus.PUBLISHED)
+    return db.session.scalar(query.with_only_columns(func.count(Idea.id))) or 0
 
 
 def delete_draft(idea: Idea, actor: User) -> None:

@@ -128,3 +128,19 @@ def test_challenge_lists_use_the_same_rule_as_the_challenge_page(app, make_user)
         c.id for c in made if c.published_at is not None and c.pool_mode != "employees_only"}
     assert {c.id for c in services.visible_challenges(moderator)} >= {
         c.id for c in made if c.pool_mode == "employees_only"}
+
+
+def test_the_idea_count_counts_only_the_ideas_the_viewer_may_read_even_from_the_cache(cached, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, pool_mode="separate", cross_visibility=False)
+    employee = make_user(pool="employee")
+    services.accept_challenge_terms(employee, challenge)
+    idea_in(challenge, employee, title="An employee's idea")
+    db.session.commit()
+    # Both read the page through the same cache: what the employee's visit kept is not the external's.
+    for viewer, count in ((make_user(pool="employee"), "· 1 idea</p>"), (make_user(pool="external"), "· 0 ideas</p>"),
+                          (manager, "· 1 idea</p>")):
+        client = cached.test_client()
+        login(viewer, target=client)
+        page = " ".join(client.get(f"/challenges/{challenge.id}").get_data(as_text=True).split())
+        assert count in page.replace(" </p>", "</p>"), viewer.pool

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ideas.challenges.services import MAX_BODY, MAX_SUMMARY
+from ideas.challenges.services import MAX_BODY, MAX_SUMMARY, VOTING_POLICY_WORDS
 from ideas.numbers import IntegerField  # bounded to what the database holds
 from ideas.web import valid_tags
 
@@ -25,12 +25,7 @@ POOL_MODES = [
     SelectChoice("employees_only", "Employees only"),
     SelectChoice("externals_only", "External participants only"),
 ]
-POLICIES = [
-    SelectChoice("weighted", "Weighted: effort and standing count; cheap mass signals are discounted"),
-    SelectChoice("simple", "Simple: every vote counts one"),
-    SelectChoice("budget", "Budget: each voter has a fixed number of supports"),
-    SelectChoice("pairwise", "Pairwise: voters choose between two ideas"),
-]
+POLICIES = [SelectChoice(name, words[0].upper() + words[1:]) for name, words in VOTING_POLICY_WORDS.items()]
 DATE_HINT = "Date and time in UTC."
 
 

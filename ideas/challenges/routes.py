@@ -640,6 +640,11 @@ def pool_mode_label(mode):
     return POOL_MODE_LABELS.get(mode, mode)
 
 
+@bp.app_template_filter("policy_words")
+def policy_words(policy):
+    return services.voting_policy_words(policy)
+
+
 @bp.app_context_processor
 def challenge_helpers():
     from flask import current_app

@@ -51,6 +51,20 @@ SETTINGS_FIELDS = (
 )
 DATE_FIELDS = ("opens_at", "submission_ends_at", "voting_at", "review_at", "closes_at")
 VOTING_POLICIES = ("simple", "weighted", "budget", "pairwise")
+# Each voting policy in plain words: what the form offers and what every page shows
+# (a vote's "weighted/2" provenance is for machines, never for people).
+VOTING_POLICY_WORDS = {
+    "weighted": "weighted by effort and standing",
+    "simple": "every vote counts one",
+    "budget": "a fixed number of supports per voter, weighted by effort and standing",
+    "pairwise": "voters choose between two ideas",
+}
+
+
+def voting_policy_words(policy: str) -> str:
+    """A policy's plain words, from its name or its stored label (``weighted/2``)."""
+    name = str(policy).split("/", 1)[0]
+    return VOTING_POLICY_WORDS.get(name, name)
 
 
 @dataclass

@@ -7,9 +7,9 @@ import random
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import SelectChoice
 
 from ideas import clock
+from ideas.challenges import forms as challenge_forms
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
@@ -247,8 +247,8 @@ def change_policy(challenge_id: int):
     if not challenge_permissions.is_manager(current_user, challenge):
         abort(403)
     form = PolicyForm()
-    form.voting_policy.choices = [SelectChoice(name, name) for name in weighting.POLICIES
-                                  if name != challenge.voting_policy]
+    form.voting_policy.choices = [choice for choice in challenge_forms.POLICIES
+                                  if choice.value in weighting.POLICIES and choice.value != challenge.voting_policy]
     status = 200
     if form.validate_on_submit():
         try:

@@ -150,7 +150,7 @@ def test_policy_change_recomputes_every_weight_and_tells_voters(voting_challenge
     assert {n.user_id for n in told} == {v.id for v in voters}
     # What each voter is told: the new policy, and the manager's reason for it.
     assert {n.text for n in told} == {
-        f"The voting policy of “{challenge.title}” changed to simple: Too few voters to weigh"}
+        f"The voting policy of “{challenge.title}” changed to “every vote counts one”: Too few voters to weigh"}
     # And what each vote's explanation now says: a full vote under the simple policy,
     # nothing discounted, nothing left to raise.
     for vote in db.session.scalars(select(Vote)):

@@ -28,3 +28,25 @@ def test_a_refusal_by_role_still_says_whom_to_ask(client, make_user, login):
     login(make_user())
     page = client.get(f"/challenges/{challenge.id}/ranking/compare").get_data(as_text=True)
     assert "or an administrator to give you the role" in page
+
+
+def test_the_voting_policy_is_named_in_plain_words_on_every_page(client, make_user, login, post_form):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", hide_counts_until_voted=False)
+    idea = idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    login(make_user())
+    post_form(f"/ideas/{idea.id}", {"reason": "Kiosks would cut the queue.", "value": "1"},
+              action=f"/ideas/{idea.id}/vote")
+    pages = {"panel": client.get(f"/ideas/{idea.id}").get_data(as_text=True),
+             "ranking": client.get(f"/challenges/{challenge.id}/ranking").get_data(as_text=True)}
+    login(manager)
+    for name, path in (("compare", "/ranking/compare"), ("policy", "/voting-policy")):
+        pages[name] = client.get(f"/challenges/{challenge.id}{path}").get_data(as_text=True)
+    pages["breakdown"] = client.get(f"/ideas/{idea.id}/votes").get_data(as_text=True)
+    pages["form"] = client.get(f"/challenges/{challenge.id}/edit").get_data(as_text=True)
+    for name, page in pages.items():
+        assert "weighted/" not in page and "policy weighted" not in page.lower(), name
+        assert "eighted by effort and standing" in page, name
+    assert ">Every vote counts one</option>" in pages["policy"]

@@ -176,6 +176,17 @@ def user_pool(user) -> str:
     return user.pool
 
 
+def pools_of(challenge) -> tuple[str, ...]:
+    """The pools that take part in a challenge: a one-sided challenge has no other pool
+    to show a column, a rank or a "0.0 (from 0)" for."""
+    mode = PoolMode(challenge.pool_mode)
+    if mode == PoolMode.EMPLOYEES_ONLY:
+        return ("employee",)
+    if mode == PoolMode.EXTERNALS_ONLY:
+        return ("external",)
+    return ("employee", "external")
+
+
 def audience_modes(pool: str) -> tuple[PoolMode, ...]:
     """The pool modes of the challenges a pool takes part in."""
     own = PoolMode.EMPLOYEES_ONLY if pool == "employee" else PoolMode.EXTERNALS_ONLY

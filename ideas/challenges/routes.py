@@ -663,7 +663,7 @@ def challenge_helpers():
         return {"draft": "Draft", "published": "Published", "withdrawn": "Withdrawn",
                 "merged": "Merged"}.get(item.status, item.status)
 
-    return {"challenge_actions": challenge_actions, "idea_stage": idea_stage}
+    return {"challenge_actions": challenge_actions, "idea_stage": idea_stage, "pools_of": permissions.pools_of}
 
 
 def _nav():

@@ -50,3 +50,22 @@ def test_the_voting_policy_is_named_in_plain_words_on_every_page(client, make_us
         assert "weighted/" not in page and "policy weighted" not in page.lower(), name
         assert "eighted by effort and standing" in page, name
     assert ">Every vote counts one</option>" in pages["policy"]
+
+
+def test_an_employees_only_challenge_shows_no_figures_for_externals(client, make_user, login, post_form):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", pool_mode="employees_only", hide_counts_until_voted=False)
+    idea = idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    login(make_user())
+    post_form(f"/ideas/{idea.id}", {"reason": "Kiosks would cut the queue.", "value": "1"},
+              action=f"/ideas/{idea.id}/vote")
+    panel = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
+    assert "Support so far: employees" in panel and "externals" not in panel
+    login(manager)
+    for path in (f"/ideas/{idea.id}/votes", f"/challenges/{challenge.id}/ranking",
+                 f"/challenges/{challenge.id}/ranking/compare"):
+        page = client.get(path).get_data(as_text=True)
+        assert "externals" not in page.lower() and "Externals" not in page, path
+

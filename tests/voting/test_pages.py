@@ -69,3 +69,19 @@ def test_an_employees_only_challenge_shows_no_figures_for_externals(client, make
         page = client.get(path).get_data(as_text=True)
         assert "externals" not in page.lower() and "Externals" not in page, path
 
+
+def test_who_cannot_vote_is_not_promised_the_counts_after_voting(client, make_user, login):
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", hide_counts_until_voted=True)
+    author = make_user()
+    idea = idea_in(challenge, author)
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+    draft = idea_in(challenge, author, title="A draft", draft=True)
+    login(author)
+    for own in (idea, draft):
+        page = client.get(f"/ideas/{own.id}").get_data(as_text=True)
+        assert "You cannot vote on your own idea" in page
+        assert "Counts are shown once you have voted" not in page
+    login(make_user())
+    assert "Counts are shown once you have voted" in client.get(f"/ideas/{idea.id}").get_data(as_text=True)

@@ -678,19 +678,19 @@ def _effort_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[float,
             missing.append(Discount(
                 "generic_reason",
                 f"the reason says little about this idea in particular (generic praise earns little): "
-                f"{credit:.0%} of the reason credit",
+                f"{_credit_words(credit)}",
             ))
         elif signals.reason_specificity <= length:
             missing.append(Discount(
                 "generic_reason",
                 f"the reason speaks only in part about this idea (what it would change, for whom, how): "
-                f"{credit:.0%} of the reason credit",
+                f"{_credit_words(credit)}",
             ))
         else:
             missing.append(Discount(
                 "short_reason",
                 f"the reason is short ({signals.reason_word_count} words; about {policy.reason_full_words} "
-                f"words about the idea earn it all): {credit:.0%} of the reason credit",
+                f"words about the idea earn it all): {_credit_words(credit)}",
             ))
     attainable = policy.effort_base + policy.effort_read + policy.effort_reason
     if signals.has_criteria:
@@ -740,7 +740,8 @@ def _standing_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[floa
     contribution = contribution_factor(signals.contributions_90d, policy)
     power = 1.0 - engagement(signals, policy) if policy.history_relief else 1.0
     age_applied, contribution_applied = age**power, contribution**power
-    spared = "; a vote with more effort is discounted less for it" if power < 1.0 else ""
+    spared = ("; the more care a vote shows (read, a reason, ratings), the less this counts against it"
+              if power < 1.0 else "")
     notes: list[Discount] = []
     if identity < 1.0:
         notes.append(Discount(f"identity_{signals.identity}",
@@ -753,11 +754,21 @@ def _standing_parts(signals: VoteSignals, policy: WeightingPolicy) -> tuple[floa
     if contribution_applied < 1.0 - 5e-3:
         notes.append(Discount(
             "few_contributions",
-            f"{signals.contributions_90d} idea{'' if signals.contributions_90d == 1 else 's'} or substantive "
-            f"comment{'' if signals.contributions_90d == 1 else 's'} in the last 90 days: "
+            f"{_contributions_words(signals.contributions_90d)} in the last 90 days (from "
+            f"{policy.contribution_full_count} on, a voter's history counts in full): "
             f"×{_num(contribution_applied)}{spared}",
         ))
     return identity * age_applied * contribution_applied, notes
+
+
+def _contributions_words(count: int) -> str:
+    if count == 0:
+        return "no ideas or substantive comments"
+    return f"only {count} idea{'' if count == 1 else 's'} or substantive comment{'' if count == 1 else 's'}"
+
+
+def _credit_words(credit: float) -> str:
+    return f"it earns {credit:.0%} of what a specific reason earns"
 
 
 IDENTITY_WORDS: Mapping[str, str] = MappingProxyType({

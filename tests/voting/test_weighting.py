@@ -432,3 +432,13 @@ def test_every_discount_code_has_plain_words():
 def test_a_collusion_factor_outside_zero_and_one_is_refused():
     with pytest.raises(ValueError):
         weight_for(reasoned(), WEIGHTED, 1.5)
+
+
+def test_discounts_say_in_plain_words_what_they_cost_and_why():
+    texts = {d.code: d.text for d in weight_for(one_click(reason_word_count=6, contributions_90d=1,
+                                                          account_age_seconds=2 * 86400)).discounts}
+    assert texts["short_reason"].endswith("it earns 50% of what a specific reason earns")
+    assert texts["few_contributions"].startswith("only 1 idea or substantive comment in the last 90 days "
+                                                 "(from 3 on, a voter's history counts in full): ×")
+    assert "the less this counts against it" in texts["new_account"]
+    assert "reason credit" not in " ".join(texts.values())

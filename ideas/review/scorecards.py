@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from ideas.review import scoring
 from ideas.review.access import assignment_of
 from ideas.review.common import (
     MAX_TEXT,
+    REVIEWING_STATES,
     ReviewError,
     S,
     ScorecardError,
@@ -106,7 +107,14 @@ class ScoreSheet:
     scores: scoring.IdeaScores
     reviewers: dict[int, User]
     comments: dict[int, dict[int, str]]  # reviewer → criterion → comment
-    pending: list[ReviewerAssignment]  # assigned, no scorecard yet
+    pending: list[ReviewerAssignment]  # assigned, no scorecard yet, and the review still wants one
+    # Assigned, never sent, and the review is past scoring (decided): no longer needed, and
+    # so neither waited for nor overdue, as the reviewers' loads count them (reviewer_loads).
+    not_needed: list[ReviewerAssignment] = field(default_factory=list)
+
+    @property
+    def assigned(self) -> int:
+        return len(self.reviewers)
 
 
 def _ratings_in(challenge_id: int, reviewer_ids: Iterable[int]) -> dict[int, dict[int, dict[int, int]]]:
@@ -141,11 +149,14 @@ def score_sheet(review: IdeaReview, everything: Mapping | None = None) -> ScoreS
         if means:
             habits[reviewer_id] = scoring.habit(means)
     ratings = {a.reviewer_id: {e.criterion_id: e.rating for e in a.entries} for a in sent}
+    unsent = [a for a in active if a.submitted_at is None]
+    scoring_open = review.state in REVIEWING_STATES
     return ScoreSheet(
         scores=scoring.idea_scores(ratings, weights, habits),
         reviewers={a.reviewer_id: a.reviewer for a in active},
         comments={a.reviewer_id: {e.criterion_id: e.comment for e in a.entries} for a in sent},
-        pending=[a for a in active if a.submitted_at is None],
+        pending=[a for a in unsent if scoring_open],
+        not_needed=[a for a in unsent if not scoring_open],
     )
 
 

@@ -3,10 +3,12 @@ what they may do, and what they never see."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from ideas import clock
 from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import services
@@ -234,6 +236,28 @@ def test_the_review_log_reads_as_sentences(world, client, login):
                      "Olga Owner started work"):
         assert sentence in log, sentence
     assert ">start review<" not in log and ">hand off<" not in log
+
+
+def test_deciding_with_missing_scorecards_says_so_and_they_are_then_no_longer_needed(world, client, login,
+                                                                                     post_form):
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [r.id for r in world.reviewers])
+    services.submit_scorecard(review, world.reviewers[0], full_scorecard(world.challenge, 4, 4))
+    db.session.commit()
+    clock.set_now(clock.now() + timedelta(days=30))  # long past due: the two unsent are overdue
+    login(world.manager)
+    url = f"/reviews/{review.id}"
+    html = re.sub(r"\s+", " ", page(client, url))
+    assert "2 of 3 scorecards are not in yet" in html and "overdue" in html
+    response = post_form(url, {"decision": "accepted", "reason": "Clearly worth it"}, action=f"{url}/decide")
+    assert response.status_code == 302
+    html = re.sub(r"\s+", " ", page(client, url))
+    reviewers = html[html.index('id="reviewers-list"'):html.index('id="scores"')]
+    assert "overdue" not in reviewers and reviewers.count("no longer needed") == 2
+    assert "Waiting for" not in html and "not in yet" not in html
+    dashboard = page(client, f"/challenges/{world.challenge.id}/review")  # agrees: nobody is overdue
+    loads = dashboard[dashboard.index('id="reviewer-loads-caption"'):dashboard.index('id="owner-loads-caption"')]
+    assert "<strong>" not in loads
 
 
 def test_reviewers_not_on_the_idea_get_no_scorecard(world, client, login):

@@ -224,15 +224,6 @@ def quality_panel(rows: list[dict], pools: Sequence[str]) -> Panel:
                  summary, "No votes yet.", display=display)
 
 
-def _pools_of(challenge: Challenge) -> tuple[str, ...]:
-    mode = PoolMode(challenge.pool_mode)
-    if mode == PoolMode.EMPLOYEES_ONLY:
-        return ("employee",)
-    if mode == PoolMode.EXTERNALS_ONLY:
-        return ("external",)
-    return figures.POOLS
-
-
 CHALLENGE_PANELS = ("funnel", "participation", "stages", "reviewers", "owners", "disagreement", "quality")
 
 
@@ -250,7 +241,7 @@ def challenge_panel(challenge: Challenge, slug: str, now: datetime | None = None
     """One panel of a challenge's dashboard (one or two aggregate queries)."""
     now = now or clock.now()
     scope = queries.of_challenge(challenge.id)
-    pools = _pools_of(challenge)
+    pools = permissions.pools_of(challenge)
     depends = f"c:{challenge.id}"
     builders: dict[str, Callable[[], Panel]] = {
         "funnel": lambda: funnel_panel(_kept("funnel", challenge.id, depends, lambda: queries.funnel(scope)), pools),

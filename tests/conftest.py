@@ -12,13 +12,14 @@ import itertools
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from ideas import clock, create_app
 from ideas.extensions import db
@@ -145,6 +146,8 @@ def site(database_template, tmp_path_factory) -> Iterator[Flask]:
     `app` puts it back as new before each test. A test that needs other settings at
     start-up (the environment, rate limits on) still builds its own with create_app."""
     application = build_app(database_template, tmp_path_factory.mktemp("site"))
+    with application.app_context():
+        event.listen(db.engine, "before_cursor_execute", _note_write)
     _pristine[application] = (copy.deepcopy(dict(application.config)), dict(application.extensions))
     _pristine_events[application] = {name: list(handlers)
                                       for name, handlers in application.extensions.get("ideas.events", {}).items()}
@@ -152,6 +155,8 @@ def site(database_template, tmp_path_factory) -> Iterator[Flask]:
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+    if "folder" in _snapshots:
+        shutil.rmtree(_snapshots.pop("folder"), ignore_errors=True)
 
 
 def build_app(database_template: dict, folder: Path) -> Flask:
@@ -213,6 +218,7 @@ def app(site, tmp_path) -> Iterator[Flask]:
     _restore(site, instance)
     with site.app_context():
         _empty_tables()
+        _state["base"] = ("empty",)
         yield site
         db.session.remove()
     from ideas import search
@@ -338,7 +344,6 @@ def _put_back(snap: _Snapshot):
     for name, value in snap.sequences:
         db.session.execute(text("SELECT setval(:name, :value, true)"), {"name": name, "value": value})
     db.session.commit()
-    db.session.expunge_all()
     search.close()
     instance = Path(current_app.instance_path)
     for name in ("search-index", "uploads"):
@@ -351,48 +356,73 @@ def _put_back(snap: _Snapshot):
     return world
 
 
-@pytest.fixture(scope="session")
-def _snapshots(tmp_path_factory) -> dict:
-    return {"folder": tmp_path_factory.mktemp("snapshots")}
+# What the database holds, when the suite knows it: ("empty",) after a test's tables are
+# emptied, a snapshot's key after it was put back; None once anything else wrote to it
+# (a statement other than a read, seen on the shared app's engine; other processes'
+# writes are not seen, and no test uses both).
+_state: dict = {"base": None, "patched": False}
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT", "BEGIN", "PRAGMA", "SHOW")
+_snapshots: dict = {}
 
 
-@pytest.fixture
-def snapshot(app, _snapshots) -> Callable:
-    """snapshot(name, build): what `build()` makes, built once per run and put back for
-    every later test that asks for the same name (its rows, id sequences, clock and
-    search index and uploads), with the rows it returned loaded again by primary key.
-
-    For the fixtures that build the same world for many tests (tests/review's `world`):
-    building it costs dozens of service calls, putting it back one INSERT per table.
-    Every test, the first included, gets the world put back, so all of them start alike.
-    `build` must start from empty tables and freeze the clock; when a fixture before it
-    wrote rows or changed a setting, the world is built for that test alone, as before."""
-    pristine = _pristine.get(app, ({}, {}))[0]
-    ignored = {"INSTANCE_PATH", "IDEAS_SEARCH_INDEX", "IDEAS_UPLOADS"}
-
-    def use(name: str, build: Callable):
-        changed = {k for k in set(app.config) | set(pristine)
-                   if k not in ignored and app.config.get(k) != pristine.get(k)}
-        key = (name, id(app))
-        snap = _snapshots.get(key)
-        if snap is None or changed or _has_rows():
-            if changed or _has_rows() or not pristine:
-                return build()
-            built = build()
-            if clock._frozen is None:
-                return built  # a world built on a running clock would age between tests
-            folder = _snapshots["folder"] / f"{len(_snapshots)}"
-            folder.mkdir()
-            snap = _snapshots[key] = _capture(folder, _to_keys(built))
-        return _put_back(snap)
-
-    return use
+def _note_write(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if _state["base"] is not None and not statement.lstrip()[:10].upper().startswith(_READS):
+        _state["base"] = None
 
 
-def _has_rows() -> bool:
-    tables = [t.name for t in db.metadata.sorted_tables]
-    probe = " UNION ALL ".join(f"SELECT 1 WHERE EXISTS (SELECT 1 FROM {name})" for name in tables)
-    return db.session.connection().exec_driver_sql(probe).first() is not None
+@pytest.fixture(autouse=True)
+def _snapshot_guard(request):
+    """A test that patches code may change what a build writes: it builds its own."""
+    _state["patched"] = "monkeypatch" in request.fixturenames
+    yield
+    _state["base"] = None
+
+
+def snapshot(name: str, build: Callable):
+    """What `build()` makes, built once per run and put back for every later test that
+    asks for it from the same start (its rows, id sequences, clock, search index and
+    uploads), with the rows it returned loaded again by primary key.
+
+    For the worlds many tests build alike (tests/review's `world`, an idea walked to a
+    state in it): building one costs dozens of service calls, putting it back one INSERT
+    per table. The start is empty tables or another snapshot just put back, at the same
+    clock; every test, the first included, gets the result put back, so all start alike.
+    Whenever that cannot be known to hold, `build()` simply runs for this test alone, as
+    before: the test wrote rows, has changes not yet flushed, changed a setting or an
+    event listener, patches code (`monkeypatch`), or the build left the clock running
+    or changed a setting itself."""
+    app = current_app._get_current_object()
+    base = _state["base"]
+    session = db.session()
+    if base is None or _state["patched"] or app not in _pristine or _differs(app) or \
+            session.new or session.dirty or session.deleted:
+        return build()
+    key = (name, base, clock._frozen, id(app))
+    snap = _snapshots.get(key)
+    if snap is None:
+        built = build()
+        if clock._frozen is None or _differs(app):
+            return built  # a world built on a running clock would age between tests
+        folder = _snapshots.setdefault("folder", Path(tempfile.mkdtemp(prefix="ideas-snapshots-")))
+        snap = _snapshots[key] = _capture(folder / str(len(_snapshots)), _to_keys(built))
+    world = _put_back(snap)
+    _state["base"] = key
+    return world
+
+
+def _differs(app: Flask) -> bool:
+    """Are the app's settings or event listeners not those create_app gave it?"""
+    config = _pristine[app][0]
+    ignored = ("INSTANCE_PATH", "IDEAS_SEARCH_INDEX", "IDEAS_UPLOADS")
+    if any(app.config.get(k) != config.get(k) for k in set(app.config) | set(config) if k not in ignored):
+        return True
+    return app.extensions.get("ideas.events", {}) != _pristine_events[app]
+
+
+@pytest.fixture(name="snapshot")
+def snapshot_fixture(app) -> Callable:
+    """snapshot(name, build): see `snapshot` above."""
+    return snapshot
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from ideas.extensions import db
 from ideas.review import services
 from ideas.review.services import Rating
 from tests.challenges.factories import idea_in, open_challenge
+from tests.conftest import snapshot
 
 # A Wednesday, so that five working days do not cross a weekend unless a test says so.
 WEDNESDAY = datetime(2031, 3, 5, 10, 0, tzinfo=UTC)
@@ -91,7 +92,14 @@ def full_scorecard(challenge, impact: int = 4, feasibility: int = 3) -> dict[int
 
 
 def walk(world: World, idea, to: str):
-    """Take `idea` through the services to the state `to`, the usual way; returns the review."""
+    """Take `idea` through the services to the state `to`, the usual way; returns the review.
+
+    Walked once per run from each start (the world just put back, most often) and put
+    back after (`snapshot`, tests/conftest.py)."""
+    return snapshot(f"idea {idea.id} walked to {to}", lambda: _walk(world, idea, to))
+
+
+def _walk(world: World, idea, to: str):
     path = ["shortlisted", "in_review", "accepted", "handed_off", "acknowledged", "in_progress", "delivered"]
     detours = {
         "declined": ["shortlisted", "in_review", "declined"],

@@ -12,6 +12,7 @@ from ideas.extensions import db
 from ideas.integrations.exports import cell
 from ideas.review import services
 from ideas.voting.models import IdeaScore
+from tests.conftest import snapshot
 from tests.review.conftest import full_scorecard, walk
 
 
@@ -40,8 +41,13 @@ def _crowd(idea, employee, external, blended, disagree=False):
 
 @pytest.fixture
 def scored(world, app):
-    """Idea 0 in review with two scorecards that disagree; idea 1 shortlisted only."""
+    """Idea 0 in review with two scorecards that disagree; idea 1 shortlisted only: built
+    once per run and put back for each test (`snapshot`, tests/conftest.py)."""
     app.config["IDEAS_LAZY_TICK_SECONDS"] = -1  # the crowd's scores below stay as set
+    return snapshot("exports: scored", lambda: _scored(world))
+
+
+def _scored(world):
     world.challenge.blind_review = True
     world.ideas[0].title = '=HYPERLINK("http://evil.example","Self-service kiosks")'
     db.session.commit()
@@ -102,6 +108,10 @@ def test_the_anonymous_are_sent_to_sign_in(world, client):
 @pytest.fixture
 def handed(world):
     """Idea 0 delivered by Olga with an update; idea 1 declined by Olga, then handed to Otto (pending)."""
+    return snapshot("exports: handed", lambda: _handed(world))  # built once per run (tests/conftest.py)
+
+
+def _handed(world):
     first = walk(world, world.ideas[0], "acknowledged")
     services.post_progress(first, world.owner, "=1+1 pilot at gate B")
     services.close(first, world.owner, "delivered", "Live at two airports")

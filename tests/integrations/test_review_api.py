@@ -11,6 +11,7 @@ from ideas.extensions import db
 from ideas.review import services
 from ideas.review.models import IdeaReview
 from tests.api.conftest import fields_of
+from tests.conftest import snapshot
 from tests.review.conftest import full_scorecard, walk
 
 INTERNAL = "internal: budget talk"
@@ -231,6 +232,10 @@ def test_reviews_outside_ones_audience_are_not_found(world, api, make_user):
 
 @pytest.fixture
 def handed(world):
+    return snapshot("review API: handed", lambda: _handed(world))  # built once per run (tests/conftest.py)
+
+
+def _handed(world):
     first = walk(world, world.ideas[0], "acknowledged")
     services.post_progress(first, world.owner, "Pilot at gate B")  # and so in progress
     second = walk(world, world.ideas[1], "handoff_declined")

@@ -15,6 +15,7 @@ from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import deadlines, services
 from ideas.review.models import ReviewEscalation
+from tests.conftest import snapshot
 from tests.review.conftest import walk
 
 DUE = datetime(2031, 3, 12, 10, 0, tzinfo=UTC)  # handed on Wednesday 5 March, 5 working days
@@ -22,10 +23,13 @@ DUE = datetime(2031, 3, 12, 10, 0, tzinfo=UTC)  # handed on Wednesday 5 March, 5
 
 @pytest.fixture
 def handed(world, make_user):
-    contact = make_user(name="Esc Contact")
-    world.challenge.escalation_contact_id = contact.id
-    db.session.commit()
-    review = walk(world, world.idea, "handed_off")
+    def build():
+        contact = make_user(name="Esc Contact")
+        world.challenge.escalation_contact_id = contact.id
+        db.session.commit()
+        return walk(world, world.idea, "handed_off"), contact
+
+    review, contact = snapshot("handed off, with an escalation contact", build)  # tests/conftest.py
     assert review.ack_due_at == DUE
     world.extra["contact"] = contact
     return review

@@ -16,6 +16,7 @@ from ideas.review import services
 from ideas.review.models import ReviewerAssignment, ScorecardEntry
 from ideas.review.services import Rating, ReviewError, ScorecardError
 from ideas.voting.services import Ballot, cast_vote
+from tests.conftest import snapshot
 from tests.review.conftest import full_scorecard, walk
 
 
@@ -186,9 +187,12 @@ def test_assignment_outside_review_is_refused(world):
 
 @pytest.fixture
 def assigned(world, in_review):
-    services.assign_reviewers(in_review, world.manager, [world.reviewers[0].id, world.reviewers[2].id])
-    db.session.commit()
-    return in_review
+    def build():
+        services.assign_reviewers(in_review, world.manager, [world.reviewers[0].id, world.reviewers[2].id])
+        db.session.commit()
+        return in_review
+
+    return snapshot("two reviewers assigned", build)  # built once per run (tests/conftest.py)
 
 
 def _entries() -> int:

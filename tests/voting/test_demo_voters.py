@@ -6,6 +6,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from ideas import clock
 from ideas.accounts.models import User
 from ideas.challenges.models import Idea
 from ideas.demo import load_demo
@@ -16,9 +17,16 @@ from ideas.voting.services import Ballot
 
 
 @pytest.fixture
-def demo(app):
-    load_demo()
-    db.session.commit()
+def demo(app, snapshot):
+    """The demo, loaded once per run and put back for each test (`snapshot`,
+    tests/conftest.py), on a clock stopped at the moment it was loaded."""
+
+    def build():
+        clock.set_now(clock.now())
+        load_demo()
+        db.session.commit()
+
+    snapshot("the demo", build)
 
 
 def votes_of(name):

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from ideas.review import timing
+
 
 # The path an idea takes from its author to delivery, in order, with plain labels.
 FUNNEL_STEPS: tuple[tuple[str, str], ...] = (
@@ -164,20 +166,11 @@ class StageTime:
 
 
 def stage_times(rows: Iterable[Mapping[str, object]], order: Sequence[str]) -> list[StageTime]:
-    """Stage times in path order from (state, stays, waiting, total_seconds, longest_seconds)
-    rows; stages nobody went through are left out."""
-    found = {}
-    for row in rows:
-        state = str(row["state"])
-        if state not in STAGE_LABELS:
-            continue  # an end state: nobody waits there
-        stays = int(row.get("stays") or 0)
-        total = float(row.get("total_seconds") or 0.0)
-        longest = row.get("longest_seconds")
-        found[state] = StageTime(state, stays, int(row.get("waiting") or 0),
-                                 total / stays if stays else None,
-                                 float(longest) if longest is not None else None)
-    return [found[state] for state in order if state in found]
+    """Stage times in path order from the rows of `review.stages.stage_times`, as the
+    review dashboard reads them (`review.timing.stage_waits`, the one definition); end
+    states and stages nobody went through are left out."""
+    return [StageTime(w.state, w.stays, w.waiting, w.average.total_seconds(), w.longest.total_seconds())
+            for w in timing.stage_waits(rows, order) if w.state in STAGE_LABELS and w.stays]
 
 
 def bottleneck(stages: Sequence[StageTime]) -> StageTime | None:

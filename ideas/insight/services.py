@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select
 
@@ -23,7 +23,7 @@ from ideas.extensions import db
 from ideas.insight import charts, figures, queries
 from ideas.insight.figures import Period
 from ideas.insight.queries import Scope
-from ideas.review import workflow
+from ideas.review import timing, workflow
 from ideas.review.models import Handoff, IdeaReview, ProgressUpdate
 from ideas.review.workflow import ReviewState
 
@@ -128,6 +128,10 @@ def participation_panel(rows: list[tuple], pools: Sequence[str]) -> Panel:
                          "Nobody has taken part yet."))
 
 
+def _days(seconds: float | None) -> str:
+    return timing.in_days(None if seconds is None else timedelta(seconds=seconds))
+
+
 def stages_panel(rows: list[dict]) -> Panel:
     order = [str(s) for s in workflow.ALL_STATES]
     stages = figures.stage_times(rows, order)
@@ -138,8 +142,9 @@ def stages_panel(rows: list[dict]) -> Panel:
     headers = ["Stage", "Ideas through it", "There now", "Average (days)", "Longest (days)"]
     table = [[s.label, s.stays, s.waiting, round(s.average_days, 2) if s.average_days is not None else None,
               round(s.longest_seconds / 86400, 2) if s.longest_seconds is not None else None] for s in stages]
-    display = [[s.label, str(s.stays), str(s.waiting), figures.duration(s.average_seconds),
-                figures.duration(s.longest_seconds)] for s in stages]
+    # The columns are headed in days: the figures are days too ("1.6", not "38 hours").
+    display = [[s.label, str(s.stays), str(s.waiting), _days(s.average_seconds), _days(s.longest_seconds)]
+               for s in stages]
     summary = (f"Bottleneck: {slowest.label.lower()}, {figures.duration(slowest.average_seconds)} on average."
                if slowest else "")
     return Panel("stages", "Time in each review stage", headers, table, chart,
@@ -171,8 +176,8 @@ def owners_panel(rows: list[dict]) -> Panel:
     table = [[r["name"], r["handoffs"], r["waiting"], r["overdue"], r["taken_on"], r["delivered"],
               round(float(r["ack_seconds"]) / 86400, 2) if r["ack_seconds"] is not None else None] for r in rows]
     display = [[r["name"], str(r["handoffs"]), str(r["waiting"]), str(r["overdue"]), str(r["taken_on"]),
-                str(r["delivered"]), figures.duration(float(r["ack_seconds"]) if r["ack_seconds"] is not None
-                                                      else None)] for r in rows]
+                str(r["delivered"]), _days(float(r["ack_seconds"]) if r["ack_seconds"] is not None else None)]
+               for r in rows]
     overdue = sum(r["overdue"] for r in rows)
     return Panel("owners", "Owner load", headers, table, chart,
                  "Ideas handed to each R&D owner, and how fast they acknowledge them.",

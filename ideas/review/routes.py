@@ -81,7 +81,7 @@ def _render_dashboard(challenge, form: ShortlistForm, status: int = 200, chosen:
         chosen = {s.idea.id for s in board.suggestions}
     return render_template(
         "review/dashboard.html", challenge=challenge, board=board, form=form, chosen=chosen,
-        describe=timing.describe, author_label=workflow.author_label, now=clock.now(),
+        describe=timing.describe, in_days=timing.in_days, author_label=workflow.author_label, now=clock.now(),
         shortlist_open=challenge.phase in services.SHORTLIST_PHASES,
     ), status
 

@@ -1,7 +1,8 @@
 """How long ideas stay in each review stage: one grouped query over the review log.
 
 The one home of this measure: the review dashboard shows it per challenge, the insight
-dashboards per challenge and across challenges, both from `stage_times`.  LEAD() pairs
+dashboards per challenge and across challenges, both from `stage_times`, read by one
+function (`review.timing.stage_waits`: averages over every stay, ongoing ones included).  LEAD() pairs
 each step of a review's log with the next one of the same review, so a stay ends when
 the next step starts; a stay still going on counts up to `now`.  Nothing is loaded
 into Python but one row per state.

@@ -62,7 +62,14 @@ def levels_due(ack_due_at: datetime, now: datetime, done: Iterable[str] = ()) ->
 
 @dataclass
 class StageWait:
+    """How long ideas stay in one review stage: the one definition, for the review
+    dashboard and the insight dashboards alike.  A stay still going on counts up to now,
+    so a stage where ideas get stuck shows it before any of them leaves."""
+
     state: str
+    stays: int = 0  # stays begun here, ended or still going on
+    total: timedelta = timedelta(0)  # over every stay
+    longest: timedelta = timedelta(0)  # the longest stay, ended or not
     finished: int = 0  # stays that ended
     finished_total: timedelta = timedelta(0)
     longest_finished: timedelta = timedelta(0)
@@ -71,14 +78,13 @@ class StageWait:
 
     @property
     def average(self) -> timedelta | None:
-        return self.finished_total / self.finished if self.finished else None
+        return self.total / self.stays if self.stays else None
 
 
 def stage_waits(rows: Iterable[Mapping[str, object]], states: Sequence[str],
                 terminal: Iterable[str] = ()) -> list[StageWait]:
     """Stays per state, in `states` order, from the grouped rows of
-    `review.stages.stage_times` (finished stays, and how long those there now have
-    waited).  Terminal states are where ideas end, not where they wait."""
+    `review.stages.stage_times`.  Terminal states are where ideas end, not where they wait."""
     terminal = set(terminal)
     found = {str(row["state"]): row for row in rows}
 
@@ -90,12 +96,19 @@ def stage_waits(rows: Iterable[Mapping[str, object]], states: Sequence[str],
         if state in terminal:
             continue
         row = found.get(state, {})
-        waits.append(StageWait(state, finished=int(row.get("finished") or 0),
+        waits.append(StageWait(state, stays=int(row.get("stays") or 0), total=span(row.get("total_seconds")),
+                               longest=span(row.get("longest_seconds")),
+                               finished=int(row.get("finished") or 0),
                                finished_total=span(row.get("finished_seconds")),
                                longest_finished=span(row.get("longest_finished_seconds")),
                                waiting=int(row.get("waiting") or 0),
                                longest_waiting=span(row.get("longest_waiting_seconds"))))
     return waits
+
+
+def in_days(delta: timedelta | None) -> str:
+    """“7.6”: a stage time for a column headed in days (both dashboards)."""
+    return "—" if delta is None else f"{delta.total_seconds() / 86400:.1f}"
 
 
 def describe(delta: timedelta | None) -> str:

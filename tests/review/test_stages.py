@@ -41,10 +41,21 @@ def test_stays_finished_and_going_on_per_stage_on_the_review_dashboard(world, cl
     board = services.dashboard(world.challenge, m, now=now)
     waits = {w.state: w for w in board.waits}
     assert "declined" not in waits  # an end, not a wait
-    assert waits["shortlisted"].average == 2 * DAY and waits["shortlisted"].longest_finished == 3 * DAY
+    assert waits["shortlisted"].average == 2 * DAY and waits["shortlisted"].longest == 3 * DAY
     assert waits["in_review"].waiting == 1 and waits["in_review"].longest_waiting == 7 * DAY
+    # In review: 3 days (ended) and 7 days (going on, up to now): 5 on average, 7 at most.
+    assert waits["in_review"].average == 5 * DAY and waits["in_review"].longest == 7 * DAY
     clock.set_now(now)
     login(m)
     html = client.get(f"/challenges/{world.challenge.id}/review").get_data(as_text=True)
     section = html[html.index('id="waits"'):html.index('id="loads"')]
-    assert "<td>shortlisted</td><td>2 days</td>" in section and "<td>7 days</td>" in section
+    assert "<td>shortlisted</td><td>2.0</td>" in section and "<td>in review</td><td>5.0</td>" in section
+    assert "Average stay (days)" in section and "hours" not in section
+
+    # The insight dashboard reads the same figures, in the same unit as its headings.
+    from ideas.insight import services as insight
+    panel = insight.stages_panel(stages.stage_times(now, challenges=lambda c: [c == world.challenge.id]))
+    by_stage = {row[0]: row for row in panel.display}
+    assert by_stage["In review (scorecards)"][3:] == ["5.0", "7.0"]
+    assert by_stage["Shortlisted, review not started"][3:] == ["2.0", "3.0"]
+    assert panel.headers[3:] == ["Average (days)", "Longest (days)"]

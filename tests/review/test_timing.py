@@ -11,6 +11,7 @@ from ideas.review.timing import (
     REMINDER,
     add_working_days,
     levels_due,
+    in_days,
     stage_waits,
 )
 
@@ -69,18 +70,27 @@ def test_a_level_once_recorded_is_never_due_again() -> None:
 
 
 def test_stage_waits_read_the_grouped_rows_in_path_order() -> None:
-    rows = [{"state": "in_review", "finished": 1, "finished_seconds": 3 * 86400.0,
+    rows = [{"state": "in_review", "stays": 2, "total_seconds": 10 * 86400.0, "longest_seconds": 7 * 86400.0,
+             "finished": 1, "finished_seconds": 3 * 86400.0,
              "longest_finished_seconds": 3 * 86400.0, "waiting": 1, "longest_waiting_seconds": 7 * 86400.0},
-            {"state": "shortlisted", "finished": 2, "finished_seconds": 4 * 86400.0,
+            {"state": "shortlisted", "stays": 2, "total_seconds": 4 * 86400.0, "longest_seconds": 3 * 86400.0,
+             "finished": 2, "finished_seconds": 4 * 86400.0,
              "longest_finished_seconds": 3 * 86400.0, "waiting": 0, "longest_waiting_seconds": None},
             {"state": "declined", "finished": 0, "waiting": 1}]
     waits = stage_waits(rows, ["shortlisted", "in_review", "accepted", "declined"], terminal=["declined"])
     assert [w.state for w in waits] == ["shortlisted", "in_review", "accepted"]  # "declined" is an end
     shortlisted, in_review, accepted = waits
     assert shortlisted.finished == 2 and shortlisted.average == timedelta(days=2)
-    assert shortlisted.longest_finished == timedelta(days=3) and shortlisted.waiting == 0
+    assert shortlisted.longest == timedelta(days=3) and shortlisted.waiting == 0
     assert in_review.finished == 1 and in_review.waiting == 1 and in_review.longest_waiting == timedelta(days=7)
-    assert accepted.finished == 0 and accepted.average is None  # nobody went through it
+    # The stay still going on counts up to now: a stage where ideas get stuck shows it.
+    assert in_review.average == timedelta(days=5) and in_review.longest == timedelta(days=7)
+    assert accepted.stays == 0 and accepted.average is None  # nobody went through it
+
+
+def test_stage_times_read_in_days_under_a_heading_in_days() -> None:
+    assert in_days(timedelta(hours=38)) == "1.6" and in_days(timedelta(hours=24)) == "1.0"
+    assert in_days(None) == "—"
 
 
 @pytest.mark.parametrize(("delta", "text"), [

@@ -30,15 +30,21 @@ def test_a_refusal_by_role_still_says_whom_to_ask(client, make_user, login):
     assert "or an administrator to give you the role" in page
 
 
-def test_the_voting_policy_is_named_in_plain_words_on_every_page(client, make_user, login, post_form):
+def voted_on(make_user, login, post_form, **settings):
+    """A challenge in voting with one idea, its manager, and a signed-in voter's vote on it."""
     manager = make_user(roles=("manager",))
-    challenge = open_challenge(manager, phase="submission", hide_counts_until_voted=False)
+    challenge = open_challenge(manager, phase="submission", hide_counts_until_voted=False, **settings)
     idea = idea_in(challenge, make_user())
     challenges.change_phase(challenge, manager, "voting", "Enough ideas")
     db.session.commit()
     login(make_user())
     post_form(f"/ideas/{idea.id}", {"reason": "Kiosks would cut the queue.", "value": "1"},
               action=f"/ideas/{idea.id}/vote")
+    return challenge, idea, manager
+
+
+def test_the_voting_policy_is_named_in_plain_words_on_every_page(client, make_user, login, post_form):
+    challenge, idea, manager = voted_on(make_user, login, post_form)
     pages = {"panel": client.get(f"/ideas/{idea.id}").get_data(as_text=True),
              "ranking": client.get(f"/challenges/{challenge.id}/ranking").get_data(as_text=True)}
     login(manager)
@@ -53,14 +59,7 @@ def test_the_voting_policy_is_named_in_plain_words_on_every_page(client, make_us
 
 
 def test_an_employees_only_challenge_shows_no_figures_for_externals(client, make_user, login, post_form):
-    manager = make_user(roles=("manager",))
-    challenge = open_challenge(manager, phase="submission", pool_mode="employees_only", hide_counts_until_voted=False)
-    idea = idea_in(challenge, make_user())
-    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
-    db.session.commit()
-    login(make_user())
-    post_form(f"/ideas/{idea.id}", {"reason": "Kiosks would cut the queue.", "value": "1"},
-              action=f"/ideas/{idea.id}/vote")
+    challenge, idea, manager = voted_on(make_user, login, post_form, pool_mode="employees_only")
     panel = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
     assert "Support so far: employees" in panel and "externals" not in panel
     login(manager)

@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, has_request_context, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
+from wtforms.validators import ValidationError
+
+from ideas.fields import split_tags, tags_problem
 
 if TYPE_CHECKING:  # for the annotations only: accounts' pages import this module
     from ideas.accounts.models import Role
@@ -82,11 +85,6 @@ def attach_error(form, error) -> None:
 def valid_tags(form, field) -> None:
     """A WTForms validator for a comma-separated tags field, by the API's own rule
     (ideas.fields.tags_problem): a message next to the field instead of a cut-off tag."""
-    from wtforms.validators import ValidationError
-
-    from ideas.fields import split_tags, tags_problem
-
     problem = tags_problem(split_tags(field.data or ""))
     if problem:
         raise ValidationError(problem)
-

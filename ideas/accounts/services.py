@@ -29,6 +29,7 @@ from ideas.accounts.models import (
     UserRole,
 )
 from ideas.extensions import db
+from ideas.fields import TAG_MAX, TAGS_MAX
 
 
 class AccountError(ValueError):
@@ -314,8 +315,8 @@ def confirm_email_change(token: str) -> User:
 # --- profile -----------------------------------------------------------------
 
 def normalise_tag(raw: str) -> str:
-    """One tag as tags are stored: lower case, single spaces, at most 40 characters."""
-    return " ".join(raw.strip().lower().split())[:40]
+    """One tag as tags are stored: lower case, single spaces, at most TAG_MAX characters."""
+    return " ".join(raw.strip().lower().split())[:TAG_MAX]
 
 
 def normalise_tags(raw: str | Iterable[str]) -> list[str]:
@@ -325,7 +326,7 @@ def normalise_tags(raw: str | Iterable[str]) -> list[str]:
         tag = normalise_tag(part)
         if tag and tag not in tags:
             tags.append(tag)
-    return tags[:20]
+    return tags[:TAGS_MAX]
 
 
 def update_profile(user: User, *, name: str, bio: str, expertise: str | Iterable[str]) -> None:

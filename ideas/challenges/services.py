@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import url_for
 from sqlalchemy import Select, and_, delete, func, or_, select, union_all
-from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
+from sqlalchemy.orm import defer, joinedload, lazyload
 
 from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User

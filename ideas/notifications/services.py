@@ -146,7 +146,8 @@ def on_moderation(user_ids: Iterable[int], message: str, url: str, *, actor, ide
 
 
 def on_policy_change(challenge, change, actor, voter_ids: Iterable[int]) -> None:
-    notify(voter_ids, "policy", f"The voting policy of “{challenge.title}” changed to “{voting_policy_words(challenge.voting_policy)}”: "
+    words = voting_policy_words(challenge.voting_policy)
+    notify(voter_ids, "policy", f"The voting policy of “{challenge.title}” changed to “{words}”: "
            f"{change.reason[:200]}", path_for("challenges.detail", challenge_id=challenge.id),
            challenge=challenge, actor_id=actor.id)
 

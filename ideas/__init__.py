@@ -92,9 +92,18 @@ def register_blueprints(app: Flask) -> None:
     from ideas.site.routes import bp as site
     from ideas.voting.routes import bp as voting
 
+    _attach_listener_pages()
     for blueprint in (site, accounts, challenges, voting, review, insight, integrations, notifications, admin,
                       api):
         app.register_blueprint(blueprint)
+
+
+def _attach_listener_pages() -> None:
+    """The pages and API endpoints of the packages reached through events attach to the
+    challenges and API blueprints: imported here, before those are registered."""
+    from ideas.notifications import api as _follows  # noqa: F401  (GET/POST /follows, DELETE /follows/…)
+    from ideas.search import api as _search  # noqa: F401  (GET /search, GET /challenges/<id>/similar)
+    from ideas.search import pages as _pages  # noqa: F401  (the search page, similar ideas while writing)
 
 
 def register_jobs(app: Flask) -> None:

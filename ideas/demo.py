@@ -96,8 +96,10 @@ def _describe(user: User) -> str:
 def _challenge_steps() -> list[DemoStep]:
     from ideas.challenges import demo as challenges
     from ideas.insight import demo as insight
+    from ideas.voting import demo as voting
 
-    return [challenges.add_crowd, challenges.add_challenges, insight.add_review_path, insight.add_closed_challenge]
+    return [challenges.add_crowd, challenges.add_challenges, voting.add_votes, insight.add_review_path,
+            insight.add_closed_challenge]
 
 
 # Later domains append here, in the order their content depends on each other.

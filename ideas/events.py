@@ -11,7 +11,9 @@ docs/architecture.md). Subscribers are per application, so two apps in one proce
 
 A listener may refuse: `challenge.policy_requested` is emitted before the change is
 written, and voting raises (a `ChallengeError`, shown next to its field) when votes
-exist. Every other event announces a change already made.
+exist. Every other event announces a change already made. A listener may also answer:
+`collect(name, payload)` emits and hands back what subscribers returned; merging
+collects `idea.merged` to tell the manager how many supporters voting asked.
 
 When subscribers run: inside the transaction, always. There are no after-commit
 subscribers, by choice. A handler that raises makes the whole action fail and roll
@@ -53,15 +55,20 @@ DOMAIN_EVENTS: dict[str, str] = {
     "idea.published": "idea, actor: an idea became visible to participants",
     "idea.changed": "idea: what it says or who may find it changed (saved, published, edited, withdrawn, "
                     "imported); emitted before idea.published when an idea is published",
-    "idea.merged": "duplicate, survivor, manager, asked (voter ids asked whether their vote moves)",
+    "idea.merged": "duplicate, survivor, manager: the duplicate now points to the survivor and its comments "
+                   "moved (voting answers how many supporters it asked whether their vote moves)",
     "coauthor.invited": "idea, invite (the CoAuthor row), actor",
     "comment.posted": "comment, actor, replied_to (author ids), mentioned (user ids)",
     "comment.edited": "comment, actor, mentioned (user ids newly mentioned)",
     "moderation.hidden": "target (a moderation Target), reason: hidden automatically past the flag threshold",
     "moderation.visibility_changed": "idea: a moderator hid or showed the idea or one of its comments",
-    "moderation.told": "user_ids, message, url, actor, idea or challenge: a moderator's decision, told to "
-                       "the people it concerns",
+    # any domain
+    "people.told": "user_ids, kind, text, url, idea or challenge (or neither), actor_id, with_followers (the "
+                   "idea's followers too): a domain tells people something in its own words, a moderator's "
+                   "decision or a review step; notifications answers how many notices it wrote",
     # voting
+    "votes.move_asked": "duplicate, survivor, manager, asked (voter ids): supporters of a merged idea are "
+                        "asked whether their vote moves to the survivor",
     "vote.network_rule_off": "reason: every vote came from one address, the shared-network rule is off",
     "policy.changed": "challenge, change (the PolicyChange), actor, voter_ids",
     "votes.reweighing": "challenge: every vote of the challenge is about to be weighed again and its "
@@ -112,10 +119,19 @@ def unsubscribe(app: Flask, name: str, handler: Handler) -> None:
 
 def emit(name: str, payload: dict[str, Any]) -> int:
     """Hand the event to its subscribers, in the order they subscribed; returns how many heard it."""
+    return len(_deliver(name, payload))
+
+
+def collect(name: str, payload: dict[str, Any]) -> list[Any]:
+    """Emit the event and hand back what its subscribers answered (their return values
+    other than None), so the emitter can tell its user what the change set off without
+    knowing who acted: merging an idea says how many supporters voting asked."""
+    return [answer for answer in _deliver(name, payload) if answer is not None]
+
+
+def _deliver(name: str, payload: dict[str, Any]) -> list[Any]:
     if name not in EVENTS:
         raise ValueError(f"unknown event {name!r}")
     registry = _registry(current_app)
     handlers = [*registry.get(name, []), *registry.get(ANY, [])]
-    for handler in handlers:
-        handler(name, dict(payload))
-    return len(handlers)
+    return [handler(name, dict(payload)) for handler in handlers]

@@ -1,21 +1,10 @@
-"""The API's one error shape: {"error": {"code", "message", "fields"}}."""
+"""The API's refusal: raised by an endpoint, answered in the site's one JSON error shape
+(`ideas.errors.error_response`)."""
 from __future__ import annotations
 
-from flask import jsonify
+from ideas.errors import CODES, error_response
 
-CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid",
-    429: "rate_limited",
-    500: "server_error",
-}
+__all__ = ["ApiError", "error_response"]
 
 
 class ApiError(Exception):
@@ -26,18 +15,3 @@ class ApiError(Exception):
         self.message = message
         self.fields = fields or {}
         self.code = code or CODES.get(status, "error")
-
-
-def error_response(status: int, message: str | None, fields: dict | None = None, code: str | None = None):
-    body = {
-        "error": {
-            "code": code or CODES.get(status, "error"),
-            "message": message or "",
-            "fields": fields or {},
-        }
-    }
-    response = jsonify(body)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="ideas"'
-    return response

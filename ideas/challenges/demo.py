@@ -66,8 +66,6 @@ def add_crowd(context) -> None:
 
 
 def add_challenges(context) -> None:
-    from ideas.voting import services as voting
-
     manager = context.users["manager"]
     now = clock.now()
     rng = random.Random(7)
@@ -108,10 +106,8 @@ def add_challenges(context) -> None:
     db.session.add(Comment(idea_id=ideas[0].id, author_id=ideas[0].author_id,
                            body="Amsterdam and Helsinki; both report shorter queues at peak.", created_at=now - 3 * day))
     ideas[0].comment_count = 2
-    # Votes: people with real histories, each voting in their own way (ideas/voting/demo.py).
-    from ideas.voting import demo as voting_demo
-
-    voting_demo.cast_votes(context, checkin, ideas, now)
+    # The votes on these ideas are voting's step, next (ideas/voting/demo.py).
+    context.made["voting_ideas"] = (checkin, ideas, now)
 
     green = services.create_challenge(
         manager, title="Greener ground operations", pool_mode="separate", cross_visibility=False,
@@ -137,8 +133,6 @@ def add_challenges(context) -> None:
         opens_at=now + 10 * day, voting_at=now + 30 * day, review_at=now + 45 * day, closes_at=now + 60 * day,
     )
     db.session.flush()
-    for challenge in (checkin, green, tooling):
-        voting.rebuild_scores(challenge)
     context.made["challenges"] = [checkin, green, tooling]
     context.notes.append("Challenges: one in voting (blended), one in submission (separate pools), one in review "
                          "(employees only) and an unpublished draft (externals only).")

@@ -336,14 +336,15 @@ def _log(challenge, target_type, target_id, subject_id, actor_id, action, reason
 
 
 def _tell(target: Target, actor, message: str) -> None:
-    events.emit("moderation.told", {"user_ids": target.author_ids, "message": message, "url": target.path(),
-                                    "idea": target.idea, "challenge": None, "actor": actor})
+    events.emit("people.told", {"user_ids": target.author_ids, "kind": "moderation", "text": message,
+                                "url": target.path(), "idea": target.idea, "challenge": None, "actor_id": actor.id,
+                                "with_followers": False})
 
 
 def _tell_person(challenge: Challenge, subject_id: int, actor, message: str) -> None:
-    events.emit("moderation.told", {"user_ids": [subject_id], "message": message,
-                                    "url": path_for("challenges.detail", challenge_id=challenge.id),
-                                    "idea": None, "challenge": challenge, "actor": actor})
+    events.emit("people.told", {"user_ids": [subject_id], "kind": "moderation", "text": message,
+                                "url": path_for("challenges.detail", challenge_id=challenge.id),
+                                "idea": None, "challenge": challenge, "actor_id": actor.id, "with_followers": False})
 
 
 # --- the queue and the log -----------------------------------------------------------

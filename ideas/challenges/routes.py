@@ -1,6 +1,6 @@
 """Challenge and idea pages (blueprint `challenges`).
 
-Discussion, moderation and search pages live in their own modules and attach to
+Discussion and moderation pages live in their own modules and attach to
 this same blueprint (imported at the end)."""
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from ideas.accounts.models import User
 from ideas.accounts.services import find_by_email
 from ideas.challenges import attachments, permissions, services
 # The blueprint's other page modules: importing them adds their views to `bp`.
-from ideas.challenges import discussion_routes, moderation_routes, search_routes  # noqa: F401
-from ideas.challenges.blueprint import bp
+from ideas.challenges import discussion_routes, moderation_routes  # noqa: F401
+from ideas.challenges.blueprint import SIMILAR_IDEAS, bp
 from ideas.challenges.forms import (
     AnswerInviteForm,
     ChallengeForm,
@@ -341,12 +341,12 @@ def new_idea(challenge_id: int):
 
 
 def _similar(challenge: Challenge, form: IdeaForm, exclude_id: int | None = None) -> list[Idea]:
-    from ideas import search
-
+    """Ideas like the one being written, from the finder search registers (SIMILAR_IDEAS)."""
     title, summary = (form.title.data or "").strip(), (form.summary.data or "").strip()
-    if not title or not summary:
+    find = current_app.extensions.get(SIMILAR_IDEAS)
+    if find is None or not title or not summary:
         return []
-    return search.similar_ideas(current_user, challenge, title, summary, exclude_id=exclude_id)
+    return find(current_user, challenge, title, summary, exclude_id=exclude_id)
 
 
 def _save_attachment(form: IdeaForm, idea: Idea) -> None:
@@ -580,30 +580,6 @@ def merge(idea_id: int):
         return redirect(url_for("challenges.idea", idea_id=idea_id) + "#merge")
     flash(f"Merged. {asked} supporter{'' if asked == 1 else 's'} will be asked whether their vote moves.", "success")
     return redirect(url_for("challenges.idea", idea_id=survivor.id))
-
-
-@bp.route("/my/vote-moves", methods=["GET", "POST"])
-@login_required
-def vote_moves():
-    from ideas.challenges import merge as merging
-
-    if request.method == "POST":
-        form = AnswerInviteForm()
-        if not form.validate_on_submit() or form.answer.data not in ("move", "keep"):
-            abort(400)
-        try:
-            merging.answer_move(request.form.get("request", type=db_int) or 0, current_user, form.answer.data == "move")
-        except ChallengeError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            flash("Your vote moved." if form.answer.data == "move" else "Your vote stays where it was.", "success")
-        return redirect(url_for("challenges.vote_moves"))
-    moves = merging.pending_moves(current_user)
-    ideas_by_id = {i.id: i for i in db.session.scalars(
-        select(Idea).where(Idea.id.in_({m.from_idea_id for m in moves} | {m.to_idea_id for m in moves})))}
-    return render_template("challenges/vote_moves.html", moves=moves, ideas=ideas_by_id,
-                           form=AnswerInviteForm(formdata=None))
 
 
 @bp.route("/my/ideas")

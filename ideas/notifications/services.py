@@ -124,12 +124,16 @@ def on_mention(comment, actor, mentioned: Iterable[int]) -> None:
                idea=idea, actor_id=actor.id)
 
 
-def on_merge(duplicate, survivor, manager, asked: Iterable[int]) -> None:
-    """The duplicate's authors, and its supporters asked whether their vote moves."""
+def on_merge(duplicate, survivor, manager) -> None:
+    """The duplicate's authors."""
     notify(duplicate.author_ids(), "merged", f"Your idea “{duplicate.title}” was merged into “{survivor.title}”.",
            path_for("challenges.idea", idea_id=survivor.id), idea=survivor, actor_id=manager.id)
+
+
+def on_move_asked(duplicate, survivor, manager, asked: Iterable[int]) -> None:
+    """The duplicate's supporters, asked whether their vote moves."""
     notify(asked, "vote_move", f"“{duplicate.title}”, which you supported, was merged into “{survivor.title}”. "
-           "Should your vote move?", path_for("challenges.vote_moves"), idea=survivor, actor_id=manager.id)
+           "Should your vote move?", path_for("voting.vote_moves"), idea=survivor, actor_id=manager.id)
 
 
 def on_auto_hide(target, reason: str) -> None:
@@ -139,10 +143,6 @@ def on_auto_hide(target, reason: str) -> None:
            target.path(), idea=target.idea)
     notify(challenge.staff_ids(), "moderation_queue", f"Hidden pending review in “{challenge.title}”: {target.label}.",
            path_for("challenges.moderation", challenge_id=challenge.id), challenge=challenge)
-
-
-def on_moderation(user_ids: Iterable[int], message: str, url: str, *, actor, idea=None, challenge=None) -> None:
-    notify(user_ids, "moderation", message, url, idea=idea, challenge=challenge, actor_id=actor.id)
 
 
 def on_policy_change(challenge, change, actor, voter_ids: Iterable[int]) -> None:

@@ -29,16 +29,23 @@ def _comment_edited(_name, p) -> None:
 
 
 def _idea_merged(_name, p) -> None:
-    services.on_merge(p["duplicate"], p["survivor"], p["manager"], p["asked"])
+    services.on_merge(p["duplicate"], p["survivor"], p["manager"])
+
+
+def _move_asked(_name, p) -> None:
+    services.on_move_asked(p["duplicate"], p["survivor"], p["manager"], p["asked"])
 
 
 def _auto_hidden(_name, p) -> None:
     services.on_auto_hide(p["target"], p["reason"])
 
 
-def _moderation_told(_name, p) -> None:
-    services.on_moderation(p["user_ids"], p["message"], p["url"], actor=p["actor"], idea=p["idea"],
-                           challenge=p["challenge"])
+def _people_told(_name, p) -> int:
+    people = set(p["user_ids"])
+    if p["with_followers"] and p["idea"] is not None:
+        people |= services.followers("idea", [p["idea"].id])
+    return services.notify(people, p["kind"], p["text"], p["url"], idea=p["idea"], challenge=p["challenge"],
+                           actor_id=p["actor_id"])
 
 
 def _policy_changed(_name, p) -> None:
@@ -56,8 +63,9 @@ SUBSCRIPTIONS = {
     "comment.posted": _comment_posted,
     "comment.edited": _comment_edited,
     "idea.merged": _idea_merged,
+    "votes.move_asked": _move_asked,
     "moderation.hidden": _auto_hidden,
-    "moderation.told": _moderation_told,
+    "people.told": _people_told,
     "policy.changed": _policy_changed,
     "vote.network_rule_off": _network_rule_off,
 }

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from ideas import events
 from ideas.challenges.models import Challenge, ChallengeRole, Idea, Phase
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
@@ -72,18 +73,14 @@ def _lock(review: IdeaReview) -> IdeaReview:
 
 
 def _notify(user_ids: Iterable[int], kind: str, text: str, url: str, *, idea: Idea | None = None,
-            actor_id: int | None = None) -> int:
-    from ideas.notifications.services import notify
-
+            actor_id: int | None = None, with_followers: bool = False) -> int:
+    """Tell people a review step in the review's own words (`people.told`, which
+    notifications hears); how many were told. `with_followers` adds the idea's followers."""
     # Staff notices (reviewers, owners, managers) name no idea: the person is asked to
     # act on it whether or not the challenge's audience includes them.
-    return notify(user_ids, kind, text, url, idea=idea, actor_id=actor_id)
-
-
-def _followers_of(idea: Idea) -> set[int]:
-    from ideas.notifications.services import followers
-
-    return followers("idea", [idea.id])
+    return sum(events.collect("people.told", {
+        "user_ids": list(user_ids), "kind": kind, "text": text, "url": url, "idea": idea, "challenge": None,
+        "actor_id": actor_id, "with_followers": with_followers}))
 
 
 def manager_ids(challenge: Challenge) -> set[int]:

@@ -19,7 +19,6 @@ from ideas.review.common import (
     S,
     WipLimitError,
     _clean,
-    _followers_of,
     _lock,
     _notify,
     _path,
@@ -222,10 +221,9 @@ def post_progress(review: IdeaReview, owner: User, body: str, *, now: datetime |
     db.session.add(update)
     db.session.flush()
     idea = review.idea
-    people = set(idea.author_ids()) | _followers_of(idea)
-    _notify(people, "review_progress", f"Progress on “{idea.title}” from {owner.name}: {text[:300]}",
+    _notify(idea.author_ids(), "review_progress", f"Progress on “{idea.title}” from {owner.name}: {text[:300]}",
             _path("challenges.idea", idea_id=idea.id, _anchor=f"update-{update.id}"), idea=idea,
-            actor_id=owner.id)
+            actor_id=owner.id, with_followers=True)
     events.emit("review.progress_posted", {**base_payload(review, owner.id, now), "update_id": update.id,
                                            "owner_id": owner.id, "body": text})
     return update

@@ -9,7 +9,7 @@ from ideas.accounts.models import User
 from ideas.extensions import db
 from ideas.review import workflow
 from ideas.review.access import actor_roles
-from ideas.review.common import ReviewError, S, _clean, _followers_of, _notify, _path
+from ideas.review.common import ReviewError, S, _clean, _notify, _path
 from ideas.review.models import IdeaReview, ReviewTransition
 from ideas.review.workflow import ReviewState
 
@@ -110,8 +110,6 @@ def _tell_author(review: IdeaReview, state: ReviewState, public_reason: str | No
     text = f"Your idea “{idea.title}”: {workflow.author_label(state)}."
     if public_reason:
         text += f" {public_reason}"
-    people = set(idea.author_ids())
-    if state in (S.DELIVERED, S.DROPPED):
-        people |= _followers_of(idea)  # the end of the story is for followers too
-    _notify(people, "review", text, _path("challenges.idea", idea_id=idea.id, _anchor="review"), idea=idea,
-            actor_id=actor.id if actor else None)
+    _notify(idea.author_ids(), "review", text, _path("challenges.idea", idea_id=idea.id, _anchor="review"),
+            idea=idea, actor_id=actor.id if actor else None,
+            with_followers=state in (S.DELIVERED, S.DROPPED))  # the end of the story is for followers too

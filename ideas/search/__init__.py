@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ideas import events
+from ideas.challenges.blueprint import SIMILAR_IDEAS
 from ideas.search.cli import register_cli
 from ideas.search.documents import INDEXED_STATUSES, SCHEMA_VERSION
 from ideas.search.models import IdeaSearchDocument, IndexJob
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     for name, handler in SUBSCRIPTIONS.items():
         events.subscribe(app, name, handler)
     app.teardown_request(drain_after_request)
+    app.extensions[SIMILAR_IDEAS] = similar_ideas  # the idea form's suggestions
 
 
 def register_jobs(app: Flask) -> None:

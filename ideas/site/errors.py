@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
-from ideas.errors import NotFoundError
+from ideas.errors import NotFoundError, error_response
 from ideas.web import NotYet
 
 log = logging.getLogger("ideas")
@@ -90,8 +90,6 @@ def _unavailable(error: Exception):
     except Exception:  # noqa: BLE001 — the connection is already gone; the pool replaces it
         db.session.close()
     if wants_json():
-        from ideas.api.errors import error_response
-
         response = error_response(503, UNAVAILABLE, code="unavailable")
     else:
         # The template environment directly: the context processors would load the menu
@@ -105,8 +103,6 @@ def _unavailable(error: Exception):
 
 def _render(code: int, description: str | None, role_helps: bool = True):
     if wants_json():
-        from ideas.api.errors import error_response
-
         return error_response(code, description)
     title = TITLES.get(code, "Something is not right")
     advice = None

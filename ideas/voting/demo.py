@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from ideas.challenges.models import Comment, Idea
 from ideas.extensions import db
+from ideas.voting import services as voting
 
 DAY = timedelta(days=1)
 
@@ -129,10 +130,17 @@ def give_histories(context, now: datetime) -> None:
     db.session.flush()
 
 
+def add_votes(context) -> None:
+    """The demo's step after challenges': votes on the check-in challenge's ideas, then
+    every challenge's stored scores."""
+    challenge, ideas, now = context.made["voting_ideas"]
+    cast_votes(context, challenge, ideas, now)
+    for each in context.made["challenges"]:
+        voting.rebuild_scores(each)
+
+
 def cast_votes(context, challenge, ideas: list[Idea], now: datetime) -> None:
     """The check-in challenge's votes: each person votes on two or three ideas in their own way."""
-    from ideas.voting import services as voting
-
     rng = random.Random(11)
     people = _people(context)
     opened = now - 5 * DAY

@@ -16,7 +16,7 @@ from ideas.challenges.models import Idea, IdeaStatus
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.numbers import db_int
-from ideas.voting import permissions, services, weighting
+from ideas.voting import moves, permissions, services, weighting
 from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
 from ideas.voting.services import Ballot
 from ideas.web import NotYet, attach_error
@@ -268,6 +268,29 @@ def change_policy(challenge_id: int):
                              .order_by(PolicyChange.id)).all()
     return render_template("voting/policy.html", challenge=challenge, form=form, log=log,
                            locked=services.policy_locked(challenge)), status
+
+
+@bp.route("/my/vote-moves", methods=["GET", "POST"])
+@login_required
+def vote_moves():
+    """The supporter's answers to merges: move each vote to the surviving idea, or keep it."""
+    if request.method == "POST":
+        form = challenge_forms.AnswerInviteForm()
+        if not form.validate_on_submit() or form.answer.data not in ("move", "keep"):
+            abort(400)
+        try:
+            moves.answer_move(request.form.get("request", type=db_int) or 0, current_user, form.answer.data == "move")
+        except ChallengeError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash("Your vote moved." if form.answer.data == "move" else "Your vote stays where it was.", "success")
+        return redirect(url_for("voting.vote_moves"))
+    pending = moves.pending_moves(current_user)
+    ideas_by_id = {i.id: i for i in db.session.scalars(
+        select(Idea).where(Idea.id.in_({m.from_idea_id for m in pending} | {m.to_idea_id for m in pending})))}
+    return render_template("voting/vote_moves.html", moves=pending, ideas=ideas_by_id,
+                           form=challenge_forms.AnswerInviteForm(formdata=None))
 
 
 def _challenge_links(challenge, viewer):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ideas import events
 from ideas.extensions import db
-from ideas.voting import services
+from ideas.voting import moves, services
 from ideas.voting.models import Vote
 
 # A new blend of the pools is one UPDATE of the stored scores; opposition or another
@@ -39,3 +39,4 @@ def init_app(app: Flask) -> None:
     events.subscribe(app, "idea.published", _idea_published)
     events.subscribe(app, "challenge.policy_requested", _policy_requested)
     events.subscribe(app, "challenge.scoring_changed", _scoring_changed)
+    events.subscribe(app, "idea.merged", moves.ask_supporters)

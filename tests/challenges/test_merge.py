@@ -8,6 +8,7 @@ from ideas.challenges import merge, services
 from ideas.challenges.models import Comment, IdeaRevision
 from ideas.errors import ChallengeError
 from ideas.extensions import db
+from ideas.voting import moves
 from ideas.voting import services as voting
 from ideas.voting.models import Vote, VoteMoveRequest
 from tests.challenges.factories import idea_in, open_challenge
@@ -51,17 +52,17 @@ def test_vote_moves_with_consent_and_stays_without(duplicates, make_user):
         voting.cast_vote(duplicate, person, voting.Ballot(reason="a reason"))
     merge.merge_ideas(duplicate, survivor, manager)
     db.session.commit()
-    [ask_yes] = merge.pending_moves(yes)
-    [ask_no] = merge.pending_moves(no)
-    merge.answer_move(ask_yes.id, yes, move=True)
-    merge.answer_move(ask_no.id, no, move=False)
+    [ask_yes] = moves.pending_moves(yes)
+    [ask_no] = moves.pending_moves(no)
+    moves.answer_move(ask_yes.id, yes, move=True)
+    moves.answer_move(ask_no.id, no, move=False)
     db.session.commit()
     assert db.session.scalar(select(Vote.idea_id).where(Vote.voter_id == yes.id)) == survivor.id
     assert db.session.scalar(select(Vote.idea_id).where(Vote.voter_id == no.id)) == duplicate.id
     statuses = {r.voter_id: r.status for r in db.session.scalars(select(VoteMoveRequest))}
     assert statuses == {yes.id: "moved", no.id: "declined"}
     with pytest.raises(ChallengeError):
-        merge.answer_move(ask_yes.id, yes, move=True)
+        moves.answer_move(ask_yes.id, yes, move=True)
 
 
 def test_only_managers_merge_and_not_across_challenges(duplicates, make_user):
@@ -89,6 +90,6 @@ def test_merge_page_flow(app, client, duplicates, make_user, login, post_form):
     login(supporter, target=theirs)
     page = theirs.get("/my/vote-moves").get_data(as_text=True)
     assert "Move my vote" in page
-    [ask] = merge.pending_moves(supporter)
+    [ask] = moves.pending_moves(supporter)
     post_form("/my/vote-moves", {"request": ask.id, "answer": "move"}, target=theirs)
     assert db.session.scalar(select(Vote.idea_id).where(Vote.voter_id == supporter.id)) == survivor.id

@@ -18,6 +18,7 @@ from ideas.challenges import merge
 from ideas.challenges import services as challenges
 from ideas.extensions import db
 from ideas.insight import services, tallies
+from ideas.voting import moves
 from ideas.voting import services as voting
 from ideas.voting.models import VoteMoveRequest
 from ideas.voting.services import Ballot
@@ -95,7 +96,7 @@ def test_tallies_follow_votes_cast_changed_withdrawn_merged_moved_and_reweighed(
     db.session.commit()
     kept_equals_recount(challenge)
     request = db.session.scalar(select(VoteMoveRequest).where(VoteMoveRequest.voter_id == v3.id))
-    merge.answer_move(request.id, v3, True)  # cast on A today, withdrawn from B
+    moves.answer_move(request.id, v3, True)  # cast on A today, withdrawn from B
     db.session.commit()
     day3 = (T + 3 * DAY).strftime("%d %b")
     assert day2 not in people_per_day(challenge)  # V3's only vote of that day moved

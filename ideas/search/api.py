@@ -5,15 +5,22 @@ from typing import Literal
 from flask import current_app, jsonify
 from pydantic import Field
 
-from ideas import search as search_index
 from ideas.api import bp
 from ideas.api.contract import MAX_LIMIT, MAX_OFFSET, Id, Int, Model, Query, Text, query
-from ideas.api.core import Error, Operation, current_api_user, documented, token_required
+from ideas.api.core import (
+    Error,
+    Operation,
+    current_api_user,
+    documented,
+    token_required,
+)
 from ideas.api.errors import ApiError
 from ideas.api.ideas import POOLS, IdeaSummary, summaries
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Phase
-
+from ideas.search.documents import INDEXED_STATUSES
+from ideas.search.query import SORTS, search_ideas
+from ideas.search.similar import similar_ideas as find_similar
 
 SEARCH_PHASES = tuple(str(p) for p in Phase if p != Phase.DRAFT)
 
@@ -23,7 +30,7 @@ class SearchResult(Model):
     total: int
     page: int
     pages: int
-    sort: Literal[search_index.SORTS] = Field(description="The order actually used.")
+    sort: Literal[SORTS] = Field(description="The order actually used.")
     notices: list[str] = Field(description="What was changed in the query to read it, or why search is "
                                            "unavailable.")
 
@@ -37,10 +44,10 @@ class SearchQuery(Query):
     challenge: Id | None = Field(None, description="Only this challenge.")
     pool: Literal[POOLS] | None = Field(None, description="Only ideas from this pool.")
     phase: Literal[SEARCH_PHASES] | None = Field(None, description="Only challenges in this phase.")
-    status: Literal[tuple(str(s) for s in search_index.INDEXED_STATUSES)] | None = Field(
+    status: Literal[tuple(str(s) for s in INDEXED_STATUSES)] | None = Field(
         None, description="Only ideas in this state.")
     tag: Text(200, description="Only ideas with this tag.") | None = None
-    sort: Literal[search_index.SORTS] = Field("relevance", description="Order of the results.")
+    sort: Literal[SORTS] = Field("relevance", description="Order of the results.")
     page: Int(1, MAX_OFFSET, description="Page number.") = 1
     per_page: Int(1, MAX_LIMIT, description="Results per page (page × per_page stays within 10,000).") = 20
 
@@ -67,7 +74,7 @@ class SimilarQuery(Query):
 def search():
     user = current_api_user()
     args = query(SearchQuery)
-    result = search_index.search_ideas(
+    result = search_ideas(
         user, args.q, challenge_id=args.challenge, pool=args.pool, phase=args.phase, status=args.status,
         tag=args.tag or None, sort=args.sort, page=args.page, per_page=args.per_page,
         rank_key=current_app.extensions.get("ideas.search_rank"),
@@ -90,6 +97,6 @@ def similar_ideas(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, user)
     args = query(SimilarQuery)
     title, summary = args.title.strip(), args.summary.strip()
-    found = search_index.similar_ideas(user, challenge, title, summary, exclude_id=args.exclude) \
+    found = find_similar(user, challenge, title, summary, exclude_id=args.exclude) \
         if title and summary else []
     return jsonify(items=summaries(found, user))

@@ -1,4 +1,6 @@
-"""Search pages of the challenges blueprint: the search page, and similar ideas while writing.
+"""Search's pages, on the challenges blueprint (their addresses and endpoint names are
+the challenges'): the search page, and similar ideas while writing. Imported by
+create_app before the blueprints are registered.
 
 Both are GET pages that change nothing (no CSRF token needed) and show only what the
 person may see: `ideas.search` filters by visibility and checks every idea again.
@@ -8,11 +10,12 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from ideas import search as search_index
 from ideas.challenges import services
-from ideas.challenges.models import IdeaStatus, Phase
 from ideas.challenges.blueprint import bp
+from ideas.challenges.models import IdeaStatus, Phase
 from ideas.numbers import db_int
+from ideas.search.query import search_ideas
+from ideas.search.similar import similar_ideas
 
 PER_PAGE = 20
 FILTERS = ("q", "challenge", "pool", "phase", "status", "tag", "sort")
@@ -26,7 +29,7 @@ POOL_LABELS = {"employee": "Employees", "external": "External participants"}
 def search():
     values = {name: request.args.get(name, "", type=str).strip() for name in FILTERS}
     page = request.args.get("page", 1, type=db_int) or 1
-    result = search_index.search_ideas(
+    result = search_ideas(
         current_user, values["q"], challenge_id=values["challenge"] or None, pool=values["pool"] or None,
         phase=values["phase"] or None, status=values["status"] or None, tag=values["tag"] or None,
         sort=values["sort"] or "relevance", page=page, per_page=PER_PAGE,
@@ -52,7 +55,7 @@ def similar(challenge_id: int):
     summary = request.args.get("summary", "", type=str)[:1000].strip()
     exclude = request.args.get("exclude", None, type=db_int)
     checked = bool(title and summary)
-    found = search_index.similar_ideas(current_user, challenge, title, summary, exclude_id=exclude) if checked else []
+    found = similar_ideas(current_user, challenge, title, summary, exclude_id=exclude) if checked else []
     if _wants_json():
         response = jsonify({
             "challenge_id": challenge.id,

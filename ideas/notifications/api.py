@@ -6,11 +6,29 @@ from flask import jsonify
 from pydantic import Field
 
 from ideas.api import bp
-from ideas.api.contract import MAX_INT, MAX_LIMIT, MAX_OFFSET, Body, Id, Int, Model, Query, Text, body, query
-from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
+from ideas.api.contract import (
+    MAX_INT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    Body,
+    Id,
+    Int,
+    Model,
+    Query,
+    Text,
+    body,
+    query,
+)
+from ideas.api.core import (
+    Error,
+    Operation,
+    current_api_user,
+    documented,
+    iso,
+    token_required,
+)
 from ideas.api.errors import ApiError
 from ideas.notifications import services as notifications
-
 
 FollowTarget = Literal[notifications.FOLLOW_TYPES]
 

@@ -67,6 +67,9 @@ DOMAIN_EVENTS: dict[str, str] = {
                    "idea's followers too): a domain tells people something in its own words, a moderator's "
                    "decision or a review step; notifications answers how many notices it wrote",
     # voting
+    "vote.cast": "idea, voter, new (a first vote, not a changed one), votes (the idea's votes now, both pools): "
+                 "a vote cast or changed, live, replayed into the demo or moved by a merge",
+    "vote.withdrawn": "idea, voter, votes (the idea's votes now): a vote withdrawn",
     "votes.move_asked": "duplicate, survivor, manager, asked (voter ids): supporters of a merged idea are "
                         "asked whether their vote moves to the survivor",
     "vote.network_rule_off": "reason: every vote came from one address, the shared-network rule is off",

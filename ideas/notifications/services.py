@@ -152,6 +152,25 @@ def on_policy_change(challenge, change, actor, voter_ids: Iterable[int]) -> None
            challenge=challenge, actor_id=actor.id)
 
 
+# The counts of votes at which an idea's authors are told how far it has come: the
+# first vote, then steps a person notices, never one notice a vote.
+VOTE_MILESTONES = (1, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000)
+
+
+def on_new_vote(idea, voter, votes: int) -> None:
+    """A new vote that brings the idea to a milestone: its authors hear how many people voted."""
+    if votes not in VOTE_MILESTONES:
+        return
+    text = (f"The first vote on your idea “{idea.title}” is in." if votes == 1
+            else f"{votes:,} people have voted on your idea “{idea.title}”.")
+    told = select(Notification.id).where(Notification.idea_id == idea.id, Notification.kind == "votes",
+                                         Notification.text == text[:500])
+    if db.session.scalar(told.limit(1)) is not None:
+        return  # a vote withdrawn and cast again: they heard this one already
+    notify(idea.author_ids(), "votes", text, path_for("challenges.idea", idea_id=idea.id), idea=idea,
+           actor_id=voter.id)
+
+
 def on_network_rule_off(reason: str) -> None:
     admins = db.session.scalars(select(UserRole.user_id).where(UserRole.role == Role.ADMIN))
     notify(set(admins), "admin", f"Voting: {reason}")

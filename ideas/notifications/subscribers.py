@@ -52,6 +52,11 @@ def _policy_changed(_name, p) -> None:
     services.on_policy_change(p["challenge"], p["change"], p["actor"], p["voter_ids"])
 
 
+def _vote_cast(_name, p) -> None:
+    if p["new"]:
+        services.on_new_vote(p["idea"], p["voter"], p["votes"])
+
+
 def _network_rule_off(_name, p) -> None:
     services.on_network_rule_off(p["reason"])
 
@@ -67,6 +72,7 @@ SUBSCRIPTIONS = {
     "moderation.hidden": _auto_hidden,
     "people.told": _people_told,
     "policy.changed": _policy_changed,
+    "vote.cast": _vote_cast,
     "vote.network_rule_off": _network_rule_off,
 }
 

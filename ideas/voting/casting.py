@@ -33,6 +33,7 @@ from ideas.extensions import db
 from ideas.voting import batch, weighting
 from ideas.voting import collusion as collusion_rules
 from ideas.voting.models import (
+    IdeaScore,
     Vote,
     VoteRating,
 )
@@ -180,7 +181,14 @@ def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None,
         changes.append((old[0], old[1], -old[2], -1))
     changes.append((vote.pool, vote.value, 0.0, 1))  # its weight is in `changes` already
     _apply_changes(idea, changes, policy)
+    _announce("vote.cast", idea, voter, new=old is None)
     return vote
+
+
+def _announce(name: str, idea: Idea, voter: User, **facts) -> None:
+    score = db.session.get(IdeaScore, idea.id)  # just updated: no query
+    votes = (score.raw_employee or 0) + (score.raw_external or 0) if score is not None else 0
+    events.emit(name, {"idea": idea, "voter": voter, "votes": votes, **facts})
 
 
 def _clean_ballot(challenge, policy, ballot: Ballot) -> tuple[int, str, dict[int, int]]:
@@ -221,6 +229,7 @@ def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None, *, force
     policy = active_policy(idea.challenge)
     changes += _reweigh_idea_votes(idea, policy, now)
     _apply_changes(idea, changes, policy)
+    _announce("vote.withdrawn", idea, voter)
     return True
 
 

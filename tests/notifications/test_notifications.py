@@ -358,3 +358,33 @@ def test_choosing_the_digest(make_user, as_user):
     assert response.status_code == 422 and "Choose never, daily or weekly." in response.get_data(as_text=True)
     db.session.refresh(person)
     assert person.digest == "weekly"
+
+
+# --- votes ---------------------------------------------------------------------------
+
+def test_authors_hear_of_the_first_vote_and_of_milestones_not_of_every_vote(make_user, manager, monkeypatch):
+    from ideas.voting import services as voting
+
+    monkeypatch.setattr(notifications, "VOTE_MILESTONES", (1, 3))
+    author, bystander = make_user(pool="external"), make_user()
+    challenge = open_challenge(manager)
+    idea = idea_in(challenge, author, title="Kiosks")
+    services.change_phase(challenge, manager, "voting", "go")
+    voters = [make_user() for _ in range(4)]
+    voting.cast_vote(idea, voters[0], voting.Ballot())
+    db.session.commit()
+    [first] = of(author, "votes")
+    assert first.text == "The first vote on your idea “Kiosks” is in." and first.url == f"/ideas/{idea.id}"
+    assert of(voters[0]) == []  # the voter is not told of their own vote
+    voting.cast_vote(idea, voters[0], voting.Ballot(reason="Kiosks would halve the queue"))  # a changed vote
+    voting.cast_vote(idea, voters[1], voting.Ballot())
+    db.session.commit()
+    assert len(of(author, "votes")) == 1  # two votes, no milestone
+    voting.cast_vote(idea, voters[2], voting.Ballot())
+    db.session.commit()
+    assert [n.text for n in of(author, "votes")][-1] == "3 people have voted on your idea “Kiosks”."
+    voting.withdraw_vote(idea, voters[2])
+    voting.cast_vote(idea, voters[3], voting.Ballot())  # back to three: heard already
+    db.session.commit()
+    assert len(of(author, "votes")) == 2
+    assert of(bystander, "votes") == []

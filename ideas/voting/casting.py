@@ -28,7 +28,7 @@ from ideas.challenges.models import (
 )
 from ideas.challenges.permissions import Action
 from ideas.challenges.services import require_participation
-from ideas.errors import NotFoundError
+from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.voting import batch, weighting
 from ideas.voting import collusion as collusion_rules
@@ -131,6 +131,17 @@ def check_can_vote(idea: Idea, voter) -> None:
         raise VoteError("This challenge is not open to your pool.", status=403)
     if voter.id in idea.author_ids() or _invited_coauthor(idea, voter):
         raise VoteError("You cannot vote on your own or a co-authored idea.", status=403)
+
+
+def can_vote(voter, idea: Idea) -> bool:
+    """Whether the person may cast a vote on the idea now (the vote form is offered)."""
+    if not getattr(voter, "is_authenticated", False) or idea.challenge.voting_policy == "pairwise":
+        return False
+    try:
+        check_can_vote(idea, voter)
+    except (ChallengeError, NotFoundError):
+        return False
+    return True
 
 
 def _invited_coauthor(idea: Idea, voter) -> bool:

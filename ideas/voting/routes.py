@@ -13,7 +13,7 @@ from ideas.challenges import forms as challenge_forms
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
-from ideas.errors import ChallengeError, NotFoundError
+from ideas.errors import ChallengeError
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.voting import moves, permissions, services, weighting
@@ -40,7 +40,7 @@ def idea_panel(idea: Idea, viewer) -> dict:
         services.record_view(idea, viewer)
     challenge = idea.challenge
     vote = services.my_vote(idea, viewer)  # read once: the form, the explanation and the counts need it
-    may_vote = _may_vote(idea, viewer)
+    may_vote = services.can_vote(viewer, idea)
     form = g.pop("refused_vote_form", None)  # a refused vote, as it was sent
     if form is None and (vote is not None or may_vote):
         form = vote_form_class(challenge.criteria)(formdata=None)
@@ -59,16 +59,6 @@ def idea_panel(idea: Idea, viewer) -> dict:
         "scores": services.scores_of(idea) if services.counts_visible(idea, viewer, vote) else None,
         "is_manager": challenge_permissions.is_staff(viewer, challenge),
     }
-
-
-def _may_vote(idea: Idea, viewer) -> bool:
-    if not getattr(viewer, "is_authenticated", False) or idea.challenge.voting_policy == "pairwise":
-        return False
-    try:
-        services.check_can_vote(idea, viewer)
-    except (ChallengeError, NotFoundError):
-        return False
-    return True
 
 
 @bp.route("/ideas/<int:idea_id>/vote", methods=["POST"])
@@ -102,7 +92,7 @@ def _refused_vote(idea: Idea, form, status: int = 422):
     earlier = services.my_vote(idea, current_user)
     outcome = ("Your vote was not changed: your earlier vote still counts as it was" if earlier is not None
                else "Your vote was not counted")
-    if _may_vote(idea, current_user):
+    if services.can_vote(current_user, idea):
         flash(f"{outcome}. See the message in the vote form.", "error")
     else:  # the form is not on the page: the refusal is all there is to say
         flash(" ".join(form.form_errors) or f"{outcome}.", "error")

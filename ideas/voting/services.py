@@ -19,6 +19,7 @@ from ideas.voting.casting import (  # noqa: F401
     REASON_LIMIT,
     Ballot,
     StoredVotes,
+    can_vote,
     cast_vote,
     check_can_vote,
     observe_vote_address,

@@ -98,7 +98,8 @@ def measure(ds, reads: int, clock=time.process_time):
     from ideas.challenges.models import Idea
     from ideas.extensions import db
 
-    app = create_app({"WTF_CSRF_ENABLED": False, "IDEAS_LAZY_TICK_SECONDS": -1, "RATELIMIT_ENABLED": False,
+    # CSRF stays on, as on a real site: each page that carries a form pays for its token.
+    app = create_app({"IDEAS_LAZY_TICK_SECONDS": -1, "RATELIMIT_ENABLED": False,
                       "SQLALCHEMY_DATABASE_URI": ds.url, "IDEAS_INSTANCE_PATH": str(ds.folder),
                       "IDEAS_SEARCH_INDEX": str(ds.folder / "search-index")})
     with app.app_context():
@@ -166,7 +167,10 @@ def _client(app, who: str, targets):
     if email:
         from ideas.demo_scale import PASSWORD
 
-        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        form = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+        response = client.post("/login", data={"email": email, "password": PASSWORD,
+                                               "csrf_token": token.group(1) if token else ""})
         if response.status_code not in (302, 303):
             raise SystemExit(f"signing in as {email} failed ({response.status_code})")
     return client

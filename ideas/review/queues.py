@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from ideas import clock
@@ -25,8 +25,9 @@ from ideas.review.models import (
 )
 from ideas.review.reviewers import _reviewers, reviewer_loads
 from ideas.review.scorecards import review_scores
-from ideas.review.shortlist import Suggestion, suggested_shortlist
+from ideas.review.shortlist import SUGGESTION_DEPTH, Suggestion, suggested_shortlist
 from ideas.review.workflow import ReviewState
+from ideas.voting.models import IdeaScore
 
 
 @dataclass
@@ -98,7 +99,7 @@ class Dashboard:
     capacity: int
     shortlisted: int
     ranking: list
-    unranked: list[Idea]
+    unranked: list  # (id, title) rows: the published ideas nobody has voted on yet
     suggestions: list[Suggestion]
     reviewer_rows: list[dict]
     owner_rows: list[dict]
@@ -107,6 +108,23 @@ class Dashboard:
     escalations: list[ReviewEscalation]
     scores: dict[int, float | None] = field(default_factory=dict)
     pool_positions: dict[int, dict[str, int]] = field(default_factory=dict)  # idea → pool → rank
+
+
+RANKING_SHOWN = 50  # lines of the ranking on the review dashboard, and of ideas without votes
+
+
+def _without_votes(challenge: Challenge, shown: set[int]) -> list:
+    """Published ideas nobody has voted on yet (no score row, or no vote in either pool
+    nor any pair), apart from those `shown` already: each an id and a title, which is
+    all the board lists of them."""
+    unvoted = or_(IdeaScore.idea_id.is_(None),
+                  and_(IdeaScore.raw_employee == 0, IdeaScore.raw_external == 0, IdeaScore.pair_appearances == 0))
+    query = (select(Idea.id, Idea.title).outerjoin(IdeaScore, IdeaScore.idea_id == Idea.id)
+             .where(Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED,
+                    Idea.hidden_at.is_(None), unvoted))
+    if shown:
+        query = query.where(Idea.id.not_in(sorted(shown)))
+    return list(db.session.execute(query.order_by(Idea.id).limit(RANKING_SHOWN)))
 
 
 def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -> Dashboard:
@@ -121,7 +139,9 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     for review in reviews:
         by_state[str(review.state)].append(review)
     taken = {r.idea_id for r in reviews}
-    ranking = suggested_lines(challenge, viewer, limit=50)
+    # One read of the suggesting ranking, deep enough for the suggestions; the board shows its top.
+    suggesting = suggested_lines(challenge, viewer, limit=SUGGESTION_DEPTH)
+    ranking = suggesting[:RANKING_SHOWN]
     ranked = {line.idea.id for line in ranking}
     # Where each idea stands in each pool's own ranking: the blend can hide a pool's view.
     pool_positions: dict[int, dict[str, int]] = defaultdict(dict)
@@ -130,10 +150,7 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
             for line in ranking_page(challenge, viewer, pool, limit=100):
                 if line.idea.id in ranked and line.raw[pool]:
                     pool_positions[line.idea.id][pool] = line.position
-    unranked = [i for i in db.session.scalars(
-        select(Idea).where(Idea.challenge_id == challenge.id, Idea.status == IdeaStatus.PUBLISHED,
-                           Idea.hidden_at.is_(None)).order_by(Idea.id).limit(200))
-                if i.id not in ranked and i.id not in taken][:50]
+    unranked = _without_votes(challenge, ranked | taken)
 
     reviewer_people = _reviewers()
     in_challenge = defaultdict(int)
@@ -162,7 +179,8 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     return Dashboard(
         challenge=challenge, reviews=reviews, by_state=by_state, capacity=challenge.review_capacity,
         shortlisted=len(reviews), ranking=ranking, unranked=unranked,
-        suggestions=suggested_shortlist(challenge, viewer), reviewer_rows=reviewer_rows, owner_rows=owner_rows,
+        suggestions=suggested_shortlist(challenge, viewer, lines=suggesting, taken=taken),
+        reviewer_rows=reviewer_rows, owner_rows=owner_rows,
         waits=waits, overdue_handoffs=overdue, escalations=escalations, scores=scores,
         pool_positions=dict(pool_positions),
     )

@@ -88,18 +88,25 @@ class Suggestion:
     why: list[str]
 
 
-def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = 100) -> list[Suggestion]:
+SUGGESTION_DEPTH = 100  # how far down the ranking suggestions look
+
+
+def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = SUGGESTION_DEPTH, lines=None,
+                        taken: set[int] | None = None) -> list[Suggestion]:
     """The top of the blended ranking, plus ideas on which the pools disagree, within the
     places left: a third of them (at least one) is kept for disagreement, since it is
-    information the blended score averages away."""
+    information the blended score averages away. `lines` (`suggested_lines` to `depth`)
+    and `taken` (the ideas already shortlisted) are read here unless the caller has them."""
     from ideas.voting.services import suggested_lines
 
-    places = max(challenge.review_capacity - shortlisted_count(challenge), 0)
+    if taken is None:
+        taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.challenge_id == challenge.id)))
+    places = max(challenge.review_capacity - len(taken), 0)
     if not places:
         return []
     # A separate-pools challenge suggests from each pool's own ranking, never a blend.
-    lines = suggested_lines(challenge, viewer, limit=depth)
-    taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.challenge_id == challenge.id)))
+    if lines is None:
+        lines = suggested_lines(challenge, viewer, limit=depth)
     lines = [line for line in lines if line.idea.id not in taken]
     disagreeing = [line for line in lines if line.disagree]
     reserved = min(len(disagreeing), max(1, places // 3)) if disagreeing else 0

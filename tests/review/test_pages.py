@@ -454,3 +454,30 @@ def test_dashboard_ranks_each_idea_in_each_pool(world, client, login, make_user)
     html = page(client, f"/challenges/{world.challenge.id}/review")
     row = re.search(rf'<tr>\s*<td><input[^>]*value="{world.ideas[0].id}".*?</tr>', html, re.DOTALL).group(0)
     assert "<td>1 / 1</td>" in row and "suggested" in row
+
+
+def test_dashboard_says_no_votes_only_of_ideas_nobody_voted_on(world, client, login, make_user, monkeypatch):
+    from ideas.challenges import services as challenges
+    from ideas.review import queues
+    from ideas.voting.services import Ballot, cast_vote
+
+    monkeypatch.setattr(queues, "RANKING_SHOWN", 1)  # the ranking shows its top idea only
+    clock.set_now(clock.now() + timedelta(minutes=1))
+    challenges.change_phase(world.challenge, world.manager, "voting", "A few more votes")
+    old = clock.now() - timedelta(days=90)
+    for idea, voters in ((world.ideas[0], 2), (world.ideas[1], 1)):
+        for _ in range(voters):
+            cast_vote(idea, make_user(created_at=old), Ballot(reason="It would shorten the queue at peak"))
+    clock.set_now(clock.now() + timedelta(minutes=1))
+    challenges.change_phase(world.challenge, world.manager, "review", "Done")
+    db.session.commit()
+    login(world.manager)
+    html = page(client, f"/challenges/{world.challenge.id}/review")
+
+    def row(idea):
+        found = re.search(rf'<tr>\s*<td><input[^>]*value="{idea.id}".*?</tr>', html, re.DOTALL)
+        return found.group(0) if found else None
+
+    assert "no votes" not in row(world.ideas[0])  # the top of the ranking
+    assert row(world.ideas[1]) is None  # voted on, below the ranking shown: not called unvoted
+    assert "no votes" in row(world.ideas[2])  # nobody voted on it

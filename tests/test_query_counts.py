@@ -204,3 +204,42 @@ def test_the_target_pages_stay_within_their_statement_budgets(quiet_app, make_us
 def _reader_and_path(app, login, api_token, world, who, path):
     client, headers = _reader(app, login, api_token, world, who)
     return client, path, headers
+
+
+def test_the_idea_page_finds_its_comments_by_an_index(quiet_app, make_user, login, api_token):
+    """Read without an index, the replies of a page of conversations cost a scan of every
+    comment on the site (300,000 at the large scale): each statement on comments is looked up."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    world = _build(make_user, 3, "kiosks")
+    first = world.ideas[0]
+    comment_services.reply(_a_comment(first), world.manager, "A reply, so the page reads replies.")
+    db.session.commit()
+    client, _ = _reader(quiet_app, login, api_token, world, "voter")
+    seen: list[tuple[str, tuple]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if " comments" in statement:
+            seen.append((statement, parameters))
+
+    client.get(f"/ideas/{first.id}")
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert client.get(f"/ideas/{first.id}").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    assert len(seen) >= 2, seen  # the conversations and their replies
+    with db.engine.connect() as connection:
+        scans = {statement: plan for statement, parameters in seen
+                 for plan in [[row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                                             parameters)]]
+                 if any(step.startswith("SCAN comments") for step in plan)}
+    assert not scans, scans
+
+
+def _a_comment(idea):
+    from sqlalchemy import select
+
+    from ideas.challenges.models import Comment
+
+    return db.session.scalars(select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))).first()

@@ -284,8 +284,11 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
     total = len(top)
     if older or before:
         total = db.session.scalar(select(func.count(Comment.id)).where(*threads_of_idea)) or total
+    # The idea's own index finds its replies: there is none on the parent alone.
     replies = list(db.session.scalars(
-        select(Comment).options(*_AUTHOR_NAME).where(Comment.parent_id.in_([c.id for c in top])).order_by(Comment.id).limit(MAX_REPLIES)
+        select(Comment).options(*_AUTHOR_NAME)
+        .where(Comment.idea_id == idea.id, Comment.parent_id.in_([c.id for c in top]))
+        .order_by(Comment.id).limit(MAX_REPLIES)
     )) if top else []
 
     flagged: set[tuple[str, int]] = set()

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import url_for
-from sqlalchemy import Select, and_, delete, func, or_, select, union_all
-from sqlalchemy.orm import defer, joinedload, lazyload
+from sqlalchemy import Select, and_, delete, event, func, or_, select, union_all
+from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
 from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
@@ -465,7 +465,30 @@ def accept_challenge_terms(user, challenge: Challenge) -> None:
 
 
 def is_suspended(user, challenge: Challenge) -> bool:
-    return db.session.get(Suspension, (challenge.id, user.id)) is not None
+    """Asked more than once on a page (the discussion, the vote form): the answer is kept by
+    the session until it next writes anything (an absent row is not in its identity map)."""
+    known = db.session.info.setdefault(_SUSPENSIONS, {})
+    key = (challenge.id, user.id)
+    if key not in known:
+        known[key] = db.session.get(Suspension, key) is not None
+    return known[key]
+
+
+_SUSPENSIONS = "ideas.suspended"
+
+
+def _forget_suspensions(session, *_args) -> None:
+    session.info.pop(_SUSPENSIONS, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state) -> None:
+    if not state.is_select:  # a bulk UPDATE or DELETE (lifting a suspension is one)
+        _forget_suspensions(state.session)
+
+
+for _name in ("after_flush", "after_commit", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_suspensions)
 
 
 def require_participation(user, challenge: Challenge, action: str) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from ideas.challenges import comments, moderation, services
 from ideas.challenges.models import (
@@ -11,6 +11,7 @@ from ideas.challenges.models import (
     Comment,
     Flag,
     ModerationAction,
+    Suspension,
 )
 from ideas.notifications.models import Notification
 from ideas.errors import ChallengeError, NotFoundError
@@ -372,3 +373,20 @@ def test_hidden_comments_stay_hidden_from_search_documents(world, monkeypatch):
     moderation.restore(world["challenge"], world["moderator"], "comment", comment.id, "Not spam")
     assert queued == [world["idea"].id] * 3
     assert db.session.get(Comment, comment.id).hidden_at is None
+
+
+def test_a_suspension_and_its_lifting_are_seen_at_once_in_the_same_session(world):
+    """The answer is kept for the page that asks it twice, never past a write."""
+    challenge, moderator = world["challenge"], world["moderator"]
+    person = world["flaggers"][0]
+    assert not services.is_suspended(person, challenge)
+    moderation.suspend(challenge, moderator, person.id, "Spam")
+    assert services.is_suspended(person, challenge)
+    assert services.is_suspended(person, challenge)
+    db.session.commit()
+    assert services.is_suspended(person, challenge)
+    # Lifted by a bulk DELETE alone, with no object to flush:
+    db.session.execute(delete(Suspension).where(Suspension.challenge_id == challenge.id))
+    assert not services.is_suspended(person, challenge)
+    db.session.commit()
+    assert not services.is_suspended(person, challenge)

@@ -185,3 +185,144 @@ def test_a_vote_is_seen_on_the_next_idea_page(cached, make_user, login):
     assert voter.post(f"/ideas/{idea.id}/vote", data={"csrf_token": token, "value": "1"}).status_code == 302
     page = _text(reader.get(f"/ideas/{idea.id}"))
     assert "(from 1 vote)" in page
+
+
+# --- the idea page's discussion (kept per challenge generation and kind of reader) ---
+
+def _discussion(page: str) -> str:
+    """The page's discussion, with each form token replaced by the same stand-in."""
+    found = re.search(r'<section class="discussion".*?</section>', page, re.S)
+    assert found, "no discussion on the page"
+    return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', 'name="csrf_token" type="hidden" value="T"',
+                  found.group(0))
+
+
+def _flag_forms(page: str) -> list[str]:
+    return re.findall(r'name="target_type" value="comment">\s*<input type="hidden" name="target_id" value="(\d+)"',
+                      page)
+
+
+def _posted_earlier(idea, author, body: str, parent=None):
+    """A comment posted an hour ago, out of its edit window."""
+    from datetime import timedelta
+
+    from ideas import clock
+    from ideas.challenges import comments
+
+    clock.set_now(clock.now() - timedelta(hours=1))
+    try:
+        found = comments.reply(parent, author, body) if parent else comments.post_comment(idea, author, body)
+    finally:
+        clock.set_now(None)
+    db.session.commit()
+    return found
+
+
+def test_a_comment_an_edit_a_hide_and_a_phase_change_are_in_the_next_discussion(cached, make_user, login):
+    from ideas.challenges import comments, moderation
+
+    manager = make_user(roles=("manager",))
+    author = make_user()
+    challenge = open_challenge(manager)
+    idea = idea_in(challenge, author)
+    _posted_earlier(idea, author, "The first thought.")
+    reader = cached.test_client()
+    login(make_user(), target=reader)
+    path = f"/ideas/{idea.id}"
+    assert "The first thought." in _discussion(_text(reader.get(path)))
+    assert "The first thought." in _discussion(_text(reader.get(path)))  # now from the cache
+
+    other = make_user()
+    second = comments.post_comment(idea, other, "A second thought.")
+    db.session.commit()
+    assert "A second thought." in _discussion(_text(reader.get(path)))
+
+    comments.edit_comment(second, other, "A second, better thought.")
+    db.session.commit()
+    page = _discussion(_text(reader.get(path)))
+    assert "A second, better thought." in page and "· edited" in page
+
+    moderation.hide(challenge, manager, "comment", second.id, "Off topic")
+    db.session.commit()
+    page = _discussion(_text(reader.get(path)))
+    assert "better thought" not in page and f'id="comment-{second.id}"' not in page  # no replies to keep it
+
+    assert "Post the reply" in page
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    challenges.change_phase(challenge, manager, "review", "Enough votes")
+    challenges.change_phase(challenge, manager, "closed", "Done")
+    db.session.commit()
+    page = _discussion(_text(reader.get(path)))
+    assert "Post the reply" not in page and "Comments are closed" in page
+
+
+def test_a_kept_discussion_never_shows_a_hidden_comment_to_those_who_may_not_see_it(cached, make_user, login):
+    from ideas.challenges import moderation
+
+    manager = make_user(roles=("manager",))
+    troll = make_user()
+    challenge = open_challenge(manager)
+    idea = idea_in(challenge, make_user())
+    _posted_earlier(idea, make_user(), "A fair point.")
+    rude = _posted_earlier(idea, troll, "Something rude.")
+    _posted_earlier(idea, make_user(), "Please be kind.", parent=rude)  # keeps a placeholder for the rude one
+    moderation.hide(challenge, manager, "comment", rude.id, "Rude")
+    db.session.commit()
+    path = f"/ideas/{idea.id}"
+    readers = {}
+    for name, person in (("manager", manager), ("troll", troll), ("participant", make_user())):
+        readers[name] = cached.test_client()
+        login(person, target=readers[name])
+    readers["anonymous"] = cached.test_client()
+    for _ in range(2):  # the second round from the cache, filled by the manager first
+        for name in ("manager", "participant", "troll", "anonymous"):
+            page = _discussion(_text(readers[name].get(path)))
+            assert "A fair point." in page and "Please be kind." in page, name
+            if name in ("manager", "troll"):
+                assert "Something rude." in page and "only its author and the moderators see it" in page, name
+            else:
+                assert "Something rude." not in page and "This comment is hidden by moderation." in page, name
+
+
+def test_each_reader_gets_their_own_buttons_and_token_from_a_kept_discussion(cached, make_user, login, tmp_path):
+    from ideas import caching
+    from ideas.challenges import comments, moderation
+    manager = make_user(roles=("manager",))
+    author, flagger, reader = make_user(), make_user(), make_user()
+    challenge = open_challenge(manager)
+    idea = idea_in(challenge, author)
+    first = _posted_earlier(idea, author, "From the idea's author.")
+    answer = _posted_earlier(idea, flagger, "From the flagger.", parent=first)
+    third = _posted_earlier(idea, reader, "From the reader.")
+    moderation.flag("comment", first.id, flagger, "Looks like an advert")
+    fresh = comments.post_comment(idea, manager, "From the manager, just now.")
+    db.session.commit()
+    clients = {}
+    for name, person in (("reader", reader), ("author", author), ("flagger", flagger), ("manager", manager)):
+        clients[name] = cached.test_client()
+        login(person, target=clients[name])
+    path = f"/ideas/{idea.id}"
+    _text(clients["reader"].get(path))  # keeps the participants' page of conversations
+    kept = {name: _text(client.get(path)) for name, client in clients.items()}
+    caching.cache.init_app(cached, config={"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True})
+    own = {name: _text(client.get(path)) for name, client in clients.items()}
+    for name in clients:
+        assert _discussion(kept[name]) == _discussion(own[name]), name
+
+    assert sorted(_flag_forms(kept["reader"])) == sorted(str(c.id) for c in (first, answer, fresh))
+    assert str(first.id) not in _flag_forms(kept["author"]) and str(third.id) in _flag_forms(kept["author"])
+    assert str(first.id) not in _flag_forms(kept["flagger"])
+    assert _discussion(kept["flagger"]).count("You flagged this comment.") == 1
+    assert f'action="/comments/{fresh.id}/edit"' in kept["manager"]  # still in its edit window
+    assert "/edit\"" not in _discussion(kept["reader"]).replace(f"/comments/{fresh.id}/edit", "")
+
+    # The form token on a kept page is the reader's own: their flag goes through.
+    caching.cache.init_app(cached, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": str(tmp_path / "cache"),
+                                           "CACHE_DEFAULT_TIMEOUT": 300})
+    page = _text(clients["reader"].get(path))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)">\s*<input type="hidden" name="target_type" '
+                      rf'value="comment">\s*<input type="hidden" name="target_id" value="{first.id}"', page).group(1)
+    response = clients["reader"].post("/flags", data={"csrf_token": token, "target_type": "comment",
+                                                      "target_id": first.id, "reason": "Spam"})
+    assert response.status_code in (302, 303)
+    assert "You flagged this comment." in _discussion(_text(clients["reader"].get(path)))

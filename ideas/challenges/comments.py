@@ -234,6 +234,7 @@ class Discussion:
     can_flag_idea: bool
     idea_flagged: bool
     retry: dict | None  # a refused form, shown again with its message and what was typed
+    shown: int = 0  # conversations on this page
     older_before: int | None = None  # the next page's `comments_before`, when older conversations exist
     is_older_page: bool = False  # this page is not the newest one
     edit_minutes: int = field(default_factory=edit_minutes)
@@ -241,7 +242,7 @@ class Discussion:
 
     @property
     def truncated(self) -> bool:
-        return self.total_threads > len(self.threads)
+        return self.total_threads > self.shown
 
     def retry_for(self, form: str, target=None) -> dict | None:
         if self.retry and self.retry["form"] == form and self.retry.get("target") == target:
@@ -264,15 +265,71 @@ _FLAGGED = select(Flag.target_type, Flag.target_id).where(
 )
 
 
-def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
-    """What templates/challenges/_discussion.html needs, in a handful of queries whatever the size:
-    the newest PAGE_SIZE conversations, or the PAGE_SIZE before the comment `before` (older pages)."""
-    now = clock.now()
+@dataclass(frozen=True)
+class Standing:
+    """What one viewer may do in an idea's discussion: the same for every comment of it."""
+
+    viewer_id: int | None  # None: not signed in
+    staff: bool  # sees hidden comments
+    commenting: bool  # may comment and reply
+    flagging: bool  # may flag what others wrote
+    refusal: str | None  # why the viewer may not comment, when it is worth saying
+
+
+def standing(idea: Idea, viewer, now: datetime | None = None) -> Standing:
     challenge = idea.challenge
     signed_in = _signed_in(viewer)
-    viewer_id = viewer.id if signed_in else None
     staff = permissions.is_staff(viewer, challenge)
+    allowed = permissions.allowed_actions(challenge, now or clock.now())
+    suspended = signed_in and is_suspended(viewer, challenge)
+    taking_part = signed_in and not suspended and (permissions.in_audience(viewer, challenge) or staff)
+    refusal = None
+    if not signed_in:
+        refusal = None  # the template offers to sign in
+    elif suspended:
+        refusal = "You are suspended from this challenge: you may read, but not comment."
+    elif not taking_part:
+        refusal = "This challenge is not open to your pool."
+    elif idea.status == IdeaStatus.WITHDRAWN:
+        refusal = "This idea was withdrawn: its discussion is closed."
+    elif idea.status == IdeaStatus.MERGED:
+        refusal = "This idea was merged into another one: the discussion continues there."
+    elif Action.COMMENT not in allowed:
+        refusal = f"Comments are closed while the challenge is in its {challenge.phase} phase."
+    return Standing(
+        viewer_id=viewer.id if signed_in else None, staff=staff,
+        commenting=taking_part and Action.COMMENT in allowed and idea.status == IdeaStatus.PUBLISHED,
+        flagging=taking_part and Action.FLAG in allowed, refusal=refusal,
+    )
 
+
+@dataclass
+class Threads:
+    """One page of an idea's conversations as a viewer sees them."""
+
+    threads: list[CommentView]
+    total: int  # conversations in the whole discussion
+    older_before: int | None  # the next page's `comments_before`, when older conversations exist
+    comments: list[tuple[int, int, datetime, bool]]  # every comment read: id, author, posted, hidden
+
+    def ids(self) -> list[int]:
+        return [c[0] for c in self.comments]
+
+
+@dataclass
+class PageOfComments:
+    """One page of an idea's conversations as stored: the top-level comments and their replies."""
+
+    idea: Idea
+    top: list[Comment]
+    replies: list[Comment]
+    total: int  # conversations in the whole discussion
+    older_before: int | None  # the next page's `comments_before`, when older conversations exist
+
+
+def read_page(idea: Idea, before: int | None = None) -> PageOfComments:
+    """The newest PAGE_SIZE conversations, or the PAGE_SIZE before the comment `before`
+    (older pages), each with its replies, in three queries at most whatever the size."""
     threads_of_idea = (Comment.idea_id == idea.id, Comment.parent_id.is_(None))
     page = select(Comment).options(*_AUTHOR_NAME).where(*threads_of_idea)
     if before:
@@ -290,30 +347,27 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
         .where(Comment.idea_id == idea.id, Comment.parent_id.in_([c.id for c in top]))
         .order_by(Comment.id).limit(MAX_REPLIES)
     )) if top else []
+    return PageOfComments(idea, top, replies, total, top[0].id if older else None)
 
-    flagged: set[tuple[str, int]] = set()
-    if signed_in:
-        comment_ids = [c.id for c in top] + [r.id for r in replies]
-        flagged = {(target_type, target_id) for target_type, target_id in db.session.execute(
-            _FLAGGED, {"reporter_id": viewer_id, "idea_id": idea.id, "comment_ids": comment_ids or [0]})}
 
-    allowed = permissions.allowed_actions(challenge, now)
-    suspended = signed_in and is_suspended(viewer, challenge)
-    taking_part = signed_in and not suspended and (permissions.in_audience(viewer, challenge) or staff)
-    commenting = taking_part and Action.COMMENT in allowed and idea.status == IdeaStatus.PUBLISHED
-    flagging = taking_part and Action.FLAG in allowed
+def threads_page(idea: Idea, seen: Standing, before: int | None = None, now: datetime | None = None,
+                 page: PageOfComments | None = None) -> Threads:
+    """The conversations of one page (read now, or `page` when read already) as `seen` sees them."""
+    now = now or clock.now()
+    challenge = idea.challenge
+    page = page or read_page(idea, before)
+    top, replies = page.top, page.replies
     author_ids = idea.author_ids()
     staff_ids = challenge.staff_ids()
 
     def view(c: Comment) -> CommentView:
-        own = c.author_id == viewer_id
-        shown = c.hidden_at is None or staff or own
+        own = seen.viewer_id is not None and c.author_id == seen.viewer_id
+        shown = c.hidden_at is None or seen.staff or own
         return CommentView(
             comment=c, html=text.render(c.body) if shown else Markup(""),
             by_author=c.author_id in author_ids, by_staff=c.author_id in staff_ids, visible=shown,
-            can_edit=own and commenting and c.hidden_at is None and within_window(c, now),
-            can_flag=flagging and shown and not own and ("comment", c.id) not in flagged,
-            flagged=("comment", c.id) in flagged,
+            can_edit=own and seen.commenting and c.hidden_at is None and within_window(c, now),
+            can_flag=seen.flagging and shown and not own, flagged=False,  # see with_flags
         )
 
     by_parent: dict[int, list[CommentView]] = {}
@@ -327,28 +381,48 @@ def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
         item.replies = by_parent.get(c.id, [])
         if item.visible or item.replies:  # a hidden comment stays as a placeholder for its replies
             threads.append(item)
+    return Threads(threads=threads, total=page.total, older_before=page.older_before,
+                   comments=[(c.id, c.author_id, c.created_at, c.hidden_at is not None) for c in (*top, *replies)])
 
-    refusal = None
-    if not signed_in:
-        refusal = None  # the template offers to sign in
-    elif suspended:
-        refusal = "You are suspended from this challenge: you may read, but not comment."
-    elif not taking_part:
-        refusal = "This challenge is not open to your pool."
-    elif idea.status == IdeaStatus.WITHDRAWN:
-        refusal = "This idea was withdrawn: its discussion is closed."
-    elif idea.status == IdeaStatus.MERGED:
-        refusal = "This idea was merged into another one: the discussion continues there."
-    elif Action.COMMENT not in allowed:
-        refusal = f"Comments are closed while the challenge is in its {challenge.phase} phase."
 
-    retry = g.get("discussion_retry") if has_app_context() else None
-    return {"discussion": Discussion(
-        idea=idea, threads=threads, total_threads=total, can_comment=commenting, refusal=refusal,
-        older_before=top[0].id if older else None, is_older_page=bool(before),
-        can_flag_idea=flagging and viewer_id not in author_ids and ("idea", idea.id) not in flagged,
-        idea_flagged=("idea", idea.id) in flagged, retry=retry,
-    )}
+def flags_of(viewer_id: int | None, idea: Idea, comment_ids: list[int]) -> set[tuple[str, int]]:
+    """What the viewer has flagged: the idea, and which of these comments."""
+    if viewer_id is None:
+        return set()
+    return {(target_type, target_id) for target_type, target_id in db.session.execute(
+        _FLAGGED, {"reporter_id": viewer_id, "idea_id": idea.id, "comment_ids": comment_ids or [0]})}
+
+
+def discussion(idea: Idea, seen: Standing, threads: Threads, flagged: set[tuple[str, int]],
+               before: int | None = None) -> Discussion:
+    """The viewer's discussion of the idea; `threads` are the conversations as they see them."""
+    author_ids = idea.author_ids()
+    return Discussion(
+        idea=idea, threads=threads.threads, shown=len(threads.threads), total_threads=threads.total,
+        can_comment=seen.commenting,
+        refusal=seen.refusal, older_before=threads.older_before, is_older_page=bool(before),
+        can_flag_idea=seen.flagging and seen.viewer_id not in author_ids and ("idea", idea.id) not in flagged,
+        idea_flagged=("idea", idea.id) in flagged,
+        retry=g.get("discussion_retry") if has_app_context() else None,
+    )
+
+
+def page_context(idea: Idea, viewer, before: int | None = None) -> dict:
+    """What templates/challenges/_discussion.html needs, in a handful of queries whatever the size."""
+    now = clock.now()
+    seen = standing(idea, viewer, now)
+    threads = threads_page(idea, seen, before, now=now)
+    flagged = flags_of(seen.viewer_id, idea, threads.ids())
+    return {"discussion": discussion(idea, seen, with_flags(threads, flagged), flagged, before)}
+
+
+def with_flags(threads: Threads, flagged: set[tuple[str, int]]) -> Threads:
+    """The conversations with what the viewer flagged marked (and no second flag offered)."""
+    for t in threads.threads:
+        for v in (t, *t.replies):
+            if ("comment", v.comment.id) in flagged:
+                v.flagged, v.can_flag = True, False
+    return threads
 
 
 # --- profile activity ----------------------------------------------------------------

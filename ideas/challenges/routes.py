@@ -370,16 +370,16 @@ def _idea_scope(idea_id: int) -> str | None:
 def idea(idea_id: int):
     item = services.get_idea(idea_id, current_user)
     challenge = item.challenge
-    from ideas.challenges import comments
-
-    context = {"hide_authors": False,
-               **comments.page_context(item, current_user, before=request.args.get("comments_before", type=db_int))}
+    context = {"hide_authors": False}
     panels = []
     for provider in _idea_panels():  # voting and review add their own panels
         extra = provider(item, current_user)
         if extra:
             panels.append(extra.pop("template"))
             context.update(extra)
+    # After the panels: the review's may hide the authors' names from the discussion.
+    context.update(discussion_routes.discussion_context(
+        item, current_user, context["hide_authors"], before=request.args.get("comments_before", type=db_int)))
     return render_template(
         "challenges/idea.html", idea=item, challenge=challenge, idea_panels=panels,
         actions=permissions.allowed_actions(challenge, clock.now()),

@@ -173,6 +173,27 @@ def test_blind_review_hides_the_authors_from_reviewers_in_every_page(world, clie
     assert "blind review" in page(client, f"/reviews/{review.id}/scorecard")
 
 
+def test_blind_review_hides_the_authors_from_reviewers_in_a_kept_discussion(world, cached, login, make_user):
+    """The idea page's conversations are kept for each kind of reader: a participant's copy,
+    with the author's name on the author's comments, never reaches a blind reviewer."""
+    from ideas.challenges import comments
+
+    world.challenge.blind_review = True
+    db.session.commit()
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [world.reviewers[0].id])
+    comments.post_comment(world.idea, world.idea.author, "The author answers a question.")
+    db.session.commit()
+    name, path = world.idea.author.name, f"/ideas/{world.idea.id}"
+    participant, reviewer = cached.test_client(), cached.test_client()
+    login(make_user(), target=participant)
+    login(world.reviewers[0], target=reviewer)  # signing in writes the person: before the pages are kept
+    assert name in page(participant, path) and "The author answers a question." in page(participant, path)
+    html = page(reviewer, path)
+    assert "The author answers a question." in html and "<strong>The idea's author</strong>" in html
+    assert name not in html
+
+
 def test_without_blind_review_the_reviewer_sees_the_authors(world, client, login):
     review = walk(world, world.idea, "in_review")
     services.assign_reviewers(review, world.manager, [world.reviewers[0].id])

@@ -368,25 +368,26 @@ def _idea_scope(idea_id: int) -> str | None:
 @bp.route("/ideas/<int:idea_id>")
 @public_page(_idea_scope)
 def idea(idea_id: int):
-    item = services.get_idea(idea_id, current_user)
+    viewer = current_user._get_current_object()  # asked dozens of times: once through the proxy
+    item = services.get_idea(idea_id, viewer)
     challenge = item.challenge
     context = {"hide_authors": False}
     panels = []
     for provider in _idea_panels():  # voting and review add their own panels
-        extra = provider(item, current_user)
+        extra = provider(item, viewer)
         if extra:
             panels.append(extra.pop("template"))
             context.update(extra)
     # After the panels: the review's may hide the authors' names from the discussion.
     context.update(discussion_routes.discussion_context(
-        item, current_user, context["hide_authors"], before=request.args.get("comments_before", type=db_int)))
+        item, viewer, context["hide_authors"], before=request.args.get("comments_before", type=db_int)))
     return render_template(
         "challenges/idea.html", idea=item, challenge=challenge, idea_panels=panels,
         actions=permissions.allowed_actions(challenge, clock.now()),
-        can_edit=permissions.can_edit_idea(current_user, item), is_staff=permissions.is_staff(current_user, challenge),
+        can_edit=permissions.can_edit_idea(viewer, item), is_staff=permissions.is_staff(viewer, challenge),
         attachments=attachments.of_idea(item), coauthor_form=CoAuthorForm(formdata=None),
         withdraw_form=WithdrawForm(formdata=None), answer_form=AnswerInviteForm(formdata=None),
-        invited=_pending_invite(item), merge_form=_merge_form(item), **context,
+        invited=_pending_invite(item, viewer), merge_form=_merge_form(item, viewer), **context,
     )
 
 
@@ -396,19 +397,19 @@ def _idea_panels():
     return current_app.extensions.get("ideas.idea_panels", [])
 
 
-def _merge_form(item: Idea):
+def _merge_form(item: Idea, viewer):
     from ideas.challenges.forms import MergeForm
 
-    if item.status == IdeaStatus.PUBLISHED and permissions.is_manager(current_user, item.challenge):
+    if item.status == IdeaStatus.PUBLISHED and permissions.is_manager(viewer, item.challenge):
         return MergeForm(formdata=None)
     return None
 
 
-def _pending_invite(item: Idea):
-    if not current_user.is_authenticated:
+def _pending_invite(item: Idea, viewer):
+    if not viewer.is_authenticated:
         return None
     return next((c for c in item.coauthors if not c.accepted_at
-                 and (c.user_id == current_user.id or c.email == current_user.email)), None)
+                 and (c.user_id == viewer.id or c.email == viewer.email)), None)
 
 
 def _own_idea(idea_id: int) -> Idea:

@@ -382,14 +382,13 @@ def get_challenge(challenge_id: int, user) -> Challenge:
 
 
 def _idea_loads() -> tuple:
-    """The idea with its author and challenge (and the challenge's staff); not the people's
-    roles and expertise, nor the challenge's criteria and tags, which load when the page
-    shows them (the vote form)."""
+    """The idea with its author and challenge (and who the challenge's staff are, not their
+    accounts: the idea's pages ask only who they are); not the author's roles and expertise,
+    nor the challenge's criteria and tags, which load when the page shows them (the vote form)."""
     author = joinedload(Idea.author, innerjoin=True)
     challenge = joinedload(Idea.challenge, innerjoin=True)
-    person = challenge.selectinload(Challenge.staff).joinedload(ChallengeStaff.user)
     return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
-            person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
+            challenge.selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
             challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows))
 
 

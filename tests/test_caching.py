@@ -326,3 +326,20 @@ def test_each_reader_gets_their_own_buttons_and_token_from_a_kept_discussion(cac
                                                       "target_id": first.id, "reason": "Spam"})
     assert response.status_code in (302, 303)
     assert "You flagged this comment." in _discussion(_text(clients["reader"].get(path)))
+
+
+def test_a_new_attachment_is_on_the_next_idea_page(cached, make_user, login, tmp_path):
+    from ideas.challenges import attachments
+
+    cached.config["IDEAS_UPLOADS"] = str(tmp_path / "uploads")
+    manager = make_user(roles=("manager",))
+    author = make_user()
+    idea = idea_in(open_challenge(manager), author)
+    reader = cached.test_client()
+    login(make_user(), target=reader)
+    path = f"/ideas/{idea.id}"
+    assert "Attachments" not in _text(reader.get(path))
+    assert "Attachments" not in _text(reader.get(path))  # now from the cache
+    attachments.add_to_idea(idea, author, "sketch.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    db.session.commit()
+    assert "sketch.png" in _text(reader.get(path))

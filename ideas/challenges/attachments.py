@@ -103,12 +103,14 @@ def cover_of(challenge) -> Attachment | None:
     )
 
 
-def of_idea(idea) -> list[Attachment]:
-    return list(db.session.scalars(_OF_IDEA, {"idea_id": idea.id}))
+def of_idea(idea) -> list[dict]:
+    """What the idea page lists of each attachment (columns, not whole rows)."""
+    return [row._asdict() for row in db.session.execute(_OF_IDEA, {"idea_id": idea.id})]
 
 
 # Read on every idea page: built once (building costs more than the read on SQLite).
-_OF_IDEA = select(Attachment).where(Attachment.idea_id == bindparam("idea_id")).order_by(Attachment.id)
+_OF_IDEA = (select(Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
+            .where(Attachment.idea_id == bindparam("idea_id")).order_by(Attachment.id))
 
 
 def path_of(row: Attachment) -> Path:

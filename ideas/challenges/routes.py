@@ -385,7 +385,9 @@ def idea(idea_id: int):
         "challenges/idea.html", idea=item, challenge=challenge, idea_panels=panels,
         actions=permissions.allowed_actions(challenge, clock.now()),
         can_edit=permissions.can_edit_idea(viewer, item), is_staff=permissions.is_staff(viewer, challenge),
-        attachments=attachments.of_idea(item), coauthor_form=CoAuthorForm(formdata=None),
+        attachments=caching.remember(("idea attachments", item.id), f"c:{item.challenge_id}",
+                                     lambda: attachments.of_idea(item)),
+        coauthor_form=CoAuthorForm(formdata=None),
         withdraw_form=WithdrawForm(formdata=None), answer_form=AnswerInviteForm(formdata=None),
         invited=_pending_invite(item, viewer), merge_form=_merge_form(item, viewer), **context,
     )

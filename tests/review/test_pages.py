@@ -270,6 +270,10 @@ def test_deciding_with_missing_scorecards_says_so_and_they_are_then_no_longer_ne
     url = f"/reviews/{review.id}"
     html = re.sub(r"\s+", " ", page(client, url))
     assert "2 of 3 scorecards are not in yet" in html and "overdue" in html
+    # One scorecard has no spread: no "0.00 points" of disagreement.
+    assert "one scorecard so far" in html and "0.00 points" not in html
+    board = re.sub(r"\s+", " ", page(client, f"/challenges/{world.challenge.id}/review"))
+    assert "<td>1 of 3</td>" in board  # reviewing: one of three scorecards in
     response = post_form(url, {"decision": "accepted", "reason": "Clearly worth it"}, action=f"{url}/decide")
     assert response.status_code == 302
     html = re.sub(r"\s+", " ", page(client, url))
@@ -279,6 +283,8 @@ def test_deciding_with_missing_scorecards_says_so_and_they_are_then_no_longer_ne
     dashboard = page(client, f"/challenges/{world.challenge.id}/review")  # agrees: nobody is overdue
     loads = dashboard[dashboard.index('id="reviewer-loads-caption"'):dashboard.index('id="owner-loads-caption"')]
     assert "<strong>" not in loads
+    # Decided: the other two are no longer awaited, so the board no longer counts them as due.
+    assert "<td>1 sent</td>" in re.sub(r"\s+", " ", dashboard) and "<td>1 of 3</td>" not in re.sub(r"\s+", " ", dashboard)
 
 
 def test_reviewers_not_on_the_idea_get_no_scorecard(world, client, login):

@@ -529,7 +529,9 @@ def _where_it_went(idea: Idea, review_state: str | None) -> str:
     if idea.status == IdeaStatus.MERGED:
         return "Merged into another idea"
     phase = idea.challenge.phase
-    if phase in (Phase.REVIEW, Phase.CLOSED):
+    if phase == Phase.REVIEW:
+        return "Not shortlisted yet"  # the managers are still choosing
+    if phase == Phase.CLOSED:
         return "Not shortlisted"
     return "Open for votes" if phase == Phase.VOTING else "Submitted"
 

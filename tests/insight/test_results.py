@@ -156,3 +156,17 @@ def test_how_it_works_is_linked_from_home(client):
     for words in ("employee</strong> pool", "How a vote's weight is decided", "How to make your vote count more",
                   "What happens to a shortlisted idea"):
         assert words in page
+
+
+def test_a_track_record_says_not_shortlisted_only_once_the_shortlist_is_final():
+    from types import SimpleNamespace
+
+    from ideas.challenges.models import IdeaStatus
+    from ideas.insight.services import _where_it_went
+
+    def idea(phase):
+        return SimpleNamespace(status=IdeaStatus.PUBLISHED, challenge=SimpleNamespace(phase=phase))
+
+    assert _where_it_went(idea("voting"), None) == "Open for votes"
+    assert _where_it_went(idea("review"), None) == "Not shortlisted yet"  # managers may still shortlist it
+    assert _where_it_went(idea("closed"), None) == "Not shortlisted"

@@ -328,7 +328,7 @@ def test_each_reader_gets_their_own_buttons_and_token_from_a_kept_discussion(cac
     assert "You flagged this comment." in _discussion(_text(clients["reader"].get(path)))
 
 
-def test_a_new_attachment_is_on_the_next_idea_page(cached, make_user, login, tmp_path):
+def test_a_new_attachment_and_new_tags_are_on_the_next_idea_page(cached, make_user, login, tmp_path):
     from ideas.challenges import attachments
 
     cached.config["IDEAS_UPLOADS"] = str(tmp_path / "uploads")
@@ -343,3 +343,7 @@ def test_a_new_attachment_is_on_the_next_idea_page(cached, make_user, login, tmp
     attachments.add_to_idea(idea, author, "sketch.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     db.session.commit()
     assert "sketch.png" in _text(reader.get(path))
+
+    challenges.edit_idea(idea, author, title=idea.title, summary=idea.summary, body=idea.body, tags="kiosks, queues")
+    db.session.commit()
+    assert re.findall(r'<li class="tag">([^<]+)</li>', _text(reader.get(path))) == ["kiosks", "queues"]

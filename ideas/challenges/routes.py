@@ -378,6 +378,9 @@ def idea(idea_id: int):
         if extra:
             panels.append(extra.pop("template"))
             context.update(extra)
+    # Its tags and attachments are the same for whoever may read it: kept per challenge generation.
+    context.update(caching.remember(("idea listings", item.id), f"c:{item.challenge_id}",
+                                    lambda: {"tags": item.tags, "attachments": attachments.of_idea(item)}))
     # After the panels: the review's may hide the authors' names from the discussion.
     context.update(discussion_routes.discussion_context(
         item, viewer, context["hide_authors"], before=request.args.get("comments_before", type=db_int)))
@@ -385,8 +388,6 @@ def idea(idea_id: int):
         "challenges/idea.html", idea=item, challenge=challenge, idea_panels=panels,
         actions=permissions.allowed_actions(challenge, clock.now()),
         can_edit=permissions.can_edit_idea(viewer, item), is_staff=permissions.is_staff(viewer, challenge),
-        attachments=caching.remember(("idea attachments", item.id), f"c:{item.challenge_id}",
-                                     lambda: attachments.of_idea(item)),
         coauthor_form=CoAuthorForm(formdata=None),
         withdraw_form=WithdrawForm(formdata=None), answer_form=AnswerInviteForm(formdata=None),
         invited=_pending_invite(item, viewer), merge_form=_merge_form(item, viewer), **context,

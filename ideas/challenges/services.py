@@ -384,10 +384,11 @@ def get_challenge(challenge_id: int, user) -> Challenge:
 def _idea_loads() -> tuple:
     """The idea with its author and challenge (and who the challenge's staff are, not their
     accounts: the idea's pages ask only who they are); not the author's roles and expertise,
-    nor the challenge's criteria and tags, which load when the page shows them (the vote form)."""
+    nor the idea's tags (the idea page keeps them, see routes.idea) or the challenge's criteria
+    and tags, which load when a page shows them (the vote form)."""
     author = joinedload(Idea.author, innerjoin=True)
     challenge = joinedload(Idea.challenge, innerjoin=True)
-    return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
+    return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows), lazyload(Idea.tag_rows),
             challenge.selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
             challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows))
 

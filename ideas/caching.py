@@ -20,9 +20,12 @@ person would see), and
 the ranking API's payload keyed by what the viewer may see, the challenge page's shared
 part for everyone (`challenges.routes._shown_ideas`: the rendered idea cards, the idea
 count, the cover, the criteria and the tags, keyed by the pools the reader sees and
-whether they are staff), and the dashboards' figures that do not depend on the clock
-(`insight.services._kept`: nothing personal in them, and only their managers are shown
-them).
+whether they are staff), the idea page's tags and attachments and its page of
+conversations (`challenges.discussion_routes.discussion_context`: rendered for a kind of
+reader, keyed by whether they see hidden comments, may comment, may flag and are kept from
+the authors' names, each viewer's form token and own buttons put in afterwards), and the
+dashboards' figures that do not depend on the clock (`insight.services._kept`: nothing
+personal in them, and only their managers are shown them).
 """
 from __future__ import annotations
 

@@ -425,7 +425,7 @@ def scorecard(review_id: int):
     return render_template(
         "review/scorecard.html", review=review, idea=review.idea, challenge=review.challenge,
         assignment=assignment, form=form, criteria=criteria, conflict_form=ReasonForm(formdata=None),
-        hide_authors=review.challenge.blind_review, blocked=blocked, now=clock.now(),
+        hide_authors=services.hides_authors(current_user, review), blocked=blocked, now=clock.now(),
         can_open_idea=permissions.can_see_idea(current_user, review.idea),
     ), status
 

@@ -109,6 +109,22 @@ def test_blind_review_hides_the_authors_from_reviewers_in_the_api(world, api):
     assert ok(api("GET", f"/ideas/{world.idea.id}", world.manager))["author"]["id"] == world.author.id
 
 
+def test_blind_review_shows_the_authors_to_a_moderator_assigned_as_a_reviewer_in_the_api(world, api):
+    from ideas.challenges.models import ChallengeRole, ChallengeStaff
+
+    world.challenge.blind_review = True
+    moderator = world.reviewers[0]
+    db.session.add(ChallengeStaff(challenge_id=world.challenge.id, user_id=moderator.id,
+                                  role=ChallengeRole.MODERATOR))
+    db.session.commit()
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [moderator.id])
+    db.session.commit()
+    author = {"id": world.author.id, "name": world.author.name}
+    assert ok(api("GET", f"/reviews/{review.id}", moderator))["idea"]["authors"] == [author]
+    assert ok(api("GET", f"/ideas/{world.idea.id}", moderator))["author"] == author
+
+
 # --- refusals: the service's words, with the right status and field -----------------------
 
 def test_a_decision_without_a_reason_is_refused_and_nothing_changes(world, api):

@@ -211,6 +211,25 @@ def test_blind_review_still_shows_the_authors_to_the_managers(world, client, log
     assert world.author.name in page(client, f"/ideas/{world.idea.id}")
 
 
+def test_blind_review_shows_the_authors_to_a_moderator_assigned_as_a_reviewer_on_every_page(world, client, login):
+    """Staff learn the authors under blind review: assigned to review the idea too, they
+    see them on the scorecard as on the review and idea pages."""
+    from ideas.challenges.models import ChallengeRole, ChallengeStaff
+
+    world.challenge.blind_review = True
+    moderator = world.reviewers[0]
+    db.session.add(ChallengeStaff(challenge_id=world.challenge.id, user_id=moderator.id,
+                                  role=ChallengeRole.MODERATOR))
+    db.session.commit()
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [moderator.id])
+    db.session.commit()
+    login(moderator)
+    for url in (f"/reviews/{review.id}/scorecard", f"/reviews/{review.id}", f"/ideas/{world.idea.id}"):
+        html = page(client, url)
+        assert world.author.name in html and "blind review: the authors are not shown" not in html, url
+
+
 def test_an_assigned_reviewer_reads_the_review_page_but_not_the_scores(world, client, login):
     review = walk(world, world.idea, "in_review")
     services.assign_reviewers(review, world.manager, [world.reviewers[0].id, world.reviewers[2].id])

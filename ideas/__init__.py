@@ -71,12 +71,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_subscribers(app: Flask) -> None:
     """Who listens to the events domains announce (ideas/events.py), each package in its own init_app."""
-    from ideas import search
+    from ideas import integrations, search
     from ideas.insight import subscribers as insight
     from ideas.notifications import subscribers as notifications
     from ideas.voting import subscribers as voting
 
-    for package in (voting, insight, notifications, search):
+    for package in (voting, insight, notifications, search, integrations):
         package.init_app(app)
 
 
@@ -110,7 +110,15 @@ def register_jobs(app: Flask) -> None:
     """What the scheduler runs (`ideas worker`, `ideas tick`, or lazily in requests), in
     this order: each package registers its own jobs. Mail goes last, so what the others
     wrote in a tick is sent in the same tick."""
-    from ideas import challenges, integrations, mail, notifications, review, search, voting
+    from ideas import (
+        challenges,
+        integrations,
+        mail,
+        notifications,
+        review,
+        search,
+        voting,
+    )
 
     for package in (challenges, review, voting, notifications, search, integrations, mail):
         package.register_jobs(app)

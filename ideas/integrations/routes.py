@@ -1,11 +1,10 @@
 """Integration pages (blueprint `integrations`): the administrators' webhook pages with
 their delivery log, and the managers' CSV exports of the shortlist and the handoffs.
 
-Also where webhooks join the site: the subscription to the review's events is
-registered when the blueprint is (the "webhooks" scheduler job by the package)."""
+Webhooks hear the review's events through the package's `init_app` (listed in
+create_app's `register_subscribers`); this blueprint only adds the exports to the
+challenge page's actions, as the other blueprints add theirs."""
 from __future__ import annotations
-
-import os
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -216,19 +215,6 @@ def _challenge_links(challenge, viewer) -> list[dict]:
     ]
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 @bp.record_once
 def _register(state) -> None:
-    from ideas import events
-
-    app = state.app
-    # Settings read from the environment unless the application was given them.
-    app.config.setdefault("IDEAS_WEBHOOK_ALLOW_PRIVATE", _flag(os.environ.get("IDEAS_WEBHOOK_ALLOW_PRIVATE")))
-    app.config.setdefault("IDEAS_WEBHOOK_TIMEOUT",
-                          float(os.environ.get("IDEAS_WEBHOOK_TIMEOUT") or webhooks.DEFAULT_TIMEOUT))
-    for name in webhooks.SOURCES:
-        events.subscribe(app, name, webhooks.queue_review_event)
-    app.extensions.setdefault("ideas.challenge_actions", []).append(_challenge_links)
+    state.app.extensions.setdefault("ideas.challenge_actions", []).append(_challenge_links)

@@ -8,13 +8,15 @@ import socket
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from sqlalchemy import func, select
 
-from ideas import clock, scheduler
+from ideas import clock, create_app, events, integrations, scheduler
 from ideas.extensions import db
 from ideas.integrations import signing, urls, webhooks
 from ideas.integrations.models import WebhookAttempt, WebhookDelivery
 from ideas.review import services
+from tests.conftest import _base_overrides
 from tests.review.conftest import walk
 
 
@@ -34,6 +36,51 @@ def tick(at=None) -> int:
 
 def test_the_scheduler_runs_the_webhook_job(app):
     assert "webhooks" in [job.name for job in scheduler.jobs(app)]
+
+
+def test_the_package_subscribes_webhooks_to_each_review_event_once():
+    bare = Flask(__name__)
+    integrations.init_app(bare)
+    integrations.init_app(bare)
+    registry = bare.extensions["ideas.events"]
+    assert set(registry) == set(webhooks.SOURCES) <= set(events.REVIEW_EVENTS)
+    assert all(handlers == [webhooks.queue_review_event] for handlers in registry.values())
+
+
+def test_the_webhook_settings_come_from_the_environment_unless_the_app_was_given_them(monkeypatch):
+    monkeypatch.setenv("IDEAS_WEBHOOK_ALLOW_PRIVATE", "yes")
+    monkeypatch.setenv("IDEAS_WEBHOOK_TIMEOUT", "2.5")
+    from_env = Flask(__name__)
+    integrations.init_app(from_env)
+    assert (from_env.config["IDEAS_WEBHOOK_ALLOW_PRIVATE"], from_env.config["IDEAS_WEBHOOK_TIMEOUT"]) == (True, 2.5)
+    given = Flask(__name__)
+    given.config.update(IDEAS_WEBHOOK_ALLOW_PRIVATE=False, IDEAS_WEBHOOK_TIMEOUT=1.0)
+    integrations.init_app(given)
+    assert (given.config["IDEAS_WEBHOOK_ALLOW_PRIVATE"], given.config["IDEAS_WEBHOOK_TIMEOUT"]) == (False, 1.0)
+    monkeypatch.delenv("IDEAS_WEBHOOK_ALLOW_PRIVATE")
+    monkeypatch.delenv("IDEAS_WEBHOOK_TIMEOUT")
+    unset = Flask(__name__)
+    integrations.init_app(unset)
+    assert (unset.config["IDEAS_WEBHOOK_ALLOW_PRIVATE"], unset.config["IDEAS_WEBHOOK_TIMEOUT"]) == (
+        False, webhooks.DEFAULT_TIMEOUT)
+
+
+def test_a_second_app_in_the_process_leaves_one_delivery_per_event(world, endpoint, app, tmp_path):
+    other = create_app(_base_overrides(tmp_path, f"sqlite:///{tmp_path / 'other.db'}"))
+    try:
+        for each in (app, other):
+            registry = each.extensions["ideas.events"]
+            assert [registry[name].count(webhooks.queue_review_event) for name in webhooks.SOURCES] == [
+                1] * len(webhooks.SOURCES)
+        endpoint(events=("decision",))
+        review = walk(world, world.idea, "in_review")
+        services.decide(review, world.manager, "accepted", "Cuts queues in half")
+        db.session.commit()
+        [delivery] = deliveries()
+        assert delivery.source_event == "review.decided"
+    finally:
+        with other.app_context():
+            db.engine.dispose()
 
 
 def test_a_review_step_queues_a_delivery_with_the_change_and_a_rollback_takes_it_back(world, endpoint):

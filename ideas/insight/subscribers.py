@@ -10,9 +10,11 @@ from ideas.insight import tallies
 
 def _reweighing(_name, p) -> None:
     tallies.set_aside_weights([p["challenge"].id])
+    tallies.hold_reweigh_trigger(True)
 
 
 def _reweighed(_name, p) -> None:
+    tallies.hold_reweigh_trigger(False)
     tallies.count_weights([p["challenge"].id])
 
 

@@ -11,7 +11,9 @@ what a tally reads (a vote's text, its network) fires nothing.  The one exceptio
 row by row: a policy recompute rewrites every weight of a challenge at once, so the
 challenge's weight tallies are set aside before it and counted once after it
 (`set_aside_weights`, `count_weights`, on `votes.reweighing` and `votes.reweighed`),
-in its transaction; the triggers then find no row to update.
+in its transaction. On PostgreSQL the re-weigh trigger is held meanwhile
+(`hold_reweigh_trigger`, a transaction-local setting its WHEN tests), so it is not
+even called for each rewritten row; on SQLite it fires and finds no row to update.
 
 `recount` builds the tallies again from the rows (`flask --app wsgi ideas recount-tallies`); the
 tests compare it with what the triggers kept after votes cast, changed, withdrawn,
@@ -184,6 +186,19 @@ def _postgresql_trigger(name: str, event: str, when: str, function: str) -> str:
             f"EXECUTE FUNCTION {function}()")
 
 
+# Set (transaction-local) while a recompute rewrites a challenge's weights, whose tallies
+# it has set aside and counts once afterwards: the re-weigh trigger would only look for a
+# row that is not there, a million times.
+RECOMPUTING = "ideas.recompute"
+
+
+def _reweighed_outside_recompute() -> tuple[str, str]:
+    event, changed = _on_update("votes", _VOTE_FACTORS, "IS DISTINCT FROM", _VOTE_PLACE)
+    # Tested before the row's columns, and in WHEN rather than in the function: a row it
+    # refuses queues no trigger event at all.
+    return event, f"current_setting('{RECOMPUTING}', true) IS DISTINCT FROM 'on' AND {changed}"
+
+
 def _postgresql_ddl() -> list[str]:
     d = "postgresql"
     weights, votes_act, ideas_act, reweigh = FUNCTIONS
@@ -197,8 +212,7 @@ def _postgresql_ddl() -> list[str]:
         *(f"DROP TRIGGER IF EXISTS {name} ON {table}" for table, name in TRIGGERS[d]),
         _postgresql_trigger("insight_votes_weights", "INSERT OR DELETE ON votes", "", weights),
         _postgresql_trigger("insight_votes_activity", "INSERT OR DELETE ON votes", "", votes_act),
-        _postgresql_trigger("insight_votes_reweighed",
-                            *_on_update("votes", _VOTE_FACTORS, "IS DISTINCT FROM", _VOTE_PLACE), reweigh),
+        _postgresql_trigger("insight_votes_reweighed", *_reweighed_outside_recompute(), reweigh),
         _postgresql_trigger("insight_votes_replaced", *_on_update("votes", _VOTE_PLACE, "IS DISTINCT FROM"), weights),
         _postgresql_trigger("insight_votes_moved", *_on_update("votes", _VOTE_ACT_READS, "IS DISTINCT FROM"),
                             votes_act),
@@ -299,6 +313,15 @@ def set_aside_weights(challenge_ids, run=None) -> None:
     updates. Both happen in the rewrite's transaction, so no one sees the gap."""
     (run or db.session.execute)(
         delete(VoteWeightTally.__table__).where(*_within(VoteWeightTally.__table__.c.challenge_id, challenge_ids)))
+
+
+def hold_reweigh_trigger(held: bool) -> None:
+    """PostgreSQL: the re-weigh trigger skips every row for the rest of this transaction
+    (`held`), or fires again. Around a recompute's rewrite, between `set_aside_weights`
+    and `count_weights`; transaction-local, so a rollback releases it too. (SQLite has
+    no such setting: its trigger fires and finds no row.)"""
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(select(func.set_config(RECOMPUTING, "on" if held else "off", True)))
 
 
 def count_weights(challenge_ids, run=None) -> None:

@@ -204,3 +204,53 @@ def test_a_recompute_counts_its_challenges_weights_once_in_its_own_transaction(m
     voting.change_policy(one, manager, "weighted", "Back to weighing")
     db.session.commit()
     kept_equals_recount(one)
+
+
+def test_after_a_recompute_the_same_transaction_tallies_each_vote_again(make_user):
+    """The recompute holds the re-weigh trigger only while it rewrites: a vote changed
+    afterwards in the same transaction (before the commit) is tallied as usual."""
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission")
+    idea = idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    voters = [make_user(name=f"Voter {n}") for n in range(3)]
+    for voter in voters:
+        voting.cast_vote(idea, voter, Ballot())
+    db.session.commit()
+
+    voting.change_policy(challenge, manager, "simple", "Every vote counts the same this time")
+    voting.change_policy(challenge, manager, "weighted", "Back to weighing")  # held and released twice
+    voting.cast_vote(idea, voters[0], Ballot(reason="Shorter queues at the gates would matter to families"))
+    kept_equals_recount(challenge)
+    db.session.commit()
+    kept_equals_recount(challenge)
+
+
+def test_while_held_the_reweigh_trigger_skips_every_row_and_a_rollback_releases_it(make_user):
+    """What lets a recompute skip a million trigger calls (PostgreSQL: a transaction-local
+    setting tested in the trigger's WHEN): while held, a weight rewritten in SQL leaves
+    the tally alone; released, or after a rollback, the trigger follows again."""
+    from ideas.voting.models import Vote
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no transaction-local setting: its trigger always fires")
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission")
+    idea = idea_in(challenge, make_user())
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    voting.cast_vote(idea, make_user(), Ballot())
+    db.session.commit()
+    counted = tallies.snapshot(challenge.id)[1][0][3]
+
+    def rewrite(weight: float) -> float:
+        db.session.execute(Vote.__table__.update().where(Vote.idea_id == idea.id).values(weight=weight))
+        return tallies.snapshot(challenge.id)[1][0][3]
+
+    tallies.hold_reweigh_trigger(True)
+    assert rewrite(0.123) == counted
+    tallies.hold_reweigh_trigger(False)
+    assert rewrite(0.25) == pytest.approx(counted - 0.123 + 0.25)
+    tallies.hold_reweigh_trigger(True)
+    db.session.rollback()
+    assert rewrite(0.5) == pytest.approx(0.5)
+    kept_equals_recount(challenge)

@@ -52,8 +52,8 @@ class Vote(db.Model):
         Index("ix_votes_idea_created", "idea_id", "created_at"),
         Index("ix_votes_challenge_voter", "challenge_id", "voter_id", "created_at"),
         Index("ix_votes_idea_network", "idea_id", "network"),
-        # Room on each page so re-weighing rewrites rows in place (see the migration).
-        {"postgresql_with": {"fillfactor": 60}},
+        # Room on each page so re-weighing rewrites rows in place (migrations 27bc2424c0c6, d2f6a9c4e1b7).
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

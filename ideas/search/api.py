@@ -2,7 +2,7 @@
 like one being written."""
 from typing import Literal
 
-from flask import current_app, jsonify
+from flask import jsonify
 from pydantic import Field
 
 from ideas.api import bp
@@ -77,7 +77,6 @@ def search():
     result = search_ideas(
         user, args.q, challenge_id=args.challenge, pool=args.pool, phase=args.phase, status=args.status,
         tag=args.tag or None, sort=args.sort, page=args.page, per_page=args.per_page,
-        rank_key=current_app.extensions.get("ideas.search_rank"),
     )
     return jsonify(items=summaries(result.items, user), total=result.total, page=result.page, pages=result.pages,
                    sort=result.sort, notices=result.notices)

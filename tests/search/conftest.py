@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from ideas import clock
 from ideas.extensions import db
+from tests.api.conftest import api  # noqa: F401  (the API caller, for the API's side of the same searches)
 
 DAY = timedelta(days=1)
 ON_POSTGRES = bool(os.environ.get("IDEAS_TEST_DATABASE_URL"))

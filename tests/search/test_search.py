@@ -100,7 +100,7 @@ def test_rank_order_comes_from_the_rank_key(two_challenges, employee):
     assert "follow the ranked ones" in result.error
 
 
-def test_rank_uses_stored_scores_only_where_the_ranking_is_shown(two_challenges, employee, manager):
+def test_rank_uses_stored_scores_only_where_the_ranking_is_shown(two_challenges, employee, manager, api):
     from ideas.extensions import db
     from ideas.voting.models import IdeaScore
 
@@ -123,6 +123,10 @@ def test_rank_uses_stored_scores_only_where_the_ranking_is_shown(two_challenges,
     assert ranked[3] == "Lounge kiosk with coffee"  # its high score is not shown yet
     staff = [i.title for i in search_ideas(manager, "kiosk", sort="rank").items]
     assert staff[0] == "Lounge kiosk with coffee"
+    # The API orders by the same stored scores, under the same rule.
+    for person, titles in ((employee, ranked), (manager, staff)):
+        answer = api("GET", "/search?q=kiosk&sort=rank", person).get_json()
+        assert (answer["sort"], [i["title"] for i in answer["items"]]) == ("rank", titles)
 
 
 def test_paging(make_challenge, submit, employee):

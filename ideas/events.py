@@ -69,7 +69,8 @@ DOMAIN_EVENTS: dict[str, str] = {
     # voting
     "vote.cast": "idea, voter, new (a first vote, not a changed one), votes (the idea's votes now, both pools): "
                  "a vote cast or changed, live, replayed into the demo or moved by a merge",
-    "vote.withdrawn": "idea, voter, votes (the idea's votes now): a vote withdrawn",
+    "vote.withdrawn": "idea, voter, votes (the idea's votes now): a vote withdrawn; no package listens yet "
+                      "(announced for integrations: notifications hears only vote.cast)",
     "votes.move_asked": "duplicate, survivor, manager, asked (voter ids): supporters of a merged idea are "
                         "asked whether their vote moves to the survivor",
     "vote.network_rule_off": "reason: every vote came from one address, the shared-network rule is off",

@@ -19,7 +19,9 @@ For each backend (PostgreSQL only when 127.0.0.1:5432 answers) and scale, it
   4. checks that no vote was lost: every 201 answer is one stored vote, and the
      stored aggregates of the ideas voted on equal the sum of their votes' weights;
   5. prints req/s, p50/p95/p99, errors, each worker's memory (RSS) and the ratio
-     to both floors, with the issue's targets where it sets one.
+     to both floors, with the issue's targets where it sets one; and the workers' CPU
+     time per request with its ratio to the hello-world's (`% hello CPU`), which moves
+     far less than req/s when other processes share the machine.
 
 wrk is Debian's package: `apt-get update && apt-get install -y wrk`. Only 127.0.0.1;
 every server is stopped at the end (also on Ctrl-C). Rate limits are switched off
@@ -156,8 +158,8 @@ def run(ds: DataSet, args) -> list[str]:
     memory: dict[str, int] = {}
     with _Server(ds, "floor_app:app", args.port + 1, args.workers, chdir=ROOT / "bench",
                  extra={"FLOOR_DATABASE_URL": _plain_url(ds.url), "FLOOR_MAX_ID": str(prepared["max_idea"])}) as floor:
-        results["hello-world"] = _wrk(args, floor.url("/hello"))
-        results["one primary-key read"] = _wrk(args, floor.url("/read"))
+        results["hello-world"] = _timed(floor, args, floor.url("/hello"))
+        results["one primary-key read"] = _timed(floor, args, floor.url("/read"))
     with _Server(ds, "wsgi:app", args.port, args.workers) as site:
         cookies = {who: _login(site, email) for who, email in (
             ("participant", targets.participant_email), ("manager", targets.manager_email),
@@ -171,13 +173,13 @@ def run(ds: DataSet, args) -> list[str]:
             elif page.who != "anonymous":
                 env["BENCH_COOKIE"] = cookies[page.who]
             _check_page(site, page, env)
-            results[page.name] = _wrk(args, site.url(page.path), env)
+            results[page.name] = _timed(site, args, site.url(page.path), env)
             memory[page.name] = site.worker_rss()
         if not args.only or any(o in "vote POST" for o in args.only):
             before = _vote_state(ds, prepared)
             env = {"BENCH_TOKENS": ",".join(prepared["voter_tokens"]),
                    "BENCH_IDEAS": ",".join(map(str, targets.vote_ideas))}
-            results["vote POST"] = _wrk(args, site.url("/"), env)
+            results["vote POST"] = _timed(site, args, site.url("/"), env)
             memory["vote POST"] = site.worker_rss()
             results["vote POST"]["lost"] = _lost_votes(ds, prepared, before, results["vote POST"],
                                                        args.connections)
@@ -315,15 +317,28 @@ class _Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
 
-    def worker_rss(self) -> int:
-        """The largest resident memory of the workers, in bytes."""
+    def _workers(self) -> list[str]:
         pid = self.process.pid
         try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
-            return 0
+            return []
+
+    def worker_cpu(self) -> float:
+        """The CPU time (user and system) the workers have used so far, in seconds."""
+        total = 0
+        for child in self._workers():
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def worker_rss(self) -> int:
+        """The largest resident memory of the workers, in bytes."""
         largest = 0
-        for child in children:
+        for child in self._workers():
             try:
                 status = Path(f"/proc/{child}/status").read_text()
             except OSError:
@@ -367,6 +382,14 @@ def _check_page(site: _Server, page, env: dict) -> None:
         raise SystemExit(f"{page.name}: GET {page.path} answered {status}, not 200")
 
 
+def _timed(server: _Server, args, url: str, env: dict | None = None) -> dict:
+    """wrk's figures, with the server's worker CPU time per request."""
+    before = server.worker_cpu()
+    data = _wrk(args, url, env)
+    data["cpu_ms"] = (server.worker_cpu() - before) * 1e3 / max(data["requests"], 1)
+    return data
+
+
 def _wrk(args, url: str, env: dict | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
@@ -398,13 +421,15 @@ GATES_SQLITE = {"challenge page (first)", "challenge page (deep)", "challenge pa
 def _report(ds: DataSet, results: dict, memory: dict) -> list[str]:
     hello = results["hello-world"]["rps"]
     read = results["one primary-key read"]["rps"]
+    hello_cpu = results["hello-world"]["cpu_ms"]
     print(f"{'endpoint':30}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-          f"{'% hello':>9}{'% 1-read':>10}{'RSS MB':>8}")
+          f"{'% hello':>9}{'% 1-read':>10}{'RSS MB':>8}{'CPU ms':>8}{'% hello CPU':>13}")
     for name, r in results.items():
         rss = memory.get(name)
         print(f"{name:30}{r['rps']:>9.0f}{r['p50_us'] / 1e3:>9.1f}{r['p95_us'] / 1e3:>9.1f}"
               f"{r['p99_us'] / 1e3:>9.1f}{r['errors']:>8}{100 * r['rps'] / hello:>8.1f}%"
-              f"{100 * r['rps'] / read:>9.1f}%{(rss or 0) / 2**20:>8.0f}")
+              f"{100 * r['rps'] / read:>9.1f}%{(rss or 0) / 2**20:>8.0f}{r['cpu_ms']:>8.2f}"
+              f"{100 * hello_cpu / r['cpu_ms'] if r['cpu_ms'] else 0:>12.1f}%")
     if "vote POST" in results:
         print(f"vote POST: {results['vote POST']['lost']}")
     verdicts = []

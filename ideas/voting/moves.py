@@ -1,5 +1,7 @@
 """Votes on a merged idea: each supporter of the duplicate is asked whether their vote
-moves to the survivor, and nothing moves without their consent.
+moves to the survivor, and nothing moves without their consent. A vote that moves keeps
+its ballot and its reading (the duplicate was read, and the managers said the two are
+one idea), and is weighed again on the survivor by the live path.
 
 Merging is challenges' (ideas/challenges/merge.py); voting hears `idea.merged`, writes
 one request per supporter (already "kept" where the voter supports the survivor or
@@ -14,7 +16,7 @@ from ideas.challenges.models import Idea
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import db
 from ideas.voting import services as voting
-from ideas.voting.models import Vote, VoteMoveRequest
+from ideas.voting.models import IdeaView, Vote, VoteMoveRequest
 
 
 def ask_supporters(_name: str, payload: dict) -> int:
@@ -51,10 +53,28 @@ def answer_move(request_id: int, user, move: bool) -> None:
         row.status = "declined"
         return
     old = db.session.scalar(select(Vote).where(Vote.voter_id == user.id, Vote.idea_id == row.from_idea_id))
-    survivor = db.session.get(Idea, row.to_idea_id)
+    duplicate, survivor = db.session.get(Idea, row.from_idea_id), db.session.get(Idea, row.to_idea_id)
     if old is not None:
         ballot = voting.Ballot(value=old.value, reason=old.reason,
                                ratings={r.criterion_id: r.rating for r in old.ratings})
-        voting.cast_vote(survivor, user, ballot, network=old.network)
-        voting.withdraw_vote(db.session.get(Idea, row.from_idea_id), user, force=True)
+        network = old.network
+        _carry_reading(duplicate, survivor, user)
+        # Withdrawn first: the reason is then compared with other people's, not with itself.
+        voting.withdraw_vote(duplicate, user, force=True)
+        voting.cast_vote(survivor, user, ballot, network=network)
     row.status = "moved"
+
+
+def _carry_reading(duplicate: Idea, survivor: Idea, user) -> None:
+    """Whoever read the duplicate read the idea it was merged into: the managers said
+    they are one idea. The survivor is counted as opened when the duplicate first was,
+    unless the voter opened it earlier, so the moved vote is not taken for a blind one."""
+    read = db.session.get(IdeaView, (duplicate.id, user.id))
+    if read is None:
+        return
+    mine = db.session.get(IdeaView, (survivor.id, user.id))
+    if mine is None:
+        db.session.add(IdeaView(idea_id=survivor.id, user_id=user.id, first_at=read.first_at, last_at=read.last_at))
+    elif clock.as_utc(mine.first_at) > clock.as_utc(read.first_at):
+        mine.first_at = read.first_at
+    db.session.flush()

@@ -274,7 +274,8 @@ def vote_moves():
             db.session.rollback()
             flash(error.message, "error")
         else:
-            flash("Your vote moved." if form.answer.data == "move" else "Your vote stays where it was.", "success")
+            flash("Your vote moved." if form.answer.data == "move"
+                  else "Your vote stays on the merged idea, where it no longer counts.", "success")
         return redirect(url_for("voting.vote_moves"))
     pending = moves.pending_moves(current_user)
     ideas_by_id = {i.id: i for i in db.session.scalars(

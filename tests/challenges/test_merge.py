@@ -90,6 +90,33 @@ def test_merge_page_flow(app, client, duplicates, make_user, login, post_form):
     login(supporter, target=theirs)
     page = theirs.get("/my/vote-moves").get_data(as_text=True)
     assert "Move my vote" in page
+    # The merged idea's page says the vote still on it counts for nothing now.
+    left = theirs.get(f"/ideas/{duplicate.id}").get_data(as_text=True)
+    assert "Your vote counts for nothing now" in left and "Your vote counts 1" not in left
     [ask] = moves.pending_moves(supporter)
     post_form("/my/vote-moves", {"request": ask.id, "answer": "move"}, target=theirs)
     assert db.session.scalar(select(Vote.idea_id).where(Vote.voter_id == supporter.id)) == survivor.id
+
+
+def test_a_careful_vote_keeps_its_weight_when_it_moves(duplicates, make_user):
+    from datetime import timedelta
+
+    from ideas import clock
+
+    manager, survivor, duplicate = duplicates
+    careful = make_user(created_at=clock.now() - timedelta(days=400))
+    voting.record_view(duplicate, careful, now=clock.now() - timedelta(minutes=10))
+    reason = "Kiosks at check-in would let families skip the desk queue at the morning peak"
+    voting.cast_vote(duplicate, careful, voting.Ballot(reason=reason))
+    db.session.commit()
+    before = db.session.scalar(select(Vote).where(Vote.voter_id == careful.id))
+    weight, discounts = before.weight, before.discounts
+    merge.merge_ideas(duplicate, survivor, manager, "same idea")
+    [ask] = moves.pending_moves(careful)
+    moves.answer_move(ask.id, careful, move=True)
+    db.session.commit()
+    moved = db.session.scalar(select(Vote).where(Vote.voter_id == careful.id))
+    assert moved.idea_id == survivor.id and moved.reason == reason
+    # Not taken for a blind vote, nor for a copy of its own reason on the duplicate.
+    assert "not_read" not in moved.discounts and "copied_reason" not in moved.discounts, moved.discounts
+    assert moved.weight >= weight - 1e-9, (weight, discounts, moved.weight, moved.discounts)

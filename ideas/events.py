@@ -47,6 +47,9 @@ _KEY = "ideas.events"
 # Every event, with what its payload holds. A name not listed here is refused both
 # when subscribing and when emitting, so a typo fails loudly instead of going unheard.
 DOMAIN_EVENTS: dict[str, str] = {
+    # accounts
+    "account.verified": "user: the person's address was just proven (or changed and proven), so who they "
+                        "are counted as (verified, their pool) changed",
     # challenges
     "challenge.policy_requested": "challenge, policy: the charter form asks for another voting policy "
                                   "(a listener refuses by raising ChallengeError)",

@@ -13,7 +13,7 @@ from flask import current_app, has_request_context, url_for
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
-from ideas import clock, mail
+from ideas import clock, events, mail
 from ideas.accounts import rules
 from ideas.accounts.models import (
     ApiToken,
@@ -202,9 +202,19 @@ def register(*, name: str, email: str, password: str, accepted_terms: bool) -> U
 def verify_email(token: str) -> User:
     row = _redeem(token, TokenPurpose.VERIFY)
     user = row.user
+    first = user.email_verified_at is None
     user.email_verified_at = user.email_verified_at or clock.now()
     refresh_pool(user)
+    if first:
+        _announce_verified(user)
     return user
+
+
+def _announce_verified(user: User) -> None:
+    """Who the person is counted as changed (verified, perhaps another pool): votes still
+    open are weighed again with it (voting hears `account.verified`)."""
+    db.session.flush()
+    events.emit("account.verified", {"user": user})
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -259,6 +269,7 @@ def reset_password(token: str, password: str) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = clock.now()
         refresh_pool(user)
+        _announce_verified(user)
     return user
 
 
@@ -309,6 +320,7 @@ def confirm_email_change(token: str) -> User:
     user.email = new_email
     user.email_verified_at = clock.now()
     refresh_pool(user)
+    _announce_verified(user)  # a new address may put the person in the other pool
     return user
 
 

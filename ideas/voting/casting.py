@@ -22,9 +22,11 @@ from ideas import clock, events
 from ideas.accounts.models import User
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
+    Challenge,
     CoAuthor,
     Idea,
     IdeaStatus,
+    Phase,
 )
 from ideas.challenges.permissions import Action
 from ideas.challenges.services import require_participation
@@ -43,6 +45,7 @@ from ideas.voting.signals import (
     NETWORK_RULE_KEY,
     _measure,
     _signals_for,
+    identity_of,
     network_hash,
     network_rule_off,
 )
@@ -194,6 +197,33 @@ def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None,
     _apply_changes(idea, changes, policy)
     _announce("vote.cast", idea, voter, new=old is None)
     return vote
+
+
+def reweigh_voter(voter: User, now: datetime | None = None) -> int:
+    """The person is counted as someone else now (their address proven, perhaps another
+    pool): each of their votes still open to change (its challenge in voting, its idea
+    published) is weighed again by the live path with who they are now, the rest of what
+    was measured at the vote (reading, reason, timing) kept as it was. Returns how many."""
+    now = now or clock.now()
+    votes = list(db.session.scalars(
+        select(Vote).join(Idea, Idea.id == Vote.idea_id).join(Challenge, Challenge.id == Vote.challenge_id)
+        .where(Vote.voter_id == voter.id, Vote.kind != "pairwise", Challenge.phase == Phase.VOTING,
+               Challenge.voting_policy != "pairwise", Idea.status == IdeaStatus.PUBLISHED)
+        .order_by(Vote.idea_id)))  # always in one order, so two at once wait instead of deadlocking
+    for vote in votes:
+        idea = db.session.get(Idea, vote.idea_id)
+        policy = active_policy(idea.challenge)
+        _lock_scores(idea, now)
+        old = (vote.pool, vote.value, vote.weight)
+        vote.identity, vote.pool = identity_of(voter), voter.pool
+        alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
+        vote.effort, vote.standing = alone.effort, alone.standing
+        vote.weight = 0.0
+        db.session.flush()
+        changes = _reweigh_idea_votes(idea, policy, now, cast=vote)
+        changes += [(old[0], old[1], -old[2], -1), (vote.pool, vote.value, 0.0, 1)]
+        _apply_changes(idea, changes, policy)
+    return len(votes)
 
 
 def _announce(name: str, idea: Idea, voter: User, **facts) -> None:

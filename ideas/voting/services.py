@@ -24,6 +24,7 @@ from ideas.voting.casting import (  # noqa: F401
     check_can_vote,
     observe_vote_address,
     record_vote,
+    reweigh_voter,
     voter_standing,
     withdraw_vote,
 )

@@ -35,8 +35,13 @@ def _scoring_changed(_name, p) -> None:
         services.rebuild_scores(p["challenge"])
 
 
+def _account_verified(_name, p) -> None:
+    services.reweigh_voter(p["user"])
+
+
 def init_app(app: Flask) -> None:
     events.subscribe(app, "idea.published", _idea_published)
     events.subscribe(app, "challenge.policy_requested", _policy_requested)
     events.subscribe(app, "challenge.scoring_changed", _scoring_changed)
     events.subscribe(app, "idea.merged", moves.ask_supporters)
+    events.subscribe(app, "account.verified", _account_verified)

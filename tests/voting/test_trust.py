@@ -199,3 +199,34 @@ def test_a_separate_pools_challenge_suggests_from_each_pools_own_ranking(make_us
     assert {s.idea.title for s in suggested} == {"Staff favourite", "Customer idea 0"}
     assert any("the employees' ranking" in why for s in suggested for why in s.why)
     assert any("the externals' ranking" in why for s in suggested for why in s.why)
+
+
+def test_verifying_the_address_raises_the_open_votes_as_the_advice_promised(make_user, voting_idea, outbox, client):
+    import re
+
+    from ideas.accounts import services as accounts
+    from ideas.voting.models import IdeaScore
+
+    challenge, idea = voting_idea
+    newcomer = make_user(pool="external", verified=False, created_at=clock.now() - timedelta(days=30))
+    services.record_view(idea, newcomer, now=clock.now() - timedelta(minutes=3))
+    vote = services.cast_vote(idea, newcomer, Ballot(reason=SPECIFIC, ratings={c.id: 4 for c in challenge.criteria}))
+    db.session.commit()
+    before, support_before = vote.weight, db.session.get(IdeaScore, idea.id).support_external
+    assert "identity_unverified" in vote.discounts
+    advice = {s.code: s for s in services.explain(vote).suggestions}["verify_email"]
+    measured = (vote.seconds_since_view, vote.reason_specificity, vote.account_age_seconds)
+
+    accounts.send_verification(newcomer)
+    db.session.commit()
+    token = re.search(r"/verify/([^\s]+)", outbox()[-1].body).group(1)
+    accounts.verify_email(token)
+    db.session.commit()
+
+    vote = db.session.scalar(select(Vote).where(Vote.voter_id == newcomer.id))
+    assert vote.weight == pytest.approx(before * advice.multiplier)  # what the page promised
+    assert "identity_unverified" not in vote.discounts
+    assert (vote.seconds_since_view, vote.reason_specificity, vote.account_age_seconds) == measured
+    score = db.session.get(IdeaScore, idea.id, populate_existing=True)
+    assert score.support_external == pytest.approx(support_before - before + vote.weight)
+    assert score.raw_external == 1

@@ -385,10 +385,13 @@ def _idea_loads() -> tuple:
     """The idea with its author and challenge (and who the challenge's staff are, not their
     accounts: the idea's pages ask only who they are); not the author's roles and expertise,
     nor the idea's tags (the idea page keeps them, see routes.idea) or the challenge's criteria
-    and tags, which load when a page shows them (the vote form)."""
+    and tags, which load when a page shows them (the vote form). The co-authors come in the
+    same query (invitations stop at ten; a selectin load of them cost more than the rows), the
+    staff in one of their own (joined too, the two would multiply each other's rows)."""
     author = joinedload(Idea.author, innerjoin=True)
     challenge = joinedload(Idea.challenge, innerjoin=True)
     return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows), lazyload(Idea.tag_rows),
+            joinedload(Idea.coauthors),
             challenge.selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
             challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows))
 

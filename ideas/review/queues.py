@@ -141,7 +141,8 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
     taken = {r.idea_id for r in reviews}
     # One read of the suggesting ranking, deep enough for the suggestions; the board shows its top.
     suggesting = suggested_lines(challenge, viewer, limit=SUGGESTION_DEPTH)
-    ranking = suggesting[:RANKING_SHOWN]
+    # Ideas nobody voted on have no place to show: they are listed apart, as without votes.
+    ranking = [line for line in suggesting if line.voted][:RANKING_SHOWN]
     ranked = {line.idea.id for line in ranking}
     # Where each idea stands in each pool's own ranking: the blend can hide a pool's view.
     pool_positions: dict[int, dict[str, int]] = defaultdict(dict)
@@ -150,7 +151,7 @@ def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -
             for line in ranking_page(challenge, viewer, pool, limit=100):
                 if line.idea.id in ranked and line.raw[pool]:
                     pool_positions[line.idea.id][pool] = line.position
-    unranked = _without_votes(challenge, ranked | taken)
+    unranked = _without_votes(challenge, taken)
 
     reviewer_people = _reviewers()
     in_challenge = defaultdict(int)

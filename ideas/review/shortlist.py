@@ -107,7 +107,8 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = SUGGESTION
     # A separate-pools challenge suggests from each pool's own ranking, never a blend.
     if lines is None:
         lines = suggested_lines(challenge, viewer, limit=depth)
-    lines = [line for line in lines if line.idea.id not in taken]
+    # An idea nobody voted on is not suggested: the crowd has said nothing of it yet.
+    lines = [line for line in lines if line.voted and line.idea.id not in taken]
     disagreeing = [line for line in lines if line.disagree]
     reserved = min(len(disagreeing), max(1, places // 3)) if disagreeing else 0
     picked = {line.idea.id: line for line in lines[: places - reserved]}

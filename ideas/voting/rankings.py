@@ -36,10 +36,16 @@ class RankingLine:
     raw: dict[str, int]
     disagree: bool
     ranking: str = "blended"  # which ranking placed the line (see `suggested_lines`)
+    pair_appearances: int = 0  # times the idea was shown in a pair (pairwise challenges)
 
     @property
     def ranking_words(self) -> str:
         return RANKING_WORDS.get(self.ranking, self.ranking)
+
+    @property
+    def voted(self) -> bool:
+        """Someone voted on it (or compared it in a pair): its place says something."""
+        return self.raw_total > 0 or self.pair_appearances > 0
 
     @property
     def raw_total(self) -> int:
@@ -75,7 +81,7 @@ def ranking_page(challenge: Challenge, viewer, pool: str = "blended", *, limit: 
             score=getattr(score, column.key),
             support={"employee": score.support_employee, "external": score.support_external},
             raw={"employee": score.raw_employee, "external": score.raw_external},
-            disagree=score.disagree,
+            disagree=score.disagree, pair_appearances=score.pair_appearances or 0,
         ))
     return lines
 

@@ -527,3 +527,12 @@ def test_dashboard_says_no_votes_only_of_ideas_nobody_voted_on(world, client, lo
     assert "no votes" not in row(world.ideas[0])  # the top of the ranking
     assert row(world.ideas[1]) is None  # voted on, below the ranking shown: not called unvoted
     assert "no votes" in row(world.ideas[2])  # nobody voted on it
+
+
+def test_ideas_nobody_voted_on_are_neither_ranked_nor_suggested(world, client, login):
+    login(world.manager)
+    html = page(client, f"/challenges/{world.challenge.id}/review")  # the world's ideas have no votes
+    for idea in world.ideas:
+        row = re.search(rf'<tr>\s*<td><input[^>]*value="{idea.id}".*?</tr>', html, re.DOTALL).group(0)
+        assert "no votes" in row and "suggested" not in row and " checked" not in row
+    assert services.suggested_shortlist(world.challenge, world.manager) == []

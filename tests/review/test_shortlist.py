@@ -104,6 +104,7 @@ def _score(idea, blended: float, disagree: bool = False):
         row = IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id)
         db.session.add(row)
     row.score_blended, row.disagree = blended, disagree
+    row.raw_employee = max(row.raw_employee or 0, 1)  # a score comes from votes: someone voted
 
 
 def test_the_suggestion_is_the_top_of_the_blended_ranking_plus_disagreement_within_capacity(world, make_user):

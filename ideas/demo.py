@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from ideas import clock
 from ideas.accounts import services
 from ideas.accounts.models import ROLE_LABELS, Pool, Role, User
+from ideas.challenges import demo as challenges
 from ideas.extensions import db
+from ideas.insight import demo as insight
+from ideas.voting import demo as voting
 
 EMPLOYEE_DOMAIN = "staff.example"
 ALREADY_LOADED = "The database already holds people: the demo is not loaded again and nothing changed."
@@ -94,10 +97,6 @@ def _describe(user: User) -> str:
 
 
 def _challenge_steps() -> list[DemoStep]:
-    from ideas.challenges import demo as challenges
-    from ideas.insight import demo as insight
-    from ideas.voting import demo as voting
-
     return [challenges.add_crowd, challenges.add_challenges, voting.add_votes, insight.add_review_path,
             insight.add_closed_challenge]
 

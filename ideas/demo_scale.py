@@ -34,8 +34,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, inspect, select, text
 
-from ideas import clock
+from ideas import clock, create_app, search
 from ideas.accounts.models import EmployeeDomain, User, UserExpertise, UserRole
+from ideas.accounts.services import hash_password
 from ideas.challenges.models import (
     Challenge,
     ChallengeStaff,
@@ -46,8 +47,14 @@ from ideas.challenges.models import (
     IdeaTag,
 )
 from ideas.extensions import UTCDateTime, db
+from ideas.review.models import (
+    Handoff,
+    IdeaReview,
+    ReviewerAssignment,
+    ReviewTransition,
+    ScorecardEntry,
+)
 from ideas.text import word_count
-from ideas.review.models import Handoff, IdeaReview, ReviewerAssignment, ReviewTransition, ScorecardEntry
 from ideas.voting import collusion as collusion_rules
 from ideas.voting import services as voting
 from ideas.voting import weighting
@@ -258,8 +265,6 @@ class _Builder:
 
     def people(self) -> None:
         started = time.perf_counter()
-        from ideas.accounts.services import hash_password
-
         password = hash_password(PASSWORD)
         if not db.session.scalar(select(EmployeeDomain.id).where(EmployeeDomain.domain == EMPLOYEE_DOMAIN)):
             self._insert(EmployeeDomain, [{"id": self._ids("employee_domains", 1)[0], "domain": EMPLOYEE_DOMAIN,
@@ -767,8 +772,6 @@ class _Builder:
 def _reindex(overrides: dict, results) -> None:
     """In its own process: rebuild the search index from the database (one bulk writer)."""
     try:
-        from ideas import create_app, search
-
         app = create_app(dict(overrides))
         with app.app_context():
             results.put(search.reindex())

@@ -38,6 +38,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ideas import clock
 from ideas.accounts.models import Pool
 from ideas.accounts.rules import normalise_email
 from ideas.accounts.services import normalise_tags
@@ -653,8 +654,6 @@ def schedule(archive: Archive, now: datetime | None = None) -> dict[str, datetim
     there: for `submission` voting starts after now, for `voting` it started by now
     and review starts after now, for `review` review started by now.
     """
-    from ideas import clock
-
     c = archive.challenge
     dates = dict(c.dates)
     opens, closes = dates["opens_at"], dates["closes_at"]

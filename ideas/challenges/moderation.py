@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from ideas import clock, events, text
 from ideas.accounts.models import User
 from ideas.challenges import permissions
+from ideas.challenges.comments import can_see_comment
 from ideas.challenges.models import (
     Challenge,
     Comment,
@@ -105,8 +106,6 @@ def load_target(target_type: str, target_id, *, lock: bool = False) -> Target:
 def can_see_target(user, target: Target) -> bool:
     if target.type == "idea":
         return permissions.can_see_idea(user, target.obj)
-    from ideas.challenges.comments import can_see_comment
-
     return can_see_comment(user, target.obj)
 
 

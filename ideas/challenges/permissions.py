@@ -12,7 +12,15 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
-from ideas.challenges.models import Challenge, ChallengeRole, ChallengeStaff, IdeaStatus, Phase, PoolMode
+from ideas.challenges.models import (
+    Challenge,
+    ChallengeRole,
+    ChallengeStaff,
+    IdeaStatus,
+    Phase,
+    PoolMode,
+)
+from ideas.clock import as_utc
 
 PHASE_ORDER = (Phase.DRAFT, Phase.SUBMISSION, Phase.VOTING, Phase.REVIEW, Phase.CLOSED)
 
@@ -270,6 +278,4 @@ def can_edit_idea(user, idea) -> bool:
 
 
 def _aware(value: datetime) -> datetime:
-    from ideas.clock import as_utc
-
     return as_utc(value)

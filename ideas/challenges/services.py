@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, defer, joinedload, lazyload
 
 from ideas import clock, events, mail, text
 from ideas.accounts.models import Role, User
-from ideas.accounts.services import normalise_tag, normalise_tags
+from ideas.accounts.rules import normalise_email
+from ideas.accounts.services import find_by_email, normalise_tag, normalise_tags
 from ideas.challenges import permissions
 from ideas.challenges.models import (
     Challenge,
@@ -672,9 +673,6 @@ def revision_diff(older: IdeaRevision, newer: IdeaRevision) -> list[tuple[str, l
 # --- co-authors ----------------------------------------------------------------
 
 def invite_coauthor(idea: Idea, actor: User, email: str) -> CoAuthor:
-    from ideas.accounts.services import find_by_email
-    from ideas.accounts.rules import normalise_email
-
     if actor.id != idea.author_id:
         raise ChallengeError("Only the idea's author invites co-authors.", status=403)
     email = normalise_email(email)

@@ -22,10 +22,11 @@ from ideas import clock, events
 from ideas.accounts import services as accounts
 from ideas.accounts.models import Role
 from ideas.challenges import services as challenges
-from ideas.challenges.models import Idea, PhaseEvent
+from ideas.challenges.models import Criterion, Idea, PhaseEvent
 from ideas.extensions import db
 from ideas.review import services as review
 from ideas.review.services import Rating
+from ideas.voting import services as voting
 
 DAY = timedelta(days=1)
 
@@ -133,8 +134,6 @@ def _publish_ideas(challenge, authors_and_ideas, when) -> list[Idea]:
 
 
 def _vote(challenge, ideas, voters, start, rng: random.Random, per_voter: int = 3) -> None:
-    from ideas.voting import services as voting
-
     for position, voter in enumerate(voters):
         for idea in rng.sample(ideas, min(per_voter, len(ideas))):
             if voter.id == idea.author_id:
@@ -199,8 +198,6 @@ def add_review_path(context) -> None:
     tooling.review_capacity = 6
     tooling.criteria  # noqa: B018 - load them now; the challenge was made without any
     if not tooling.criteria:
-        from ideas.challenges.models import Criterion
-
         tooling.criteria.extend([Criterion(name="impact", description="Time it saves every week", weight=2,
                                            position=0),
                                  Criterion(name="effort", description="How easily we could do it", weight=1,

@@ -26,6 +26,7 @@ from ideas.insight.queries import Scope
 from ideas.review import timing, workflow
 from ideas.review.models import Handoff, IdeaReview, ProgressUpdate
 from ideas.review.workflow import ReviewState
+from ideas.voting.services import ranking_page
 
 S = ReviewState
 
@@ -408,8 +409,6 @@ def results(challenge: Challenge, viewer, *, limit: int = 10) -> Results:
     """What a closed challenge produced, for its audience: rankings, decisions with the
     reasons given to the authors (never internal notes or internal reasons), handoffs
     with their latest progress.  Ideas the viewer may not see are left out."""
-    from ideas.voting.services import ranking_page
-
     if challenge.phase != Phase.CLOSED:
         return Results(challenge, True, [], [])
     rankings = [(pool, label, ranking_page(challenge, viewer, pool, limit=limit))

@@ -28,6 +28,7 @@ from ideas.review.scorecards import review_scores
 from ideas.review.shortlist import SUGGESTION_DEPTH, Suggestion, suggested_shortlist
 from ideas.review.workflow import ReviewState
 from ideas.voting.models import IdeaScore
+from ideas.voting.services import ranking_page, suggested_lines
 
 
 @dataclass
@@ -128,8 +129,6 @@ def _without_votes(challenge: Challenge, shown: set[int]) -> list:
 
 
 def dashboard(challenge: Challenge, viewer: User, now: datetime | None = None) -> Dashboard:
-    from ideas.voting.services import ranking_page, suggested_lines
-
     now = now or clock.now()
     reviews = list(db.session.scalars(
         select(IdeaReview).where(IdeaReview.challenge_id == challenge.id).order_by(IdeaReview.id)

@@ -26,14 +26,13 @@ from ideas.review.common import (
 )
 from ideas.review.models import IdeaReview, ReviewerAssignment
 from ideas.review.transitions import base_payload
+from ideas.voting.models import PairShown, Vote
 
 
 def conflicts(idea: Idea, user_ids: Iterable[int]) -> dict[int, list[str]]:
     """Why each of these people may not review the idea, in words that follow “they”:
     they wrote it, co-wrote it (or were invited to), voted on it (or compared it in
     pairs), or commented on it."""
-    from ideas.voting.models import PairShown, Vote
-
     ids = set(user_ids)
     found: dict[int, list[str]] = defaultdict(list)
     if not ids:

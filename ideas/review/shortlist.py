@@ -17,6 +17,7 @@ from ideas.review.common import SHORTLIST_PHASES, ReviewError, S, _clean, _lock
 from ideas.review.models import IdeaReview, ReviewerAssignment, ReviewTransition
 from ideas.review.reviewers import assign_reviewers
 from ideas.review.transitions import _record, check, transition
+from ideas.voting.services import suggested_lines
 
 
 def shortlisted_count(challenge: Challenge) -> int:
@@ -97,8 +98,6 @@ def suggested_shortlist(challenge: Challenge, viewer, *, depth: int = SUGGESTION
     places left: a third of them (at least one) is kept for disagreement, since it is
     information the blended score averages away. `lines` (`suggested_lines` to `depth`)
     and `taken` (the ideas already shortlisted) are read here unless the caller has them."""
-    from ideas.voting.services import suggested_lines
-
     if taken is None:
         taken = set(db.session.scalars(select(IdeaReview.idea_id).where(IdeaReview.challenge_id == challenge.id)))
     places = max(challenge.review_capacity - len(taken), 0)

@@ -28,6 +28,10 @@ from ideas.search.documents import (
 )
 from ideas.search.queue import SEARCH_DRAIN_WAIT, caller_has_writes, drain, pending
 from ideas.search.store import UNAVAILABLE, SearchUnavailable, WorkFailed, with_searcher
+from ideas.voting.models import IdeaScore
+from ideas.voting.permissions import (
+    can_see_ranking,  # the voting pages' rule, not a copy
+)
 
 log = logging.getLogger("ideas.search")
 
@@ -254,11 +258,6 @@ def stored_rank(user) -> RankKey:
     person may not see yet (voting hides it against herding) get no score."""
 
     def key(ids: list[int]) -> dict[int, float]:
-        from ideas.voting.models import IdeaScore
-        from ideas.voting.permissions import (
-            can_see_ranking,  # the voting pages' rule, not a copy
-        )
-
         scores: dict[int, float] = {}
         shown: dict[int, bool] = {}
         for start in range(0, len(ids), 1000):

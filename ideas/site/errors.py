@@ -9,7 +9,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
+from ideas.accounts.models import ROLE_LABELS
 from ideas.errors import NotFoundError, error_response
+from ideas.extensions import db
 from ideas.web import NotYet
 
 log = logging.getLogger("ideas")
@@ -63,8 +65,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        from ideas.extensions import db
-
         db.session.rollback()
         return _render(500, InternalServerError.description)
 
@@ -83,8 +83,6 @@ def _unavailable(error: Exception):
     without touching it (no signed-in person, no menu): the page must not fail again."""
     log.warning("database unavailable on %s %s: %s", request.method, request.path,
                 str(error).splitlines()[0] if str(error) else type(error).__name__)
-    from ideas.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # noqa: BLE001 — the connection is already gone; the pool replaces it
@@ -136,6 +134,4 @@ def _forbidden(description: str | None, role_helps: bool = True) -> tuple[str, l
 
 
 def _role_names(user) -> list[str]:
-    from ideas.accounts.models import ROLE_LABELS
-
     return sorted(ROLE_LABELS.get(role, str(role)) for role in user.roles)

@@ -7,6 +7,8 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
 
+from ideas.accounts.forms import EmptyForm
+from ideas.accounts.models import ROLE_LABELS, Role
 from ideas.sanitising import sanitise, without_surrogates
 
 CSP = "; ".join(
@@ -91,9 +93,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
-        from ideas.accounts.forms import EmptyForm
-        from ideas.accounts.models import Role
-
         return {
             "Role": Role,
             "button_form": EmptyForm(),
@@ -139,6 +138,4 @@ def _date(value) -> str:
 
 
 def _role_label(role) -> str:
-    from ideas.accounts.models import ROLE_LABELS, Role
-
     return ROLE_LABELS.get(Role(role), str(role))

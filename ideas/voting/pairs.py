@@ -1,6 +1,7 @@
 """Pairwise voting: the pair to show, an answer and its weight, the Bradley–Terry scores."""
 from __future__ import annotations
 
+import random
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
@@ -16,9 +17,10 @@ from ideas.challenges.models import (
 from ideas.challenges.permissions import Action
 from ideas.challenges.services import require_participation
 from ideas.extensions import db
-from ideas.voting import batch, weighting
+from ideas.voting import batch, pairwise, weighting
 from ideas.voting.models import (
     IdeaScore,
+    PairShown,
 )
 from ideas.voting.scores import _lock_scores
 from ideas.voting.settings import VoteError, active_policy
@@ -35,11 +37,6 @@ def _pairable(challenge: Challenge, voter) -> list[int]:
 
 def next_pair(challenge: Challenge, voter, rng=None):
     """The pair to show this voter now (the one still unanswered, or a new one)."""
-    import random
-
-    from ideas.voting import pairwise
-    from ideas.voting.models import PairShown
-
     require_participation(voter, challenge, Action.VOTE)
     if challenge.voting_policy != "pairwise":
         raise VoteError("This challenge does not vote by pairs.", status=409)
@@ -71,8 +68,6 @@ def next_pair(challenge: Challenge, voter, rng=None):
 
 def answer_pair(challenge: Challenge, voter, pair_id: int, answer: str, now: datetime | None = None):
     """Record the answer to a pair the site showed this voter."""
-    from ideas.voting.models import PairShown
-
     now = now or clock.now()
     require_participation(voter, challenge, Action.VOTE)
     if answer not in ("left", "right", "none"):
@@ -123,8 +118,6 @@ def answer_signals(pair) -> VoteSignals | None:
 def reweigh_answers(challenge: Challenge, policy) -> int:
     """Every pairwise answer of the challenge weighed again from its signals under `policy`
     (a policy change), then the Bradley–Terry scores fitted again; returns how many changed."""
-    from ideas.voting.models import PairShown
-
     table = PairShown.__table__
     changed = []
     for row in db.session.execute(select(table).where(table.c.challenge_id == challenge.id,
@@ -144,9 +137,6 @@ def reweigh_answers(challenge: Challenge, policy) -> int:
 
 def refit_pairwise(challenge: Challenge) -> None:
     """Bradley–Terry over the challenge's weighted answers; scores stored per idea."""
-    from ideas.voting import pairwise
-    from ideas.voting.models import PairShown
-
     answers = []
     for left, right, answer, weight in db.session.execute(
         select(PairShown.left_id, PairShown.right_id, PairShown.answer, PairShown.weight).where(

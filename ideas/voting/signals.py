@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ideas import clock
-from ideas.accounts.models import User
+from ideas.accounts.models import SiteSetting, User
 from ideas.challenges.models import (
     Comment,
     Idea,
@@ -105,8 +105,6 @@ def network_rule_off() -> str | None:
     switches it back on."""
     if current_app.config.get("IDEAS_TRUST_PROXY"):
         return None
-    from ideas.accounts.models import SiteSetting
-
     row = db.session.get(SiteSetting, NETWORK_RULE_KEY)
     return row.value if row is not None and row.value else None
 

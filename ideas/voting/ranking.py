@@ -156,13 +156,16 @@ def pool_scales(ideas: Mapping[Hashable, Mapping[str, PoolAggregate]],
 def blended_score(pool_scores: Mapping[str, float], pool_weights: Mapping[str, float],
                   scales: Mapping[str, float] | None = None) -> float:
     """Σ pool weight × min(1, pool score × pool scale); a pool without a score adds 0.
+    With a single weighted pool, no scale: that pool's weight × its score.
 
     `scales` are the pools' `pool_scale` factors; without them the scores are
     blended as they are. Weights must sum to at most 1 (published shares), so the
     blended score lies in [0, 1] and a pool contributes at most its weight.
     """
     check_pool_weights(pool_weights)
-    if scales is None:
+    # One pool (the other's weight 0) has nothing to be put on a common scale with: its
+    # blended score is its own score, the one its ranking shows.
+    if scales is None or sum(1 for weight in pool_weights.values() if weight > 0) <= 1:
         return math.fsum(weight * pool_scores.get(pool, 0.0) for pool, weight in pool_weights.items())
     return math.fsum(weight * min(1.0, pool_scores.get(pool, 0.0) * scales.get(pool, 0.0))
                      for pool, weight in pool_weights.items())

@@ -536,3 +536,25 @@ def test_ideas_nobody_voted_on_are_neither_ranked_nor_suggested(world, client, l
         row = re.search(rf'<tr>\s*<td><input[^>]*value="{idea.id}".*?</tr>', html, re.DOTALL).group(0)
         assert "no votes" in row and "suggested" not in row and " checked" not in row
     assert services.suggested_shortlist(world.challenge, world.manager) == []
+
+
+def test_a_one_pool_challenges_dashboard_shows_its_pools_score_and_no_pool_columns(make_user, client, login):
+    from ideas.challenges import services as challenges
+    from ideas.voting.models import IdeaScore
+    from ideas.voting.services import Ballot, cast_vote
+    from tests.challenges.factories import idea_in, open_challenge
+
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, pool_mode="employees_only")
+    idea = idea_in(challenge, make_user(), title="Shared drive clean-up")
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    cast_vote(idea, make_user(created_at=clock.now() - timedelta(days=200)),
+              Ballot(reason="A clean shared drive would save every team an hour a week of searching"))
+    challenges.change_phase(challenge, manager, "review", "Voting is over")
+    db.session.commit()
+    login(manager)
+    html = page(client, f"/challenges/{challenge.id}/review")
+    score = db.session.get(IdeaScore, idea.id)
+    assert f"<td>{score.score_employee:.3f}</td>" in html  # the number its ranking page shows
+    assert "Rank among employees / externals" not in html and "employees and externals disagree" not in html
+    assert "Support (employees)" in html

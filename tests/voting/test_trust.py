@@ -230,3 +230,24 @@ def test_verifying_the_address_raises_the_open_votes_as_the_advice_promised(make
     score = db.session.get(IdeaScore, idea.id, populate_existing=True)
     assert score.support_external == pytest.approx(support_before - before + vote.weight)
     assert score.raw_external == 1
+
+
+def test_a_one_pool_challenge_blends_to_its_pools_own_score(make_user):
+    from ideas.voting import ranking
+    from ideas.voting.models import IdeaScore
+
+    # Pure: with one weighted pool no scale applies, whatever the scale would be.
+    assert ranking.blended_score({"employee": 0.5, "external": 0.0}, {"employee": 1.0, "external": 0.0},
+                                 {"employee": 1.6, "external": 3.0}) == 0.5
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, pool_mode="employees_only")
+    ideas = [idea_in(challenge, make_user(), title=f"Idea {n}") for n in range(3)]
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    old = clock.now() - timedelta(days=200)
+    for n, idea in enumerate(ideas):
+        for _ in range(n + 1):
+            services.cast_vote(idea, make_user(created_at=old), Ballot(reason=SPECIFIC))
+    db.session.commit()
+    for idea in ideas:
+        score = db.session.get(IdeaScore, idea.id, populate_existing=True)
+        assert score.score_blended == pytest.approx(score.score_employee) and score.score_employee > 0

@@ -33,6 +33,8 @@ def test_results_show_rankings_decisions_with_public_reasons_only(built, client,
     assert "Live in Terminal 2" in html and "Olga Owner" in html  # delivered, by whom
     assert "<strong>pilot</strong>" in html  # the prize
     assert "Hidden" not in html
+    # A blended score above both pool scores is explained where it shows.
+    assert "A blended score can therefore be higher than both pool scores" in html
 
 
 def test_results_wait_for_the_close_and_respect_the_audience(built, client):

@@ -11,6 +11,7 @@ the API or the site's own handlers (an unknown path, a database that is down) an
 from __future__ import annotations
 
 from flask import jsonify
+from werkzeug.exceptions import Forbidden
 
 # The machine-readable code of each status in a JSON error.
 CODES = {
@@ -40,6 +41,12 @@ class ChallengeError(ValueError):
 
 class NotFoundError(LookupError):
     """Does not exist for this person (whether or not it exists at all)."""
+
+
+class NotYetError(Forbidden):
+    """Refused for now, whoever asks: the page opens at a time (a phase, a date), and
+    no role would open it sooner for this person. The error page says when, and does
+    not send them to ask for a role."""
 
 
 def error_response(status: int, message: str | None, fields: dict | None = None, code: str | None = None):

@@ -7,19 +7,12 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, has_request_context, redirect, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import Forbidden
 from wtforms.validators import ValidationError
 
 from ideas.fields import split_tags, tags_problem
 
 if TYPE_CHECKING:  # for the annotations only: accounts' pages import this module
     from ideas.accounts.models import Role
-
-
-class NotYet(Forbidden):
-    """Refused for now, whoever asks: the page opens at a time (a phase, a date), and
-    no role would open it sooner for this person. The error page says when, and does
-    not send them to ask for a role."""
 
 
 def path_for(endpoint: str, _anchor: str | None = None, **values) -> str:

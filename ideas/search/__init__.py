@@ -27,7 +27,7 @@ from ideas.search.similar import similar_ideas
 from ideas.search.store import (
     REBUILDING,
     UNAVAILABLE,
-    SearchUnavailable,
+    SearchUnavailableError,
     close,
     ensure_index,
     reindex,
@@ -36,7 +36,7 @@ from ideas.search.store import (
 __all__ = [
     "DRAIN_BATCH", "INDEXED_STATUSES", "REBUILDING", "SCHEMA_VERSION", "SORTS", "UNAVAILABLE", "IdeaSearchDocument",
     "IndexJob", "RankKey",
-    "SearchPage", "SearchUnavailable", "close", "drain", "enqueue", "ensure_index", "init_app", "pending",
+    "SearchPage", "SearchUnavailableError", "close", "drain", "enqueue", "ensure_index", "init_app", "pending",
     "register_cli", "register_jobs", "reindex", "search_ideas", "similar_ideas", "stored_rank",
 ]
 

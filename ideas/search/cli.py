@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ideas.extensions import db
 from ideas.search.models import IndexJob
-from ideas.search.store import SearchUnavailable, reindex
+from ideas.search.store import SearchUnavailableError, reindex
 
 
 @click.command("reindex")
@@ -22,7 +22,7 @@ def reindex_command(batch: int, wait: float) -> None:
     started = time.monotonic()
     try:
         count = reindex(batch=max(1, batch), wait=max(0.0, wait))
-    except SearchUnavailable as error:
+    except SearchUnavailableError as error:
         raise click.ClickException(
             "Another process is writing the search index; try again when it has finished."
         ) from error

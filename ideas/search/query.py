@@ -27,7 +27,12 @@ from ideas.search.documents import (
     SEARCH_FIELDS,
 )
 from ideas.search.queue import SEARCH_DRAIN_WAIT, caller_has_writes, drain, pending
-from ideas.search.store import UNAVAILABLE, SearchUnavailable, WorkFailed, with_searcher
+from ideas.search.store import (
+    UNAVAILABLE,
+    SearchUnavailableError,
+    WorkFailed,
+    with_searcher,
+)
 from ideas.voting.models import IdeaScore
 from ideas.voting.permissions import (
     can_see_ranking,  # the voting pages' rule, not a copy
@@ -125,7 +130,7 @@ def search_ideas(
         if not ids and total and page > 1:  # past the last page: show the last one
             page = math.ceil(total / per_page)
             ids, total, notes = run(page)
-    except SearchUnavailable as problem:
+    except SearchUnavailableError as problem:
         notices.append(str(problem))
         return SearchPage([], 0, 1, 0, error=" ".join(notices), sort=sort, notices=notices)
     notices += notes
@@ -224,13 +229,13 @@ def _run_search(text: str, scope: _Scope, sort: str, page: int, per_page: int,
     except WorkFailed:
         # The index reads fine but this query does not (say, a range over words): the words alone.
         if isinstance(parsed, Every):
-            raise SearchUnavailable(UNAVAILABLE) from None
+            raise SearchUnavailableError(UNAVAILABLE) from None
         log.info("query %r failed twice; searching for its words", text)
         plain = _plain_query(text) or Every()
         try:
             ids, total = with_searcher(lambda searcher: run(searcher, plain))
         except WorkFailed:
-            raise SearchUnavailable(UNAVAILABLE) from None
+            raise SearchUnavailableError(UNAVAILABLE) from None
         notes = [*notes, "Parts of your search could not be read, so only its words were used."]
     if sort == "rank":
         return _ranked(ids, page, per_page, rank_key, notes)

@@ -12,7 +12,7 @@ from ideas.extensions import db
 from ideas.search import postgres, settings, store
 from ideas.search.documents import documents_for
 from ideas.search.models import IndexJob
-from ideas.search.store import WRITER_OPTIONS, SearchUnavailable
+from ideas.search.store import WRITER_OPTIONS, SearchUnavailableError
 
 log = logging.getLogger("ideas.search")
 
@@ -146,7 +146,7 @@ def _drain(limit: int, wait: float) -> int:
     with store.state_lock:
         try:
             handle = store.current_handle(wait=0.0)
-        except SearchUnavailable:
+        except SearchUnavailableError:
             return 0  # a rebuild is under way elsewhere; it reads the database itself
         ix, path = handle.ix, handle.path
     done = 0

@@ -16,7 +16,7 @@ from ideas.search.query import (
     visible_query,
 )
 from ideas.search.queue import caller_has_writes, drain, pending
-from ideas.search.store import SearchUnavailable, with_searcher
+from ideas.search.store import SearchUnavailableError, with_searcher
 
 # Duplicates show in the title and the summary (the long description would multiply the
 # postings read for little), compared within the challenge (see `like_title`).
@@ -68,7 +68,7 @@ def similar_ideas(user, challenge: Challenge, title: str, summary: str, *,
 
     try:
         ids = with_searcher(more_like, wait=0.0)
-    except SearchUnavailable:
+    except SearchUnavailableError:
         return []
     return [i for i in visible_ideas(user, ids) if i.id != exclude_id][:limit]
 

@@ -50,7 +50,7 @@ UNAVAILABLE = "Search is not available right now. Please try again."
 _NAME = re.compile(r"^ideas\d+$")
 
 
-class SearchUnavailable(RuntimeError):
+class SearchUnavailableError(RuntimeError):
     """The index cannot be read right now (being rebuilt elsewhere, or broken beyond repair)."""
 
 
@@ -209,14 +209,14 @@ def _repair(path: Path, wait: float) -> _Handle:
         return _repair_or_rebuild(path, wait)
     except OSError as error:  # no permission, a full disk, a read-only mount…
         log.error("the search index at %s cannot be repaired (%s): search is unavailable", path, error)
-        raise SearchUnavailable(UNAVAILABLE) from error
+        raise SearchUnavailableError(UNAVAILABLE) from error
 
 
 def _repair_or_rebuild(path: Path, wait: float) -> _Handle:
     _make_folder(path)
     lock = lock_for(path)
     if not acquire(lock, wait):
-        raise SearchUnavailable(REBUILDING)
+        raise SearchUnavailableError(REBUILDING)
     try:
         try:
             return _open(path)  # another process repaired it, or the failure was a race
@@ -233,7 +233,7 @@ def _repair_or_rebuild(path: Path, wait: float) -> _Handle:
     # Too long for a request (a worker timeout would kill it half-way, again and again):
     # a thread of this process rebuilds, and search says so meanwhile.
     _rebuild_in_background(path)
-    raise SearchUnavailable(REBUILDING)
+    raise SearchUnavailableError(REBUILDING)
 
 
 def _make_folder(path: Path) -> None:
@@ -326,7 +326,7 @@ def read_current_or_none(path: Path) -> str | None:
 
 def reindex(batch: int = 1000, *, wait: float = 60.0) -> int:
     """Rebuild the whole index from the database; returns the number of ideas indexed.
-    SearchUnavailable when another process keeps the writer lock longer than `wait`.
+    SearchUnavailableError when another process keeps the writer lock longer than `wait`.
     On PostgreSQL its search documents are rewritten too (one statement per batch, in one
     transaction), whichever backend answers, so a bulk load that bypassed `enqueue`
     leaves both right; when PostgreSQL answers, that is all there is to rebuild."""
@@ -343,7 +343,7 @@ def reindex(batch: int = 1000, *, wait: float = 60.0) -> int:
         forget()
         lock = lock_for(path)
         if not acquire(lock, wait):
-            raise SearchUnavailable("Another process is writing the search index.")
+            raise SearchUnavailableError("Another process is writing the search index.")
         try:
             _handle = _build(path, batch)
         finally:
@@ -363,7 +363,7 @@ def _build(path: Path, batch: int = 1000) -> _Handle:
     try:
         return _open(path)
     except _Unreadable as error:
-        raise SearchUnavailable("The search index could not be rebuilt.") from error
+        raise SearchUnavailableError("The search index could not be rebuilt.") from error
 
 
 def _fill(ix, batch: int) -> int:
@@ -415,7 +415,7 @@ def _remove_other_indexes(path: Path, name: str) -> None:
 
 
 
-class WorkFailed(SearchUnavailable):
+class WorkFailed(SearchUnavailableError):
     """The index opened, but the work failed on two searchers in a row."""
 
 
@@ -430,7 +430,7 @@ def with_searcher(work: Callable, *, wait: float = OPEN_WAIT):
             with closing_abandoned_files():
                 try:
                     return work(handle.fresh_searcher())
-                except SearchUnavailable:
+                except SearchUnavailableError:
                     raise
                 except Exception:
                     failed = True

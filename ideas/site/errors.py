@@ -10,9 +10,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
 from ideas.accounts.models import ROLE_LABELS
-from ideas.errors import NotFoundError, error_response
+from ideas.errors import NotFoundError, NotYetError, error_response
 from ideas.extensions import db
-from ideas.web import NotYet
 
 log = logging.getLogger("ideas")
 
@@ -57,7 +56,7 @@ def register(app: Flask) -> None:
         if error.code == 500 and _database_down(original):
             # Raised outside a view (committing after it, say): still the database's absence.
             return _unavailable(original)
-        response = _render(error.code or 500, error.description, role_helps=not isinstance(error, NotYet))
+        response = _render(error.code or 500, error.description, role_helps=not isinstance(error, NotYetError))
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
@@ -115,7 +114,7 @@ def _render(code: int, description: str | None, role_helps: bool = True):
 
 def _forbidden(description: str | None, role_helps: bool = True) -> tuple[str, list[str]]:
     """Why a person is refused, and what they can do about it (werkzeug's default text
-    says neither). A refusal that only time lifts (`NotYet`) says nothing of roles."""
+    says neither). A refusal that only time lifts (`NotYetError`) says nothing of roles."""
     from flask_login import current_user
 
     if not description or description == Forbidden.description:

@@ -13,13 +13,13 @@ from ideas.challenges import forms as challenge_forms
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
-from ideas.errors import ChallengeError
+from ideas.errors import ChallengeError, NotYetError
 from ideas.extensions import db
 from ideas.numbers import db_int
 from ideas.voting import moves, permissions, services, weighting
 from ideas.voting.forms import PairForm, PolicyForm, vote_form_class
 from ideas.voting.services import Ballot
-from ideas.web import NotYet, attach_error
+from ideas.web import attach_error
 
 bp = Blueprint("voting", __name__)
 LIST_SIZE = 30
@@ -192,7 +192,7 @@ def _ranking_opens(challenge) -> str:
 def ranking(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
     if not permissions.can_see_ranking(current_user, challenge):
-        raise NotYet(_ranking_opens(challenge))
+        raise NotYetError(_ranking_opens(challenge))
     pools, pool = _pools_and_choice(challenge)
     page = max(1, min(request.args.get("page", 1, type=db_int), 1000))
     lines = services.ranking_page(challenge, current_user, pool, limit=50, offset=(page - 1) * 50)

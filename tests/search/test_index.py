@@ -154,7 +154,7 @@ def test_reindex_gives_up_when_another_process_keeps_writing(app, indexed):
     holder = store.lock_for(index_path(app))
     assert holder.acquire(blocking=False)
     try:
-        with pytest.raises(search.SearchUnavailable):
+        with pytest.raises(search.SearchUnavailableError):
             search.reindex(wait=0.1)
         result = app.test_cli_runner().invoke(args=["ideas", "reindex", "--wait", "0.1"])
     finally:

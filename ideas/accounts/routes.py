@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from ideas.accounts import services
+from ideas.accounts import permissions, services
 from ideas.accounts.forms import (
     AcceptTermsForm,
     ChangeEmailForm,
@@ -262,7 +262,7 @@ def revoke_token(token_id: int):
 @bp.route("/people/<int:user_id>")
 def profile(user_id: int):
     person = db.get_or_404(User, user_id)
-    if not person.active and not (current_user.is_authenticated and current_user.is_admin):
+    if not permissions.can_see_profile(current_user, person):
         abort(404)
     # Other domains add their sections (the track record of what a person's ideas became).
     sections = [provider(person, current_user) for provider in current_app.extensions.get("ideas.profile", [])]

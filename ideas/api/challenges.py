@@ -270,7 +270,7 @@ def _managed(challenge_id: int) -> tuple[Challenge, object]:
     """The challenge, for its managers: 404 to those who cannot see it, 403 to those who can."""
     user = current_api_user()
     challenge = challenges.get_challenge(challenge_id, user)
-    if not permissions.is_manager(user, challenge):
+    if not permissions.can_manage_challenge(user, challenge):
         raise ApiError(403, "Only this challenge's managers may do this.")
     return challenge, user
 

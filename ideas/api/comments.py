@@ -23,7 +23,6 @@ from ideas.api.core import (
 )
 from ideas.api.errors import ApiError
 from ideas.challenges import comments as discussion
-from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Comment
 
@@ -94,7 +93,7 @@ def list_comments(idea_id: int):
     idea = challenges.get_idea(idea_id, user)
     args = query(Paging)
     found = select(Comment).where(Comment.idea_id == idea.id)
-    if not permissions.is_staff(user, idea.challenge):
+    if not discussion.can_see_hidden_comments(user, idea.challenge):
         # what discussion.can_see_comment allows, in SQL so that pages come out full
         found = found.where(or_(Comment.hidden_at.is_(None), Comment.author_id == user.id))
     rows, cursor = keyset(found, Comment.id, limit=args.limit, before=args.before, after=args.after)
@@ -148,7 +147,7 @@ def read_comment(comment_id: int):
 def edit_comment(comment_id: int):
     user = current_api_user()
     comment = discussion.get_comment(comment_id, user)
-    if comment.author_id != user.id:
+    if not discussion.can_edit_comment(user, comment):
         raise ApiError(403, "Only its author may edit a comment.")
     data = body(CommentEdit)
     discussion.edit_comment(comment, user, data.body)

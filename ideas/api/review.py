@@ -392,7 +392,7 @@ def _as_manager(review_id: int) -> tuple[IdeaReview, object]:
 
 def _as_owner(review_id: int) -> tuple[IdeaReview, object]:
     review, user = _review(review_id)
-    if review.owner_id != user.id:
+    if not review_services.can_act_as_owner(user, review):
         raise ApiError(403, "Only the idea's R&D owner may do this.")
     return review, user
 

@@ -41,13 +41,23 @@ def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False)
 
 
+def can_see_hidden_comments(user, challenge) -> bool:
+    """Every comment moderation hid in the challenge (each author still sees their own): its staff."""
+    return permissions.is_staff(user, challenge)
+
+
 def can_see_comment(user, comment: Comment) -> bool:
     """Who sees the idea sees its comments, except hidden ones: those only staff and their author."""
     if not permissions.can_see_idea(user, comment.idea):
         return False
     if comment.hidden_at is None:
         return True
-    return permissions.is_staff(user, comment.idea.challenge) or (_signed_in(user) and user.id == comment.author_id)
+    return can_see_hidden_comments(user, comment.idea.challenge) or (_signed_in(user) and user.id == comment.author_id)
+
+
+def can_edit_comment(user, comment: Comment) -> bool:
+    """Only its author corrects a comment (the edit window and moderation refuse on their own)."""
+    return _signed_in(user) and user.id == comment.author_id
 
 
 def get_comment(comment_id: int, user) -> Comment:
@@ -125,7 +135,7 @@ def reply(parent: Comment, author, body: str) -> Comment:
 
 def edit_comment(comment: Comment, editor, body: str, now: datetime | None = None) -> bool:
     """Correct one's own comment within the edit window. False when nothing changed."""
-    if not _signed_in(editor) or editor.id != comment.author_id:
+    if not can_edit_comment(editor, comment):
         if not can_see_comment(editor, comment):
             raise NotFoundError()
         raise ChallengeError("Only its author may edit a comment.", status=403)

@@ -15,7 +15,7 @@ from ideas.extensions import db
 
 def merge_ideas(duplicate: Idea, survivor: Idea, manager, reason: str = "") -> int:
     """Fold `duplicate` into `survivor`. Returns how many supporters were asked about their vote."""
-    if not permissions.is_manager(manager, duplicate.challenge):
+    if not permissions.can_merge_ideas(manager, duplicate.challenge):
         raise ChallengeError("Only this challenge's managers merge ideas.", status=403)
     if duplicate.id == survivor.id:
         raise ChallengeError("Choose another idea to merge into.", field="survivor")

@@ -177,6 +177,17 @@ def is_moderator(user, challenge) -> bool:
     return is_staff(user, challenge)
 
 
+def can_manage_challenge(user, challenge) -> bool:
+    """Change a challenge's charter, settings, dates and people, publish it, move its
+    phase by hand: its managers (and administrators)."""
+    return is_manager(user, challenge)
+
+
+def can_merge_ideas(user, challenge) -> bool:
+    """Fold a duplicate idea into another of the same challenge: its managers."""
+    return is_manager(user, challenge)
+
+
 def user_pool(user) -> str:
     """Anonymous visitors read as outsiders."""
     if user is None or not getattr(user, "is_authenticated", False):

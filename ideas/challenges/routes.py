@@ -139,7 +139,7 @@ def _phase_form(challenge: Challenge) -> PhaseForm:
 @login_required
 def edit(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    if not permissions.is_manager(current_user, challenge):
+    if not permissions.can_manage_challenge(current_user, challenge):
         abort(403)
     form = ChallengeForm(obj=challenge) if request.method == "GET" else ChallengeForm()
     if request.method == "GET":
@@ -163,7 +163,7 @@ def edit(challenge_id: int):
 @login_required
 def publish(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    if not permissions.is_manager(current_user, challenge):
+    if not permissions.can_manage_challenge(current_user, challenge):
         abort(403)
     from ideas.accounts.forms import EmptyForm
 
@@ -183,7 +183,7 @@ def publish(challenge_id: int):
 @login_required
 def change_phase(challenge_id: int):
     challenge = services.get_challenge(challenge_id, current_user)
-    if not permissions.is_manager(current_user, challenge):
+    if not permissions.can_manage_challenge(current_user, challenge):
         abort(403)
     form = PhaseForm()
     form.phase.choices = [SelectChoice(str(p), str(p)) for p in permissions.manual_targets(challenge.phase)]
@@ -403,7 +403,7 @@ def _idea_panels():
 def _merge_form(item: Idea, viewer):
     from ideas.challenges.forms import MergeForm
 
-    if item.status == IdeaStatus.PUBLISHED and permissions.is_manager(viewer, item.challenge):
+    if item.status == IdeaStatus.PUBLISHED and permissions.can_merge_ideas(viewer, item.challenge):
         return MergeForm(formdata=None)
     return None
 
@@ -566,7 +566,7 @@ def merge(idea_id: int):
     from ideas.challenges.forms import MergeForm
 
     item = services.get_idea(idea_id, current_user)
-    if not permissions.is_manager(current_user, item.challenge):
+    if not permissions.can_merge_ideas(current_user, item.challenge):
         abort(403)
     form = MergeForm()
     if not form.validate_on_submit():

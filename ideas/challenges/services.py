@@ -99,7 +99,7 @@ def update_challenge(
     moderators: Iterable[int] | None = None,
     **values,
 ) -> Challenge:
-    if challenge.id is not None and not permissions.is_manager(actor, challenge):
+    if challenge.id is not None and not permissions.can_manage_challenge(actor, challenge):
         raise ChallengeError("Only this challenge's managers may change it.", status=403)
     unknown = set(values) - set(CHARTER_FIELDS) - set(SETTINGS_FIELDS) - set(DATE_FIELDS) - {
         "escalation_contact_id", "external_ref"
@@ -219,7 +219,7 @@ def _replace_staff(challenge, actor, managers, moderators) -> None:
 # --- phases --------------------------------------------------------------------
 
 def publish(challenge: Challenge, actor: User) -> None:
-    if not permissions.is_manager(actor, challenge):
+    if not permissions.can_manage_challenge(actor, challenge):
         raise ChallengeError("Only this challenge's managers may publish it.", status=403)
     if challenge.published_at is not None:
         raise ChallengeError("This challenge is already published.")
@@ -236,7 +236,7 @@ def publish(challenge: Challenge, actor: User) -> None:
 
 def change_phase(challenge: Challenge, actor: User, target: str, reason: str) -> PhaseEvent:
     """A manager's move by hand: one step forward or back, with a logged reason."""
-    if not permissions.is_manager(actor, challenge):
+    if not permissions.can_manage_challenge(actor, challenge):
         raise ChallengeError("Only this challenge's managers may change its phase.", status=403)
     try:
         target_phase = Phase(target)

@@ -69,6 +69,11 @@ def can_manage(user, challenge: Challenge) -> bool:
     return permissions.is_manager(user, challenge)
 
 
+def can_act_as_owner(user, review: IdeaReview) -> bool:
+    """Acknowledge a handoff, start and report the work, close it: the idea's R&D owner now."""
+    return bool(getattr(user, "is_authenticated", False) and review.owner_id == user.id)
+
+
 def can_know_of(user, review: IdeaReview) -> bool:
     """Whoever sees the challenge, and the idea's reviewers and owners even when they do
     not (for anybody else the review does not exist: a 404)."""

@@ -306,7 +306,7 @@ def park(review_id: int):
 
 def _owner_review(review_id: int) -> IdeaReview:
     review = _review(review_id)
-    if review.owner_id != current_user.id:
+    if not services.can_act_as_owner(current_user, review):
         abort(403)
     return review
 

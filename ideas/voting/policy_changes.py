@@ -5,12 +5,11 @@ from sqlalchemy import select
 
 from ideas import events
 from ideas.accounts.models import User
-from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges.models import (
     Challenge,
 )
 from ideas.extensions import db
-from ideas.voting import batch, weighting
+from ideas.voting import batch, permissions, weighting
 from ideas.voting.models import (
     PolicyChange,
     Vote,
@@ -22,7 +21,7 @@ from ideas.voting.settings import VoteError, active_policy
 
 def change_policy(challenge: Challenge, actor: User, new_policy: str, reason: str) -> PolicyChange:
     """Change the voting policy after votes exist: logged, every weight recomputed, participants told."""
-    if not challenge_permissions.is_manager(actor, challenge):
+    if not permissions.can_change_voting_policy(actor, challenge):
         raise VoteError("Only this challenge's managers may change its voting policy.", status=403)
     if new_policy not in weighting.POLICIES:
         raise VoteError("Choose a voting policy.", field="voting_policy")

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from ideas import clock
 from ideas.challenges import forms as challenge_forms
-from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
 from ideas.errors import ChallengeError, NotYetError
@@ -57,7 +56,7 @@ def idea_panel(idea: Idea, viewer) -> dict:
         "may_vote": may_vote,
         "explanation": services.explain(vote) if vote is not None else None,
         "scores": services.scores_of(idea) if services.counts_visible(idea, viewer, vote) else None,
-        "is_manager": challenge_permissions.is_staff(viewer, challenge),
+        "can_see_weights": permissions.can_see_weights(viewer, challenge),
     }
 
 
@@ -199,7 +198,7 @@ def ranking(challenge_id: int):
     return render_template("voting/ranking.html", challenge=challenge, lines=lines, pool=pool, pools=pools,
                            page=page, weights=services.pool_weights(challenge),
                            policy=services.active_policy(challenge),
-                           is_manager=challenge_permissions.is_staff(current_user, challenge))
+                           can_see_weights=permissions.can_see_weights(current_user, challenge))
 
 
 @bp.route("/challenges/<int:challenge_id>/ranking/compare")
@@ -207,7 +206,7 @@ def ranking(challenge_id: int):
 def compare(challenge_id: int):
     """For managers: raw counts against weighted ranks, who rose, who fell, and why."""
     challenge = challenges.get_challenge(challenge_id, current_user)
-    if not challenge_permissions.is_staff(current_user, challenge):
+    if not permissions.can_see_weights(current_user, challenge):
         abort(403)
     pools, pool = _pools_and_choice(challenge)
     return render_template("voting/compare.html", challenge=challenge, pool=pool, pools=pools,
@@ -219,7 +218,7 @@ def compare(challenge_id: int):
 @login_required
 def breakdown(idea_id: int):
     idea = challenges.get_idea(idea_id, current_user)
-    if not challenge_permissions.is_staff(current_user, idea.challenge):
+    if not permissions.can_see_weights(current_user, idea.challenge):
         abort(403)
     return render_template("voting/breakdown.html", idea=idea, breakdown=services.breakdown(idea),
                            scores=services.scores_of(idea), policy=services.active_policy(idea.challenge),
@@ -234,7 +233,7 @@ KIND_WORDS = {"support": "support only", "reason": "with a reason", "ratings": "
 @login_required
 def change_policy(challenge_id: int):
     challenge = challenges.get_challenge(challenge_id, current_user)
-    if not challenge_permissions.is_manager(current_user, challenge):
+    if not permissions.can_change_voting_policy(current_user, challenge):
         abort(403)
     form = PolicyForm()
     form.voting_policy.choices = [choice for choice in challenge_forms.POLICIES
@@ -295,7 +294,7 @@ def _challenge_links(challenge, viewer):
         links.append({"label": "Vote", "url": url_for("voting.ballot", challenge_id=challenge.id)})
     if permissions.can_see_ranking(viewer, challenge):
         links.append({"label": "Ranking", "url": url_for("voting.ranking", challenge_id=challenge.id)})
-    if challenge_permissions.is_manager(viewer, challenge):
+    if permissions.can_change_voting_policy(viewer, challenge):
         links.append({"label": "Voting policy", "url": url_for("voting.change_policy", challenge_id=challenge.id)})
     return links
 

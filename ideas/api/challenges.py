@@ -8,7 +8,7 @@ from pydantic import Field, create_model
 from sqlalchemy import select
 
 from ideas import clock
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import (
     Body,
     Id,

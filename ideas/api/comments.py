@@ -7,7 +7,7 @@ from pydantic import Field, create_model
 from sqlalchemy import or_, select
 
 from ideas import text
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import Body, Id, Model, Paging, Text, body, query
 from ideas.api.core import (
     Cursor,

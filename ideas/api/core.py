@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from ideas import clock
 from ideas.accounts import services as accounts
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import Body, Model, Query
 from ideas.api.errors import ApiError, error_response
 from ideas.errors import ChallengeError, NotFoundError

@@ -5,7 +5,7 @@ from typing import Literal
 from flask import jsonify
 from pydantic import Field
 
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import Body, Id, Model, Text, body
 from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
 from ideas.challenges import moderation

@@ -11,7 +11,7 @@ from pydantic import Field, create_model
 from sqlalchemy import select
 
 from ideas import text
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import Body, Model, Paging, Tags, Text, body, query
 from ideas.api.core import (
     Cursor,

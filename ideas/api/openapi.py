@@ -1,5 +1,5 @@
-"""The OpenAPI 3.1 document, built from the routes, their documented operations and the
-contract's models.
+"""The OpenAPI 3.1 document (served at /openapi.json), built from the routes, their
+documented operations and the contract's models.
 
 A test checks that every /api/v1 route and method has an operation here, so the
 document cannot drift from the code; the models that validate requests are the ones
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app
+from flask import current_app, jsonify
 from pydantic import BaseModel
 
+from ideas.api.blueprint import bp
 from ideas.api.contract import MAX_INT
-from ideas.api.core import OPERATIONS
+from ideas.api.core import OPERATIONS, Operation, documented
 
 _CONVERTER = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
 _REF = "#/components/schemas/{model}"
@@ -157,3 +158,13 @@ def build() -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+@bp.get("/openapi.json")
+@documented(
+    "GET",
+    Operation(summary="This API's OpenAPI 3.1 description", auth=False,
+              responses={200: ("The document", {"type": "object"})}, tags=["meta"]),
+)
+def openapi():
+    return jsonify(build())

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.accounts.models import User
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import (
     MAX_INT,
     Body,

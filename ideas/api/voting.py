@@ -10,7 +10,7 @@ from flask import jsonify, request
 from pydantic import Field
 
 from ideas import caching
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import (
     MAX_INT,
     MAX_LIMIT,

@@ -5,7 +5,7 @@ from typing import Literal
 from flask import jsonify
 from pydantic import Field
 
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import (
     MAX_INT,
     MAX_LIMIT,

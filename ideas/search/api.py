@@ -5,7 +5,7 @@ from typing import Literal
 from flask import jsonify
 from pydantic import Field
 
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import MAX_LIMIT, MAX_OFFSET, Id, Int, Model, Query, Text, query
 from ideas.api.core import (
     Error,

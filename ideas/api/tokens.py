@@ -1,4 +1,4 @@
-"""Tokens, the current person, the OpenAPI document."""
+"""Tokens and the person they belong to: a token for an e-mail and password, revoking one, /me."""
 from __future__ import annotations
 
 from typing import Literal
@@ -8,7 +8,7 @@ from pydantic import Field
 
 from ideas.accounts import services
 from ideas.accounts.models import User
-from ideas.api import bp
+from ideas.api.blueprint import bp
 from ideas.api.contract import Body, Model, Text, body
 from ideas.api.core import Error, Operation, current_api_user, documented, token_required
 from ideas.api.errors import ApiError
@@ -96,14 +96,3 @@ def revoke_token(token_id: int):
 def me():
     return jsonify(user_json(current_api_user()))
 
-
-@bp.get("/openapi.json")
-@documented(
-    "GET",
-    Operation(summary="This API's OpenAPI 3.1 description", auth=False,
-              responses={200: ("The document", {"type": "object"})}, tags=["meta"]),
-)
-def openapi():
-    from ideas.api.openapi import build
-
-    return jsonify(build())

@@ -3,12 +3,10 @@ reading, submitting, editing and withdrawing.
 
 Vote counts appear only where voting.services.counts_visible allows them (against
 herding); content outside a person's audience is a 404, as on the pages."""
-from datetime import datetime
 from typing import Literal
 
 from flask import jsonify, url_for
 from pydantic import Field, create_model
-from sqlalchemy import select
 
 from ideas import text
 from ideas.api.blueprint import bp
@@ -20,66 +18,22 @@ from ideas.api.core import (
     Person,
     current_api_user,
     documented,
-    iso,
     keyset,
     person_json,
     token_required,
 )
 from ideas.api.errors import ApiError
-from ideas.api.links import page_url
+from ideas.api.shapes import POOLS, IdeaSummary, idea_summary, summaries, vote_counts
 from ideas.challenges import permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea, IdeaStatus
-from ideas.extensions import db
 from ideas.review import services as review
 from ideas.voting import services as voting
-from ideas.voting.models import IdeaScore, Vote
 
 LISTED_STATUSES = ("published", "withdrawn", "merged", "any")
-POOLS = ("employee", "external")
 
 
 # --- JSON ------------------------------------------------------------------------------
-
-class PoolCounts(Model):
-    employee: int
-    external: int
-
-
-class PoolSupport(Model):
-    employee: float
-    external: float
-
-
-class VoteCounts(Model):
-    """Null while the challenge hides counts from you (until you have voted, or voting is over)."""
-
-    count: int = Field(description="Votes cast, unweighted.")
-    raw: PoolCounts
-    support: PoolSupport = Field(description="Weighted support per pool.")
-
-
-class IdeaSummary(Model):
-    id: int
-    challenge_id: int
-    title: str
-    summary: str
-    status: Literal[tuple(str(s) for s in IdeaStatus)]
-    pool: Literal[POOLS]
-    tags: list[str]
-    author: Person | None = Field(description="Null for the idea's reviewers under blind review.")
-    hidden: bool = Field(description="Hidden by moderation (seen only by staff and its authors).")
-    comment_count: int
-    revision: int
-    external_ref: str | None
-    merged_into_id: int | None
-    created_at: datetime | None
-    published_at: datetime | None
-    updated_at: datetime | None
-    withdrawn_at: datetime | None
-    votes: VoteCounts | None
-    url: str = Field(description="The idea's page: absolute, on IDEAS_BASE_URL when the site sets it.")
-
 
 class IdeaYou(Model):
     author: bool
@@ -137,63 +91,6 @@ class IdeaList(Paging):
                                                                         "merged, or any of them.")
 
 
-def vote_counts(score: IdeaScore | None) -> dict:
-    raw = {"employee": score.raw_employee if score else 0, "external": score.raw_external if score else 0}
-    return {
-        "count": raw["employee"] + raw["external"],
-        "raw": raw,
-        "support": {"employee": score.support_employee if score else 0.0,
-                    "external": score.support_external if score else 0.0},
-    }
-
-
-def counts_for(ideas: list[Idea], viewer) -> dict[int, dict | None]:
-    """Each idea's vote counts, or None where counts_visible hides them, in three queries.
-
-    counts_visible shows counts to a voter and to the authors, and otherwise decides per
-    challenge; so it is asked once per challenge, about an idea this person neither
-    voted on nor wrote, instead of once per idea."""
-    if not ideas:
-        return {}
-    ids = [i.id for i in ideas]
-    scores = {s.idea_id: s for s in db.session.scalars(select(IdeaScore).where(IdeaScore.idea_id.in_(ids)))}
-    voted = set(db.session.scalars(select(Vote.idea_id).where(Vote.voter_id == viewer.id, Vote.idea_id.in_(ids))))
-    by_challenge: dict[int, bool] = {}
-    found = {}
-    for idea in ideas:
-        shown = idea.id in voted or viewer.id in idea.author_ids()
-        if not shown:
-            if idea.challenge_id not in by_challenge:
-                by_challenge[idea.challenge_id] = voting.counts_visible(idea, viewer)
-            shown = by_challenge[idea.challenge_id]
-        found[idea.id] = vote_counts(scores.get(idea.id)) if shown else None
-    return found
-
-
-def idea_summary(idea: Idea, votes: dict | None, blind: bool = False) -> dict:
-    return {
-        "id": idea.id,
-        "challenge_id": idea.challenge_id,
-        "title": idea.title,
-        "summary": idea.summary,
-        "status": idea.status,
-        "pool": idea.pool,
-        "tags": idea.tags,
-        "author": None if blind else person_json(idea.author),
-        "hidden": idea.hidden_at is not None,
-        "comment_count": idea.comment_count,
-        "revision": idea.revision,
-        "external_ref": idea.external_ref,
-        "merged_into_id": idea.merged_into_id,
-        "created_at": iso(idea.created_at),
-        "published_at": iso(idea.published_at),
-        "updated_at": iso(idea.updated_at),
-        "withdrawn_at": iso(idea.withdrawn_at),
-        "votes": votes,
-        "url": page_url("challenges.idea", idea_id=idea.id),
-    }
-
-
 def idea_json(idea: Idea, viewer) -> dict:
     votes = vote_counts(voting.scores_of(idea)) if voting.counts_visible(idea, viewer) else None
     blind = bool(review.blind_ideas([idea], viewer))
@@ -204,12 +101,6 @@ def idea_json(idea: Idea, viewer) -> dict:
         "coauthors": [] if blind else [person_json(c.user) for c in idea.coauthors if c.accepted_at and c.user_id],
         "you": {"author": viewer.id in idea.author_ids(), "voted": voting.my_vote(idea, viewer) is not None},
     }
-
-
-def summaries(ideas: list[Idea], viewer) -> list[dict]:
-    votes = counts_for(ideas, viewer)
-    blind = review.blind_ideas(ideas, viewer)
-    return [idea_summary(i, votes[i.id], i.id in blind) for i in ideas]
 
 
 # --- ideas -----------------------------------------------------------------------------

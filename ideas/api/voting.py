@@ -26,7 +26,7 @@ from ideas.api.contract import (
 )
 from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
 from ideas.api.errors import ApiError
-from ideas.api.ideas import IdeaSummary, PoolSupport, summaries
+from ideas.api.shapes import IdeaSummary, PoolSupport, summaries
 from ideas.challenges import permissions as challenge_permissions
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Idea

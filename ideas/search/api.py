@@ -15,7 +15,7 @@ from ideas.api.core import (
     token_required,
 )
 from ideas.api.errors import ApiError
-from ideas.api.ideas import POOLS, IdeaSummary, summaries
+from ideas.api.shapes import POOLS, IdeaSummary, summaries
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Phase
 from ideas.search.documents import INDEXED_STATUSES

@@ -18,6 +18,7 @@ from ideas.api.contract import Body, Model, Query
 from ideas.api.errors import ApiError, error_response
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import csrf, db
+from ideas.review.common import ScorecardError
 
 csrf.exempt(bp)
 
@@ -122,8 +123,19 @@ def api_error(error: ApiError):
 def refused(error: ChallengeError):
     """A rule refused the request: the same status, the message under its field."""
     db.session.rollback()  # a service may have flushed part of the change
-    fields = {error.field: [error.message]} if error.field else {}
-    return error_response(error.status, error.message, fields)
+    return error_response(error.status, error.message, refusal_fields(error))
+
+
+def refusal_fields(error: ChallengeError) -> dict[str, list[str]]:
+    """The refused fields under the request's names. A scorecard names each criterion's
+    problem as its form does ("rating_3", "comment_3"): here "ratings.3.rating"."""
+    if isinstance(error, ScorecardError):
+        fields: dict[str, list[str]] = {}
+        for name, message in error.errors.items():
+            kind, _, criterion = name.partition("_")
+            fields.setdefault(f"ratings.{criterion}.{kind}", []).append(message)
+        return fields
+    return {error.field: [error.message]} if error.field else {}
 
 
 @bp.errorhandler(NotFoundError)

@@ -52,7 +52,7 @@ from ideas.integrations import handoffs as handoff_list
 from ideas.review import services as review_services
 from ideas.review import timing, workflow
 from ideas.review.models import Handoff, IdeaReview
-from ideas.review.services import Rating, ScorecardError
+from ideas.review.services import Rating
 from ideas.review.workflow import ReviewState
 
 S = ReviewState
@@ -579,15 +579,7 @@ def submit_scorecard(review_id: int):
             again = f"Rating {number}: criterion {item.criterion_id} again."
             raise ApiError(422, "Rate each criterion once.", {"ratings": [again]})
         ratings[item.criterion_id] = Rating(item.rating, item.comment)
-    try:
-        review_services.submit_scorecard(review, user, ratings)
-    except ScorecardError as error:
-        db.session.rollback()
-        fields: dict[str, list[str]] = {}
-        for name, message in error.errors.items():
-            kind, _, criterion = name.partition("_")
-            fields.setdefault(f"ratings.{criterion}.{kind}", []).append(message)
-        raise ApiError(422, error.message, fields) from None
+    review_services.submit_scorecard(review, user, ratings)
     return _ok(review, user)
 
 

@@ -1,8 +1,8 @@
 """What every API endpoint shares: authentication, its documented operation, the error
-shape and how a service's refusal becomes it, times, people and paging by id."""
+shape and how a service's refusal becomes it, times, people, paging by id and by offset."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from ideas import clock
 from ideas.accounts import services as accounts
 from ideas.api.blueprint import bp
-from ideas.api.contract import Body, Model, Query
+from ideas.api.contract import MAX_OFFSET, Body, Model, Query
 from ideas.api.errors import ApiError, error_response
 from ideas.errors import ChallengeError, NotFoundError
 from ideas.extensions import csrf, db
@@ -189,3 +189,34 @@ class After(Model):
 
 Cursor = Annotated[Before | After | None,
                    Field(description="Pass as a query parameter for the next page; null on the last page.")]
+
+
+@dataclass(frozen=True)
+class OffsetPage:
+    """A page by position, for lists in an order of their own (a ranking, what a person
+    follows, search results): `limit` items after the first `offset`. Clients page no
+    deeper than MAX_OFFSET."""
+
+    offset: int
+    limit: int
+
+    @classmethod
+    def numbered(cls, page: int, per_page: int) -> OffsetPage:
+        """Page `page` (from 1) of `per_page` items; 422 beyond MAX_OFFSET."""
+        if (page - 1) * per_page > MAX_OFFSET:
+            highest = MAX_OFFSET // per_page + 1
+            raise ApiError(422, f"page must be from 1 to {highest:,}.", {"page": [f"Must be from 1 to {highest:,}."]})
+        return cls((page - 1) * per_page, per_page)
+
+    @property
+    def end(self) -> int:
+        """How many items the page needs read, counting those it skips."""
+        return self.offset + self.limit
+
+    def of(self, items: Sequence) -> list:
+        """This page of a list read (at least) up to `end`."""
+        return list(items[self.offset:self.end])
+
+    def next_offset(self, shown: int) -> int | None:
+        """Where the next page starts: none after a short page, or beyond MAX_OFFSET."""
+        return self.end if shown == self.limit and self.end <= MAX_OFFSET else None

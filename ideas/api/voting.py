@@ -24,7 +24,7 @@ from ideas.api.contract import (
     body,
     query,
 )
-from ideas.api.core import Error, Operation, current_api_user, documented, iso, token_required
+from ideas.api.core import Error, OffsetPage, Operation, current_api_user, documented, iso, token_required
 from ideas.api.errors import ApiError
 from ideas.api.shapes import IdeaSummary, PoolSupport, summaries
 from ideas.challenges import permissions as challenge_permissions
@@ -212,14 +212,14 @@ def ranking(challenge_id: int):
     if not permissions.can_see_ranking(user, challenge):
         raise ApiError(403, "The ranking is shown once voting is over, so that early votes do not steer later ones.")
     args = query(RankingQuery)
-    pool, limit, offset = args.pool, args.limit, args.offset
+    pool, page = args.pool, OffsetPage(args.offset, args.limit)
 
     def build() -> dict:
-        lines = services.ranking_page(challenge, user, pool, limit=limit, offset=offset)
-        following = offset + limit if len(lines) == limit and offset + limit <= MAX_OFFSET else None
+        lines = services.ranking_page(challenge, user, pool, limit=page.limit, offset=page.offset)
         return dict(
             challenge_id=challenge.id, pool=pool, policy=services.active_policy(challenge).label,
-            pool_weights=services.pool_weights(challenge), offset=offset, limit=limit, next_offset=following,
+            pool_weights=services.pool_weights(challenge), offset=page.offset, limit=page.limit,
+            next_offset=page.next_offset(len(lines)),
             ideas=[{
                 "id": line.idea.id,
                 "external_ref": line.idea.external_ref,
@@ -234,8 +234,8 @@ def ranking(challenge_id: int):
     # What a ranking page shows depends on the viewer only through the pools they see
     # and whether hidden ideas are shown to them (staff); any vote moves the generation.
     seen = (tuple(challenge_permissions.visible_pools(user, challenge)), challenge_permissions.is_staff(user, challenge))
-    return jsonify(caching.remember(("ranking", challenge.id, pool, limit, offset, seen), f"c:{challenge.id}",
-                                    build))
+    return jsonify(caching.remember(("ranking", challenge.id, pool, page.limit, page.offset, seen),
+                                    f"c:{challenge.id}", build))
 
 
 # --- pairwise --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ideas.api.contract import (
 )
 from ideas.api.core import (
     Error,
+    OffsetPage,
     Operation,
     current_api_user,
     documented,
@@ -73,10 +74,13 @@ def _beyond_ids(target_type: str, key) -> bool:
 def list_follows():
     user = current_api_user()
     args = query(FollowPaging)
-    found = notifications.followed(user, limit=args.offset + args.limit)[args.offset:]
+    page = OffsetPage(args.offset, args.limit)
+    # Whether a follow may still be seen is decided per row after reading, so the page is
+    # cut from what was read up to its end rather than by the database.
+    found = page.of(notifications.followed(user, limit=page.end))
     return jsonify(items=[{"target_type": f.follow.target_type, "target_key": f.follow.target_key,
                            "label": f.label, "created_at": iso(f.follow.created_at)} for f in found],
-                   offset=args.offset, limit=args.limit)
+                   offset=page.offset, limit=page.limit)
 
 
 @bp.post("/follows")

@@ -9,12 +9,12 @@ from ideas.api.blueprint import bp
 from ideas.api.contract import MAX_LIMIT, MAX_OFFSET, Id, Int, Model, Query, Text, query
 from ideas.api.core import (
     Error,
+    OffsetPage,
     Operation,
     current_api_user,
     documented,
     token_required,
 )
-from ideas.api.errors import ApiError
 from ideas.api.shapes import POOLS, IdeaSummary, summaries
 from ideas.challenges import services as challenges
 from ideas.challenges.models import Phase
@@ -52,9 +52,7 @@ class SearchQuery(Query):
     per_page: Int(1, MAX_LIMIT, description="Results per page (page × per_page stays within 10,000).") = 20
 
     def model_post_init(self, _context) -> None:
-        if (self.page - 1) * self.per_page > MAX_OFFSET:
-            highest = MAX_OFFSET // self.per_page + 1
-            raise ApiError(422, f"page must be from 1 to {highest:,}.", {"page": [f"Must be from 1 to {highest:,}."]})
+        OffsetPage.numbered(self.page, self.per_page)  # refuses a page beyond MAX_OFFSET
 
 
 class SimilarQuery(Query):

@@ -339,6 +339,9 @@ def test_search_finds_only_what_you_may_see(api, make_user, submission):
     assert api("GET", "/search?q=kiosks&sort=loudest", employee).status_code == 422
     assert api("GET", "/search?q=kiosks&per_page=500", employee).status_code == 422
     assert api("GET", "/search?q=kiosks&page=100000", employee).status_code == 422
+    deep = api("GET", "/search?q=kiosks&page=102&per_page=100", employee)  # skips 10,100 results
+    assert deep.status_code == 422 and deep.get_json()["error"]["fields"] == {"page": ["Must be from 1 to 101."]}
+    assert api("GET", "/search?q=kiosks&page=101&per_page=100", employee).status_code == 200
     similar = api("GET", f"/challenges/{challenge.id}/similar?title=Kiosks&summary=Print+boarding+passes", employee)
     assert similar.status_code == 200 and [i["id"] for i in similar.get_json()["items"]] == [idea.id]
     assert api("GET", f"/challenges/{challenge.id}/similar?title=Kiosks", employee).get_json()["items"] == []

@@ -152,3 +152,14 @@ def test_external_without_accepted_terms_is_asked_first(client, make_user, login
     assert response.status_code == 302 and "/terms" in response.headers["Location"]
     post_form("/terms", {"accept": "y"})
     assert client.get("/account").status_code == 200
+
+
+def test_a_deactivated_persons_profile_is_gone_except_for_administrators(client, make_user, login):
+    gone, other, admin = make_user(active=False, name="Gone Person"), make_user(), make_user(roles=("admin",))
+    assert client.get(f"/people/{gone.id}").status_code == 404
+    login(other)
+    assert client.get(f"/people/{gone.id}").status_code == 404
+    assert client.get(f"/people/{other.id}").status_code == 200
+    login(admin)
+    response = client.get(f"/people/{gone.id}")
+    assert response.status_code == 200 and "Gone Person" in response.get_data(as_text=True)

@@ -312,29 +312,35 @@ def new_idea(challenge_id: int):
     similar: list[Idea] = []
     status = 200
     action = request.form.get("action", "publish")
+    warned = False  # similar ideas exist: shown first, "Publish anyway" publishes
     if request.method == "POST" and action == "check":
         form.validate()
         similar = _similar(challenge, form)
     elif form.validate_on_submit():
-        try:
-            if form.accept_terms.data:
-                services.accept_challenge_terms(current_user, challenge)
-            idea = services.submit_idea(
-                challenge, current_user, title=form.title.data, summary=form.summary.data or "",
-                body=form.body.data or "", tags=form.tags.data or "", draft=action == "draft",
-            )
-            _save_attachment(form, idea)
-        except ChallengeError as error:
-            status = _refuse(form, error)
-            similar = _similar(challenge, form)
-        else:
-            flash("Your draft is saved; only you see it." if action == "draft" else "Your idea is published.",
-                  "success")
-            return redirect(url_for("challenges.idea", idea_id=idea.id))
+        # Similar ideas are shown before publishing, unless the writer has seen them (the
+        # check button, the script's panel or this warning): "Publish anyway" then publishes.
+        warned = action == "publish" and not request.form.get("seen_similar") and bool(
+            similar := _similar(challenge, form))
+        if not warned:
+            try:
+                if form.accept_terms.data:
+                    services.accept_challenge_terms(current_user, challenge)
+                idea = services.submit_idea(
+                    challenge, current_user, title=form.title.data, summary=form.summary.data or "",
+                    body=form.body.data or "", tags=form.tags.data or "", draft=action == "draft",
+                )
+                _save_attachment(form, idea)
+            except ChallengeError as error:
+                status = _refuse(form, error)
+                similar = _similar(challenge, form)
+            else:
+                flash("Your draft is saved; only you see it." if action == "draft" else "Your idea is published.",
+                      "success")
+                return redirect(url_for("challenges.idea", idea_id=idea.id))
     elif form.errors:
         status = 422
     return render_template(
-        "challenges/idea_form.html", form=form, challenge=challenge, idea=None, similar=similar,
+        "challenges/idea_form.html", form=form, challenge=challenge, idea=None, similar=similar, warned=warned,
         needs_terms=not services.has_accepted_terms(current_user, challenge),
         can_publish=permissions.phase_allows(challenge, permissions.Action.SUBMIT, clock.now()),
     ), status

@@ -14,6 +14,21 @@
     const summary = form.elements.namedItem("summary");
     if (!title || !summary) return;
 
+    // The server shows similar ideas before a first publish unless the writer has seen
+    // them: when this panel shows some, the form says so.
+    const seen = (shown) => {
+      let flag = form.querySelector("input[name='seen_similar']");
+      if (shown && !flag) {
+        flag = document.createElement("input");
+        flag.type = "hidden";
+        flag.name = "seen_similar";
+        flag.value = "1";
+        form.appendChild(flag);
+      } else if (!shown && flag) {
+        flag.remove();
+      }
+    };
+
     let timer = null;
     let controller = null;
     let lastAsked = "";
@@ -43,6 +58,7 @@
         const html = await response.text();
         // The fragment is rendered (and escaped) by the server's templates, from this site only.
         if (target.innerHTML.trim() !== html.trim()) target.innerHTML = html;
+        seen(target.querySelector(".similar-ideas li") !== null);
       } catch (error) {
         if (error.name !== "AbortError") lastAsked = "";
       }

@@ -114,3 +114,30 @@ def test_idea_form_shows_similar_ideas_without_javascript(client, login, post_fo
     body = response.get_data(as_text=True)
     assert 'id="similar-ideas"' in body and "Self-service check-in kiosks" in body
     assert 'value="Check-in kiosks"' in body  # nothing typed is lost
+
+
+def test_publishing_shows_similar_ideas_first_and_publishes_when_asked_again(client, login, post_form, crowded,
+                                                                            external):
+    from sqlalchemy import func, select
+
+    from ideas.challenges.models import Idea
+    from ideas.extensions import db
+
+    challenge, _ = crowded
+    login(external)
+    page = f"/challenges/{challenge.id}/ideas/new"
+    typed = {"title": "Check-in kiosks", "summary": "Print bag tags at a kiosk.", "body": "At every door.",
+             "accept_terms": "y"}
+    count = db.session.scalar(select(func.count(Idea.id)))
+    response = post_form(page, {**typed, "action": "publish"})  # no JavaScript: the first publish warns
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and db.session.scalar(select(func.count(Idea.id))) == count
+    assert 'id="similar-warning"' in body and "Self-service check-in kiosks" in body and "Publish anyway" in body
+    assert 'value="Check-in kiosks"' in body and "At every door." in body  # nothing typed is lost
+    assert 'name="seen_similar"' in body  # the form now says they were seen
+    response = post_form(page, {**typed, "action": "publish", "seen_similar": "1"})
+    assert response.status_code == 302 and db.session.scalar(select(func.count(Idea.id))) == count + 1
+    # An idea like no other is published at the first click.
+    response = post_form(page, {"title": "Electric shuttle buses", "summary": "Battery buses for car parks.",
+                                "accept_terms": "y", "action": "publish"})
+    assert response.status_code == 302

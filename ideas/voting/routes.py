@@ -80,8 +80,11 @@ def vote(idea_id: int):
         attach_error(form, error)
         return _refused_vote(idea, form, error.status if error.status != 401 else 403)
     services.observe_vote_address(request.remote_addr, current_user.id)
-    flash(f"Your vote is counted with weight {cast.weight:.2f}: below is why, and what would raise it.",
-          "success")
+    if cast.weight >= 0.995:
+        flash("Your vote is counted in full.", "success")
+    else:
+        flash(f"Your vote is counted with weight {weighting.weight_words(cast.weight)}: below is why, "
+              "and what would raise it.", "success")
     return redirect(url_for("challenges.idea", idea_id=idea_id) + "#vote")
 
 
@@ -297,6 +300,11 @@ def _challenge_links(challenge, viewer):
     if permissions.can_change_voting_policy(viewer, challenge):
         links.append({"label": "Voting policy", "url": url_for("voting.change_policy", challenge_id=challenge.id)})
     return links
+
+
+@bp.app_template_filter("weight")
+def _weight(value: float) -> str:
+    return weighting.weight_words(value)
 
 
 @bp.record_once

@@ -902,6 +902,14 @@ def what_would_raise(
 # --- formatting --------------------------------------------------------------------
 
 
+def weight_words(weight: float) -> str:
+    """A vote's weight as a person reads it: two decimals, and "less than 0.01" for a
+    weight that two decimals would show as nothing (next to advice of "×66.7")."""
+    if 0.0 < weight < 0.005:
+        return "less than 0.01"
+    return f"{weight:.2f}"
+
+
 def _num(x: float) -> str:
     """4.0 → "4", 2.333 → "2.3", 0.25 → "0.25": short, and exact enough to check."""
     text = f"{x:.2f}" if x < 1 else f"{x:.1f}"

@@ -251,3 +251,21 @@ def test_a_one_pool_challenge_blends_to_its_pools_own_score(make_user):
     for idea in ideas:
         score = db.session.get(IdeaScore, idea.id, populate_existing=True)
         assert score.score_blended == pytest.approx(score.score_employee) and score.score_employee > 0
+
+
+def test_a_tiny_weight_is_not_shown_as_nothing_and_a_full_vote_is_said_to_count_in_full(
+        make_user, voting_idea, client, login, post_form):
+    from ideas.voting.weighting import weight_words
+
+    assert weight_words(0.0045) == "less than 0.01" and weight_words(0.0) == "0.00" and weight_words(0.28) == "0.28"
+    challenge, idea = voting_idea
+    careful = make_user(created_at=clock.now() - timedelta(days=400))
+    services.record_view(idea, careful, now=clock.now() - timedelta(minutes=5))
+    db.session.commit()
+    login(careful)
+    response = post_form(f"/ideas/{idea.id}", {"reason": SPECIFIC, f"rating_{challenge.criteria[0].id}": "4",
+                                               "value": "1"}, action=f"/ideas/{idea.id}/vote")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    vote = db.session.scalar(select(Vote).where(Vote.voter_id == careful.id))
+    assert vote.weight == pytest.approx(1.0)
+    assert "Your vote is counted in full." in page and "what would raise it" not in page

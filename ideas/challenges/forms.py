@@ -116,4 +116,4 @@ class AnswerInviteForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     survivor = IntegerField("Merge into idea number", [InputRequired("Give the idea's number.")])
-    reason = StringField("Why (optional)", [Length(max=200)], id="merge-reason")
+    reason = StringField("Why (optional; shown in both ideas' public history)", [Length(max=200)], id="merge-reason")

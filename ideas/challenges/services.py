@@ -663,6 +663,9 @@ def revision_diff(older: IdeaRevision, newer: IdeaRevision) -> list[tuple[str, l
     for label, field in (("Title", "title"), ("Summary", "summary"), ("Description", "body"), ("Tags", "tags")):
         before = (getattr(older, field) or "").splitlines()
         after = (getattr(newer, field) or "").splitlines()
+        if field == "tags":  # a set: the same tags in another order are no change
+            before, after = ([", ".join(sorted(t.strip() for t in lines[0].split(",") if t.strip()))] if lines
+                             else [] for lines in (before, after))
         if before == after:
             continue
         lines = [(line[0], line[2:]) for line in difflib.ndiff(before, after) if line[:1] in " -+"]

@@ -120,3 +120,14 @@ def test_a_careful_vote_keeps_its_weight_when_it_moves(duplicates, make_user):
     # Not taken for a blind vote, nor for a copy of its own reason on the duplicate.
     assert "not_read" not in moved.discounts and "copied_reason" not in moved.discounts, moved.discounts
     assert moved.weight >= weight - 1e-9, (weight, discounts, moved.weight, moved.discounts)
+
+
+def test_the_same_tags_in_another_order_are_no_change_in_the_history():
+    from types import SimpleNamespace
+
+    older = SimpleNamespace(title="Kiosks", summary="s", body="b", tags="mobile, documents")
+    newer = SimpleNamespace(title="Kiosks", summary="s", body="b", tags="documents, mobile")
+    assert services.revision_diff(older, newer) == []
+    newer.tags = "documents, mobile, kiosks"
+    [(label, lines)] = services.revision_diff(older, newer)
+    assert label == "Tags" and ("+", "documents, kiosks, mobile") in lines

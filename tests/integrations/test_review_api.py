@@ -12,7 +12,7 @@ from ideas.review import services
 from ideas.review.models import IdeaReview
 from tests.api.conftest import fields_of
 from tests.conftest import snapshot
-from tests.review.conftest import full_scorecard, walk
+from tests.review.conftest import full_scorecard, moderator_reviewing, walk
 
 INTERNAL = "internal: budget talk"
 
@@ -110,16 +110,7 @@ def test_blind_review_hides_the_authors_from_reviewers_in_the_api(world, api):
 
 
 def test_blind_review_shows_the_authors_to_a_moderator_assigned_as_a_reviewer_in_the_api(world, api):
-    from ideas.challenges.models import ChallengeRole, ChallengeStaff
-
-    world.challenge.blind_review = True
-    moderator = world.reviewers[0]
-    db.session.add(ChallengeStaff(challenge_id=world.challenge.id, user_id=moderator.id,
-                                  role=ChallengeRole.MODERATOR))
-    db.session.commit()
-    review = walk(world, world.idea, "in_review")
-    services.assign_reviewers(review, world.manager, [moderator.id])
-    db.session.commit()
+    review, moderator = moderator_reviewing(world)
     author = {"id": world.author.id, "name": world.author.name}
     assert ok(api("GET", f"/reviews/{review.id}", moderator))["idea"]["authors"] == [author]
     assert ok(api("GET", f"/ideas/{world.idea.id}", moderator))["author"] == author

@@ -130,3 +130,19 @@ def _walk(world: World, idea, to: str):
         db.session.flush()
     db.session.commit()
     return review
+
+
+def moderator_reviewing(world: World):
+    """Blind review on, and a moderator of the challenge (a reviewer too) assigned to
+    review the world's idea, in review: (review, moderator)."""
+    from ideas.challenges.models import ChallengeRole, ChallengeStaff
+
+    world.challenge.blind_review = True
+    moderator = world.reviewers[0]
+    db.session.add(ChallengeStaff(challenge_id=world.challenge.id, user_id=moderator.id,
+                                  role=ChallengeRole.MODERATOR))
+    db.session.commit()
+    review = walk(world, world.idea, "in_review")
+    services.assign_reviewers(review, world.manager, [moderator.id])
+    db.session.commit()
+    return review, moderator

@@ -13,7 +13,7 @@ from ideas.notifications.models import Notification
 from ideas.extensions import db
 from ideas.review import services
 from ideas.review.models import IdeaReview
-from tests.review.conftest import full_scorecard, walk
+from tests.review.conftest import full_scorecard, moderator_reviewing, walk
 
 INTERNAL = "internal: budget talk"
 
@@ -214,16 +214,7 @@ def test_blind_review_still_shows_the_authors_to_the_managers(world, client, log
 def test_blind_review_shows_the_authors_to_a_moderator_assigned_as_a_reviewer_on_every_page(world, client, login):
     """Staff learn the authors under blind review: assigned to review the idea too, they
     see them on the scorecard as on the review and idea pages."""
-    from ideas.challenges.models import ChallengeRole, ChallengeStaff
-
-    world.challenge.blind_review = True
-    moderator = world.reviewers[0]
-    db.session.add(ChallengeStaff(challenge_id=world.challenge.id, user_id=moderator.id,
-                                  role=ChallengeRole.MODERATOR))
-    db.session.commit()
-    review = walk(world, world.idea, "in_review")
-    services.assign_reviewers(review, world.manager, [moderator.id])
-    db.session.commit()
+    review, moderator = moderator_reviewing(world)
     login(moderator)
     for url in (f"/reviews/{review.id}/scorecard", f"/reviews/{review.id}", f"/ideas/{world.idea.id}"):
         html = page(client, url)

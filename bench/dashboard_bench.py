@@ -69,6 +69,7 @@ from ideas.accounts.models import User, UserRole  # noqa: E402
 from ideas.challenges.models import Challenge, ChallengeStaff, Criterion, Idea  # noqa: E402
 from ideas.extensions import db  # noqa: E402
 from ideas.review.models import Handoff, IdeaReview, ReviewerAssignment, ReviewTransition  # noqa: E402
+from server_cpu import server_cpu, server_pid  # noqa: E402
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)
 NOW = START + timedelta(days=60)
@@ -382,22 +383,6 @@ def _quantiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p95
 
 
-def _server_pid() -> int | None:
-    """The PostgreSQL backend serving this session, when it runs on this machine (its CPU
-    time is then readable in /proc); None on SQLite, where the database works in this process."""
-    if db.engine.dialect.name != "postgresql":
-        return None
-    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    return pid if Path(f"/proc/{pid}/stat").exists() else None
-
-
-def _server_cpu(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def _timed(action, reads: int) -> tuple[float, float, float, float | None]:
     """p50 and p95 of the wall-clock time, the p50 of this process's CPU time and, on a
     PostgreSQL server on this machine, the mean CPU time of its backend.  The CPU times are
@@ -409,13 +394,13 @@ def _timed(action, reads: int) -> tuple[float, float, float, float | None]:
     samples, cpu, server = [], [], 0.0
     pid = None
     for _ in range(reads):
-        pid = _server_pid()  # in the read's transaction, before its clock starts
-        started, started_cpu, started_server = time.perf_counter(), time.process_time(), _server_cpu(pid)
+        pid = server_pid()  # in the read's transaction, before its clock starts
+        started, started_cpu, started_server = time.perf_counter(), time.process_time(), server_cpu(pid)
         action()
         db.session.rollback()  # each read in a transaction of its own, as a request's
         samples.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
-        server += _server_cpu(pid) - started_server
+        server += server_cpu(pid) - started_server
     return (*_quantiles(samples), statistics.median(cpu), server / reads if pid is not None else None)
 
 

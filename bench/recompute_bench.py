@@ -44,6 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from server_cpu import server_cpu, server_pid
 from sqlalchemy import func, insert, inspect, make_url, select, text
 
 from ideas import create_app
@@ -178,7 +179,7 @@ def run(args, url: str) -> int:
         server = {p: SERVER_CPU[challenges["large"], p] for p in ("simple", "weighted")}
         hot = {p: HOT[challenges["large"], p] for p in ("simple", "weighted")}
         print(f"PostgreSQL backend's CPU for it: → simple {server['simple']:.2f} s, → weighted "
-              f"{server['weighted']:.2f} s" + ("" if _server_pid() else " (server not on this machine: not measured)")
+              f"{server['weighted']:.2f} s" + ("" if server_pid() else " (server not on this machine: not measured)")
               + f"; votes rewritten in place (HOT): {hot['simple']:.0%}, {hot['weighted']:.0%}")
     print(f"target: recompute under 60 s at {args.votes:,} votes: {verdict} (slowest {worst:.2f} s)")
     return 0 if worst < 60 else 1
@@ -331,8 +332,8 @@ HOT: dict[tuple[int, str], float] = {}  # PostgreSQL: the share of rewritten vot
 def _recompute(challenge_id: int, policy: str) -> float:
     db.session.rollback()
     challenge = db.session.get(Challenge, challenge_id)
-    pid = _server_pid()
-    started, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(pid)
+    pid = server_pid()
+    started, cpu, server = time.perf_counter(), time.process_time(), server_cpu(pid)
     challenge.voting_policy = policy
     challenge.voting_policy_version += 1
     services.recompute_challenge(challenge)
@@ -343,24 +344,8 @@ def _recompute(challenge_id: int, policy: str) -> float:
         HOT[challenge_id, policy] = hot / updated if updated else 1.0
     db.session.commit()
     CPU[challenge_id, policy] = time.process_time() - cpu
-    SERVER_CPU[challenge_id, policy] = _server_cpu(pid) - server
+    SERVER_CPU[challenge_id, policy] = server_cpu(pid) - server
     return time.perf_counter() - started
-
-
-def _server_pid() -> int | None:
-    """The PostgreSQL backend serving this session, when it runs on this machine (its CPU
-    time is then readable in /proc); None on SQLite, where the database works in this process."""
-    if db.engine.dialect.name != "postgresql":
-        return None
-    pid = db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    return pid if Path(f"/proc/{pid}/stat").exists() else None
-
-
-def _server_cpu(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _rebuild(challenge_id: int) -> float:

@@ -48,6 +48,7 @@ from ideas.voting.signals import (
     identity_of,
     network_hash,
     network_rule_off,
+    weigh_alone,
 )
 from ideas.voting.weighting import WEIGHTED, VoteSignals
 
@@ -188,6 +189,14 @@ def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None,
     vote.ratings[:] = [VoteRating(criterion_id=c, rating=r) for c, r in sorted(ratings.items())]
     vote.criteria_rated = bool(challenge.criteria) and {c.id for c in challenge.criteria} <= set(ratings)
     _measure(vote, idea, voter, now, reason)
+    _weigh_in(idea, vote, old, policy, now)
+    _announce("vote.cast", idea, voter, new=old is None)
+    return vote
+
+
+def _weigh_in(idea: Idea, vote: Vote, old: tuple | None, policy, now: datetime) -> None:
+    """Weigh a vote just measured, with the votes of the idea it can affect, and move the
+    idea's aggregates from `old` (its pool, value and weight before; None for a new vote)."""
     vote.weight = 0.0
     db.session.flush()
     changes = _reweigh_idea_votes(idea, policy, now, cast=vote)
@@ -195,8 +204,6 @@ def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None,
         changes.append((old[0], old[1], -old[2], -1))
     changes.append((vote.pool, vote.value, 0.0, 1))  # its weight is in `changes` already
     _apply_changes(idea, changes, policy)
-    _announce("vote.cast", idea, voter, new=old is None)
-    return vote
 
 
 def reweigh_voter(voter: User, now: datetime | None = None) -> int:
@@ -216,13 +223,8 @@ def reweigh_voter(voter: User, now: datetime | None = None) -> int:
         _lock_scores(idea, now)
         old = (vote.pool, vote.value, vote.weight)
         vote.identity, vote.pool = identity_of(voter), voter.pool
-        alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
-        vote.effort, vote.standing = alone.effort, alone.standing
-        vote.weight = 0.0
-        db.session.flush()
-        changes = _reweigh_idea_votes(idea, policy, now, cast=vote)
-        changes += [(old[0], old[1], -old[2], -1), (vote.pool, vote.value, 0.0, 1)]
-        _apply_changes(idea, changes, policy)
+        weigh_alone(vote, idea)
+        _weigh_in(idea, vote, old, policy, now)
     return len(votes)
 
 

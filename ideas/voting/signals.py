@@ -190,6 +190,11 @@ def measure(vote, idea: Idea, voter: User, now: datetime, reason: str, *, first_
     vote.contributions_90d = contributions_90d
     vote.is_author = voter.id in author_ids
     # Effort and standing first: the collusion rules need to know who is low-standing.
+    weigh_alone(vote, idea)
+
+
+def weigh_alone(vote, idea: Idea) -> None:
+    """The vote's effort and standing from its signals alone, before any collusion rule."""
     alone = weighting.weight_for(_signals_for(vote, idea), WEIGHTED)
     vote.effort, vote.standing = alone.effort, alone.standing
 

@@ -16,6 +16,12 @@ CHROMIUM := /usr/bin/chromium
 BROWSER_TOOLS := tests/browser
 AXE := $(BROWSER_TOOLS)/node_modules/axe-core/axe.min.js
 PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Some machines set PYTHONDONTWRITEBYTECODE: then every pytest run and every server a test
+# starts compiles the site again, and pytest rewrites every test module's asserts again.
+unexport PYTHONDONTWRITEBYTECODE
+# The suites' throw-away folders (a database copy and a search index per test) go to
+# memory where the machine has a RAM disk.
+TEST_TMP := $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 
 .PHONY: help install install-test run test test-sqlite test-pg imports chromium axe lint clean
 
@@ -79,7 +85,7 @@ test: install-test imports chromium axe
 
 test-sqlite: install-test axe
 	@echo; echo "==> Test suite on SQLite$${IDEAS_TEST_SHARE:+ (share $$IDEAS_TEST_SHARE of the tests marked once)}"
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	@tmp=$$(mktemp -d -p $(TEST_TMP)); trap 'rm -rf "$$tmp"' EXIT; \
 	env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
 # A fresh, randomly named database, dropped afterwards even when the suite fails.
@@ -88,7 +94,7 @@ test-pg: install-test axe
 	  echo; echo "==> PostgreSQL at 127.0.0.1:5432 does not answer: the PostgreSQL run is skipped"; \
 	  exit 0; \
 	fi; \
-	url=$$($(BIN)/python -m tests.pg create); tmp=$$(mktemp -d); \
+	url=$$($(BIN)/python -m tests.pg create); tmp=$$(mktemp -d -p $(TEST_TMP)); \
 	trap 'rm -rf "$$tmp"; $(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
 	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})$${IDEAS_TEST_SHARE:+, share $$IDEAS_TEST_SHARE of the tests marked once}"; \
 	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)

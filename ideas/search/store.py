@@ -190,7 +190,9 @@ def current_handle(wait: float) -> _Handle:
             and _handle.stamp is not None:
         return _handle
     forget()
-    for attempt in range(3):
+    # No CURRENT file: no index yet (or one deleted), not a race with a writer, so it is
+    # made at once instead of after three tries that cannot succeed.
+    for attempt in range(3 if _stamp(path) is not None else 0):
         try:
             _handle = _open(path)
             return _handle

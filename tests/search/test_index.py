@@ -36,6 +36,20 @@ def test_first_use_creates_the_index_under_the_instance_folder(app, indexed):
     assert (path / "CURRENT").read_text().split()[0].startswith("ideas")
 
 
+def test_a_missing_index_is_made_at_once_without_waiting_for_a_writer(app, make_challenge, submit, employee,
+                                                                      found, monkeypatch):
+    """Three tries with pauses are for an index a writer is switching; where there is no
+    index at all, a site's first search (or a deleted folder's) makes it straight away."""
+    pauses = []
+    monkeypatch.setattr(store.time, "sleep", pauses.append)
+    submit(make_challenge(), employee, "Kiosk for bags")
+    assert len(found(employee, "kiosk")) == 1
+    search.close()
+    shutil.rmtree(index_path(app))
+    assert len(found(employee, "kiosk")) == 1
+    assert pauses == []
+
+
 def test_a_deleted_index_is_rebuilt(app, indexed, employee, found):
     search.close()  # as in a process started after the folder went
     shutil.rmtree(index_path(app))

@@ -88,7 +88,11 @@ test-sqlite: install-test axe
 	@tmp=$$(mktemp -d -p $(TEST_TMP)); trap 'rm -rf "$$tmp"' EXIT; \
 	env -u IDEAS_TEST_DATABASE_URL PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
 
-# A fresh, randomly named database, dropped afterwards even when the suite fails.
+# A fresh, randomly named database, dropped afterwards even when the suite fails. The run
+# is split over PG_PROCESSES processes (pytest-xdist, a test file each at a time), each on
+# a database of its own beside it (tests/conftest.py): one process alone spends half its
+# time waiting for the server's answers and leaves a core idle.
+PG_PROCESSES ?= 2
 test-pg: install-test axe
 	@if ! $(BIN)/python -m tests.pg available; then \
 	  echo; echo "==> PostgreSQL at 127.0.0.1:5432 does not answer: the PostgreSQL run is skipped"; \
@@ -97,7 +101,7 @@ test-pg: install-test axe
 	url=$$($(BIN)/python -m tests.pg create); tmp=$$(mktemp -d -p $(TEST_TMP)); \
 	trap 'rm -rf "$$tmp"; $(BIN)/python -m tests.pg drop "$$url" && echo "==> Dropped $${url##*/}"' EXIT; \
 	echo; echo "==> Test suite on PostgreSQL (database $${url##*/})$${IDEAS_TEST_SHARE:+, share $$IDEAS_TEST_SHARE of the tests marked once}"; \
-	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest $(PYTEST_ARGS)
+	IDEAS_TEST_DATABASE_URL="$$url" PYTEST_DEBUG_TEMPROOT="$$tmp" $(BIN)/pytest -n $(PG_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 # The arrows between packages (docs/architecture.md): a few seconds, and it fails before
 # the suites start when an import goes the wrong way.

@@ -12,6 +12,7 @@ import itertools
 import os
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,27 @@ def _base_overrides(instance: Path, url: str) -> dict:
         "IDEAS_UPLOADS": str(instance / "uploads"),
         "SERVER_NAME": "ideas.test",
     }
+
+
+def pytest_configure(config):
+    """`make test-pg` splits the suite over two processes (pytest-xdist): each takes a
+    database of its own beside the run's, dropped with it. The environment carries it, so
+    whatever reads IDEAS_TEST_DATABASE_URL later (a test's scratch database, a server a
+    test starts) finds this process's."""
+    url, worker = os.environ.get("IDEAS_TEST_DATABASE_URL", ""), os.environ.get("PYTEST_XDIST_WORKER", "")
+    if url and worker:
+        from tests import pg
+
+        own = os.environ["IDEAS_TEST_DATABASE_URL"] = pg.for_worker(url, worker)
+        config.add_cleanup(lambda: pg.drop_worker(own))
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for a server a test starts: several
+    suites run side by side (both backends, and each in more than one process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

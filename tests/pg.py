@@ -2,7 +2,8 @@
 
     python -m tests.pg available     exit 0 when the server answers
     python -m tests.pg create        create a randomly named database, print its URL
-    python -m tests.pg drop URL      drop it again (closing any connection left open)
+    python -m tests.pg drop URL      drop it again (closing any connection left open), and
+                                     the databases of its worker processes (`for_worker`)
 
 Tests that need an empty database of their own beside the suite's (migrations run
 down and up, a browser's server) use `scratch_database(url)`.
@@ -13,6 +14,7 @@ Only databases whose name starts with `ideas_test_` are ever dropped.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterator
@@ -45,23 +47,48 @@ def available() -> int:
     return 0
 
 
-def create() -> int:
-    name = PREFIX + secrets.token_hex(6)
+def _create(name: str) -> str:
     with _connect() as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         # A test database need not survive a crash: no flush to disk on every commit.
         conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
-    print(_url_for(name))
+    return _url_for(name)
+
+
+def create() -> int:
+    print(_create(PREFIX + secrets.token_hex(6)))
     return 0
 
 
+def for_worker(url: str, worker: str) -> str:
+    """A database of its own for one process of a run split over several (pytest-xdist's
+    `worker`, "gw0"…), named after the run's, so that dropping the run's drops it too
+    (a run that was killed may have left it: it starts empty)."""
+    name = f"{urlsplit(url).path.lstrip('/')}_{worker}"
+    with _connect() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return _create(name)
+
+
+def drop_worker(url: str) -> None:
+    """Drop a database `for_worker` made."""
+    name = urlsplit(url).path.lstrip("/")
+    assert re.search(r"_gw\d+$", name), name
+    with _connect() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def drop(url: str) -> int:
+    """Drop the run's database and those of its worker processes."""
     name = urlsplit(url).path.lstrip("/")
     if not name.startswith(PREFIX):
         print(f"refusing to drop {name!r}: not a test database", file=sys.stderr)
         return 2
     with _connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        workers = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (name.replace("_", r"\_") + r"\_gw%",))]
+        for each in [name, *workers]:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(each)))
     return 0
 
 

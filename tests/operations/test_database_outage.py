@@ -21,10 +21,10 @@ from sqlalchemy.engine import make_url
 from ideas import create_app
 from ideas.extensions import db
 from tests.challenges.factories import open_challenge
-from tests.conftest import _base_overrides
+from tests.conftest import _base_overrides, free_port
 
 OUTAGE_SECONDS = float(os.environ.get("IDEAS_OUTAGE_SECONDS", "2"))
-PROXY_PORT = 8451
+PROXY_PORT = free_port()
 
 
 @contextmanager

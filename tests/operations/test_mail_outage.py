@@ -14,8 +14,9 @@ from ideas.accounts.models import User
 from ideas.mail.models import MailMessage
 from ideas.extensions import db
 from tests.accounts.test_registration import register
+from tests.conftest import free_port
 
-SMTP_PORT = 8452
+SMTP_PORT = free_port()
 
 
 class TinySmtp:

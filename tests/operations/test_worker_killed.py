@@ -30,10 +30,14 @@ from ideas.extensions import db
 from ideas.voting.models import Vote
 from tests.api.test_concurrent_votes import stored_aggregates_match_the_votes
 from tests.challenges.factories import idea_in, open_challenge
+from tests.conftest import free_port
 
-PORT = 8453
+PORT = free_port()
 ROOT = Path(__file__).resolve().parents[2]
 VOTERS, IDEAS, OPS_EACH, KILLS = 6, 3, 25, 3
+# A worker is killed once it has served this long: a fork of the preloaded site (--preload)
+# answers at once, so well over a second is well into the storm.
+SERVING_SECONDS = 1.5
 
 
 def _gunicorn() -> str:
@@ -133,7 +137,7 @@ def test_a_worker_killed_during_a_vote_storm_loses_and_doubles_nothing(app, make
                 first_seen.setdefault(pid, now)
             # A worker that has served for a while, and votes answered since the last kill
             # (so the replacement booted): never one still starting up.
-            serving = [pid for pid in _workers(server.pid) if now - first_seen[pid] > 5]
+            serving = [pid for pid in _workers(server.pid) if now - first_seen[pid] > SERVING_SECONDS]
             if serving and len(answered) > answered_at_kill + 3:
                 os.kill(random.choice(serving), signal.SIGKILL)
                 killed, answered_at_kill = killed + 1, len(answered)

@@ -10,6 +10,10 @@ from ideas.archive.document import TEXT_MAX, ArchiveError, read
 from ideas.numbers import INT_MAX
 from tests.archive.test_archive import rich_archive
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 
 def _at(document: dict, where: list, value) -> dict:
     target = document

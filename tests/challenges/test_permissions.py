@@ -9,6 +9,10 @@ import pytest
 from ideas.challenges import permissions
 from ideas.challenges.permissions import Action
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 NOW = datetime(2026, 9, 15, tzinfo=UTC)
 ALL_ACTIONS = [Action.SUBMIT, Action.EDIT, Action.WITHDRAW, Action.COMMENT, Action.VOTE, Action.FLAG]
 EXPECTED = {

@@ -4,7 +4,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
+
 from ideas.integrations import signing
+
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
 
 BODY = b'{"event":"decision","id":7}'
 

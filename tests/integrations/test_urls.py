@@ -7,6 +7,10 @@ import pytest
 
 from ideas.integrations.urls import UnsafeUrlError, check_url
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 PUBLIC = "93.184.215.14"
 
 

@@ -7,6 +7,10 @@ import pytest
 
 from ideas.review import scoring
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 IMPACT, FEASIBILITY = 1, 2
 WEIGHTS = {IMPACT: 3, FEASIBILITY: 1}
 

@@ -15,6 +15,10 @@ from ideas.review.timing import (
     stage_waits,
 )
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 MON = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
 FRI = MON + timedelta(days=4)
 SAT = MON + timedelta(days=5)

@@ -30,6 +30,10 @@ from ideas.review.workflow import (
     is_terminal,
 )
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 ROLES = ("manager", "reviewer", "owner")
 EVERYONE = frozenset(ROLES)
 

@@ -11,6 +11,10 @@ from hypothesis import strategies as st
 from ideas.voting.collusion import LIVE, ContextBounds, VoteFact, Votes, collusion_factors, context_for
 from ideas.voting.weighting import DAY, WEIGHTED, VoteSignals, effort, standing, weight_for
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 FAST = settings(max_examples=40, deadline=None)
 T0 = 1_800_000_000.0  # any instant; the rules only look at differences
 

@@ -10,6 +10,10 @@ from hypothesis import strategies as st
 
 from ideas.voting.pairwise import answer_weight, bradley_terry, choose_pair, pair_weight
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 FAST = settings(max_examples=30, deadline=None)
 
 

@@ -26,6 +26,10 @@ from ideas.voting.ranking import (
 )
 from ideas.voting.weighting import DAY, SIMPLE, WEIGHTED, VoteSignals, WeightingPolicy, effort, standing, weight_for
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 FAST = settings(max_examples=40, deadline=None)
 T0 = 1_800_000_000.0
 Z2 = WEIGHTED.z**2

@@ -34,6 +34,10 @@ from ideas.voting.weighting import (
     word_count,
 )
 
+# Pure rules, no database: the same on either backend, so `make test` runs them on one
+# (`once`, docs/testing.md).
+pytestmark = pytest.mark.once
+
 FAST = settings(max_examples=60, deadline=None)
 
 ESTABLISHED = dict(identity="employee_verified", account_age_seconds=90 * DAY, contributions_90d=3)

@@ -76,12 +76,13 @@ run: install
 # both run even when one fails, so one run tells everything. (The recipe runs under
 # `set -e`, hence `|| rc=$$?`: a failing backend must still write its exit code.)
 # The tests marked `once` cannot tell the backends apart (the browser tests: what
-# chromium draws and does): each backend runs half of them (IDEAS_TEST_SHARE, tests/conftest.py), so
-# each runs once; without PostgreSQL, SQLite runs them all.
+# chromium draws and does, and the pure rules): SQLite, in one process, runs a third of them and
+# PostgreSQL, in two, the rest (IDEAS_TEST_SHARE, tests/conftest.py), so each runs once and
+# both backends finish about together; without PostgreSQL, SQLite runs them all.
 test: install-test imports chromium axe
 	@logs=$$(mktemp -d); \
 	trap 'rm -rf "$$logs"' EXIT; \
-	if $(BIN)/python -m tests.pg available; then share_sqlite=1/2; share_pg=2/2; else share_sqlite=; share_pg=; fi; \
+	if $(BIN)/python -m tests.pg available; then share_sqlite=1/3; share_pg=2,3/3; else share_sqlite=; share_pg=; fi; \
 	echo "==> Test suite on SQLite and PostgreSQL side by side; each backend's output follows when both are done"; \
 	( rc=0; IDEAS_TEST_SHARE=$$share_sqlite $(MAKE) --no-print-directory test-sqlite >"$$logs/sqlite.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/sqlite.rc" ) & \
 	( rc=0; IDEAS_TEST_SHARE=$$share_pg $(MAKE) --no-print-directory test-pg >"$$logs/pg.log" 2>&1 || rc=$$?; echo $$rc >"$$logs/pg.rc" ) & \

@@ -90,8 +90,8 @@ def database_template(tmp_path_factory) -> dict:
 # `make test` runs the two backends side by side, one per core, and hands each half of
 # the tests that cannot tell the backends apart (marked `once`: what a page looks like
 # to axe-core and what a person does in chromium). IDEAS_TEST_SHARE="1/2" keeps the first of every two
-# such tests, in the order of their ids, "2/2" the second; the rest are deselected (the
-# summary counts them). Without it (make test-sqlite, make test-pg, a bare pytest)
+# such tests, in the order of their ids, "2/2" the second, "2,3/3" the second and third of
+# every three; the rest are deselected (the summary counts them). Without it (make test-sqlite, make test-pg, a bare pytest)
 # every test runs. Both halves collect the same tests, so each runs exactly once.
 SHARE = os.environ.get("IDEAS_TEST_SHARE", "")
 
@@ -100,9 +100,10 @@ SHARE = os.environ.get("IDEAS_TEST_SHARE", "")
 def pytest_collection_modifyitems(config, items):
     if not SHARE:
         return
-    mine, count = (int(n) for n in SHARE.split("/"))
+    mine, count = SHARE.split("/")
+    kept = {int(part) - 1 for part in mine.split(",")}
     once = sorted(item.nodeid for item in items if item.get_closest_marker("once"))
-    other = {nodeid for n, nodeid in enumerate(once) if n % count != mine - 1}
+    other = {nodeid for n, nodeid in enumerate(once) if n % int(count) not in kept}
     if other:
         config.hook.pytest_deselected(items=[item for item in items if item.nodeid in other])
         items[:] = [item for item in items if item.nodeid not in other]

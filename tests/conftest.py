@@ -87,12 +87,12 @@ def database_template(tmp_path_factory) -> dict:
     return {"kind": "sqlite", "path": path}
 
 
-# `make test` runs the two backends side by side, one per core, and hands each half of
-# the tests that cannot tell the backends apart (marked `once`: what a page looks like
-# to axe-core and what a person does in chromium). IDEAS_TEST_SHARE="1/2" keeps the first of every two
-# such tests, in the order of their ids, "2/2" the second, "2,3/3" the second and third of
-# every three; the rest are deselected (the summary counts them). Without it (make test-sqlite, make test-pg, a bare pytest)
-# every test runs. Both halves collect the same tests, so each runs exactly once.
+# `make test` runs the two backends side by side and hands each a share of the tests that
+# cannot tell the backends apart (marked `once`: what a page looks like to axe-core, what
+# a person does in chromium, the pure rules). IDEAS_TEST_SHARE="1/3" keeps the first of
+# every three such tests, in the order of their ids, "2,3/3" the second and third; the
+# rest are deselected. Without it (make test-sqlite, make test-pg, a bare pytest) every
+# test runs. Every share collects the same tests, so each runs exactly once.
 SHARE = os.environ.get("IDEAS_TEST_SHARE", "")
 
 

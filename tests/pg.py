@@ -55,6 +55,10 @@ def _create(name: str) -> str:
     return _url_for(name)
 
 
+def _drop(conn, name: str) -> None:
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def create() -> int:
     print(_create(PREFIX + secrets.token_hex(6)))
     return 0
@@ -66,7 +70,7 @@ def for_worker(url: str, worker: str) -> str:
     (a run that was killed may have left it: it starts empty)."""
     name = f"{urlsplit(url).path.lstrip('/')}_{worker}"
     with _connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _drop(conn, name)
     return _create(name)
 
 
@@ -75,7 +79,7 @@ def drop_worker(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     assert re.search(r"_gw\d+$", name), name
     with _connect() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _drop(conn, name)
 
 
 def drop(url: str) -> int:
@@ -88,7 +92,7 @@ def drop(url: str) -> int:
         workers = [row[0] for row in conn.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE %s", (name.replace("_", r"\_") + r"\_gw%",))]
         for each in [name, *workers]:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(each)))
+            _drop(conn, each)
     return 0
 
 
@@ -105,7 +109,7 @@ def scratch_database(url: str) -> Iterator[str]:
         yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
     finally:
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            _drop(conn, name)
 
 
 def main(argv: list[str]) -> int:

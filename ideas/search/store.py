@@ -186,13 +186,13 @@ def current_handle(wait: float) -> _Handle:
     repaired when it is missing or unreadable. Call with `state_lock` held."""
     global _handle
     path = _index_path()
-    if _handle is not None and _handle.path == path and _handle.stamp == _stamp(path) \
-            and _handle.stamp is not None:
+    stamp = _stamp(path)
+    if _handle is not None and _handle.path == path and _handle.stamp == stamp and stamp is not None:
         return _handle
     forget()
     # No CURRENT file: no index yet (or one deleted), not a race with a writer, so it is
     # made at once instead of after three tries that cannot succeed.
-    for attempt in range(3 if _stamp(path) is not None else 0):
+    for attempt in range(3 if stamp is not None else 0):
         try:
             _handle = _open(path)
             return _handle

@@ -77,14 +77,12 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    role_rows: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
-    )
+    # Loaded when asked for: a person comes with most rows (authors, staff, voters) and is
+    # read again after every commit, and few of those reads look at roles or expertise.
+    # The signed-in person's roles come with them (auth.load_user).
+    role_rows: Mapped[list[UserRole]] = relationship(back_populates="user", cascade="all, delete-orphan")
     expertise_rows: Mapped[list[UserExpertise]] = relationship(
-        back_populates="user",
-        cascade="all, delete-orphan",
-        lazy="selectin",
-        order_by="UserExpertise.tag",
+        back_populates="user", cascade="all, delete-orphan", order_by="UserExpertise.tag"
     )
 
     # Flask-Login

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from ideas.accounts import services as accounts
 from ideas.accounts.models import EmployeeDomain, Pool, Role, SiteSetting, User, UserRole
@@ -78,7 +79,8 @@ def list_people(
     f: PeopleFilter, *, after: int | None = None, before: int | None = None, size: int = PAGE_SIZE
 ) -> Page:
     """People matching `f`, oldest account first, `size` at a time."""
-    return _keyset(select(User).where(*_people_conditions(f)), User.id, after, before, size, ascending=True)
+    listed = select(User).where(*_people_conditions(f)).options(selectinload(User.role_rows))
+    return _keyset(listed, User.id, after, before, size, ascending=True)
 
 
 def _keyset(query, key, after: int | None, before: int | None, size: int, *, ascending: bool) -> Page:

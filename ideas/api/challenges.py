@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from flask import jsonify, url_for
 from pydantic import Field, create_model
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ideas import clock
 from ideas.api.blueprint import bp
@@ -228,7 +229,7 @@ def list_challenges():
     # costs the same however many challenges the person may not see.
     listed = select(Challenge).where(Challenge.id.in_(challenges.visible_challenge_ids(
         user, limit=args.limit + 1, before=args.before, after=args.after, phase=args.phase)))
-    items, following = keyset(listed, Challenge.id, limit=args.limit, before=args.before, after=args.after)
+    items, following = keyset(listed.options(selectinload(Challenge.tag_rows)), Challenge.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=[challenge_summary(c) for c in items], next=following)
 
 

@@ -113,16 +113,16 @@ class Challenge(db.Model):
     external_ref: Mapped[str | None] = mapped_column(String(EXTERNAL_REF_MAX))
 
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    # Who runs it comes with it: nearly every permission check asks. The criteria and
+    # tags load when asked for: a challenge comes with every idea and is read again after
+    # every commit, and the pages and lists that show them ask for them in their query.
     staff: Mapped[list[ChallengeStaff]] = relationship(
         back_populates="challenge", cascade="all, delete-orphan", lazy="selectin"
     )
     criteria: Mapped[list[Criterion]] = relationship(
-        back_populates="challenge", cascade="all, delete-orphan", lazy="selectin",
-        order_by="Criterion.position",
+        back_populates="challenge", cascade="all, delete-orphan", order_by="Criterion.position"
     )
-    tag_rows: Mapped[list[ChallengeTag]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ChallengeTag.tag"
-    )
+    tag_rows: Mapped[list[ChallengeTag]] = relationship(cascade="all, delete-orphan", order_by="ChallengeTag.tag")
 
     @property
     def tags(self) -> list[str]:

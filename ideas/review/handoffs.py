@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ideas import clock, events
 from ideas.accounts.models import Role, User, UserRole
@@ -88,6 +89,7 @@ def owners() -> list[User]:
     return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.OWNER, User.active).order_by(User.name, User.id)
+        .options(selectinload(User.expertise_rows))  # the suggestions match it
     ))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from ideas import clock, events
 from ideas.accounts.models import Role, User, UserRole
@@ -62,7 +63,8 @@ def conflicts(idea: Idea, user_ids: Iterable[int]) -> dict[int, list[str]]:
 
 def _reviewers(ids: Iterable[int] | None = None) -> list[User]:
     query = (select(User).join(UserRole, UserRole.user_id == User.id)
-             .where(UserRole.role == Role.REVIEWER, User.active).order_by(User.id))
+             .where(UserRole.role == Role.REVIEWER, User.active).order_by(User.id)
+             .options(selectinload(User.expertise_rows)))  # the suggestions and the dashboard show it
     if ids is not None:
         query = query.where(User.id.in_(list(ids)))
     return list(db.session.scalars(query))
@@ -135,7 +137,8 @@ def assign_reviewers(review: IdeaReview, manager: User, reviewer_ids: Iterable[i
         if not ids:
             raise ReviewError("Choose at least one reviewer.", field="reviewers")
         storable = [i for i in ids if in_range(i)]  # a larger number names nobody
-        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(storable)))}
+        people = {p.id: p for p in db.session.scalars(select(User).where(User.id.in_(storable))
+                                                           .options(selectinload(User.role_rows)))}
         blocked = conflicts(idea, storable)
         chosen = []
         for person_id in ids:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from ideas import events
 from ideas.challenges.models import Challenge, ChallengeRole, Idea, Phase
@@ -61,11 +62,12 @@ def _clean(text: str | None, what: str, field: str, *, required: bool = False) -
 
 def _lock(review: IdeaReview) -> IdeaReview:
     """Re-read the review under a row lock (PostgreSQL), so two people acting at once
-    are applied one after the other against the state each of them saw last."""
+    are applied one after the other against the state each of them saw last. Only the
+    review's row: its idea, already read in this transaction, is not read again."""
     db.session.flush()
     locked = db.session.scalar(
         select(IdeaReview).where(IdeaReview.id == review.id).with_for_update()
-        .execution_options(populate_existing=True)
+        .options(lazyload(IdeaReview.idea)).execution_options(populate_existing=True)
     )
     if locked is None:
         raise NotFoundError()

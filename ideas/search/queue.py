@@ -122,6 +122,21 @@ def pending() -> bool:
         return connection.execute(select(IndexJob.id).limit(1)).first() is not None
 
 
+def _index(ix, idea_ids: list[int], documents: dict) -> None:
+    writer = ix.writer(**WRITER_OPTIONS)
+    try:
+        for idea_id in idea_ids:
+            document = documents.get(idea_id)
+            if document is None:
+                writer.delete_by_term("id", str(idea_id))
+            else:
+                writer.update_document(**document)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit()
+
+
 def drain(limit: int = DRAIN_BATCH, *, wait: float = 0.0) -> int:
     """Index the queued changes; returns how many jobs this call processed.
 
@@ -148,7 +163,7 @@ def _drain(limit: int, wait: float) -> int:
             handle = store.current_handle(wait=0.0)
         except SearchUnavailableError:
             return 0  # a rebuild is under way elsewhere; it reads the database itself
-        ix, path = handle.ix, handle.path
+        ix, path, covered = handle.ix, handle.path, handle.covered
     done = 0
     deadline = time.monotonic() + DRAIN_BUDGET
     while True:
@@ -159,7 +174,7 @@ def _drain(limit: int, wait: float) -> int:
             if store.read_current_or_none(path) != ix.indexname:
                 return done  # rebuilt meanwhile: the next call opens the new index
             while time.monotonic() < deadline:
-                processed = drain_batch(ix, limit)
+                processed = drain_batch(ix, limit, covered)
                 done += processed
                 if processed < limit:
                     break
@@ -172,26 +187,19 @@ def _drain(limit: int, wait: float) -> int:
         wait = 0.0
 
 
-def drain_batch(ix, limit: int) -> int:
+def drain_batch(ix, limit: int, covered: frozenset[tuple] = frozenset()) -> int:
+    """Index the next `limit` jobs' ideas; a job in `covered` (one the rebuild of this
+    index already read: store._queued_jobs) is deleted without indexing its idea again."""
     with Session(db.engine) as session:
-        jobs = session.execute(select(IndexJob.id, IndexJob.idea_id).order_by(IndexJob.id).limit(limit)).all()
+        jobs = session.execute(select(IndexJob.id, IndexJob.idea_id, IndexJob.created_at)
+                               .order_by(IndexJob.id).limit(limit)).all()
         if not jobs:
             return 0
-        idea_ids = sorted({job.idea_id for job in jobs})
-        documents = documents_for(session, idea_ids)
+        idea_ids = sorted({job.idea_id for job in jobs if (job.id, job.created_at) not in covered})
+        documents = documents_for(session, idea_ids) if idea_ids else {}
         session.rollback()  # read nothing stale later; the delete below starts afresh
-        writer = ix.writer(**WRITER_OPTIONS)
-        try:
-            for idea_id in idea_ids:
-                document = documents.get(idea_id)
-                if document is None:
-                    writer.delete_by_term("id", str(idea_id))
-                else:
-                    writer.update_document(**document)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
+        if idea_ids:
+            _index(ix, idea_ids, documents)
         # Only now: a crash before this line re-processes these jobs, never loses them.
         session.execute(delete(IndexJob).where(IndexJob.id.in_([job.id for job in jobs])))
         session.commit()

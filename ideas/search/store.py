@@ -29,6 +29,7 @@ from whoosh.util.filelock import FileLock
 from ideas.challenges.models import Idea
 from ideas.extensions import db
 from ideas.search import postgres, settings
+from ideas.search.models import IndexJob
 from ideas.search.documents import (
     INDEXED_STATUSES,
     SCHEMA,
@@ -62,6 +63,8 @@ class _Handle:
     stamp: tuple
     ix: whoosh_index.FileIndex
     searcher: object | None = None
+    # The queued jobs this process's rebuild of the index already covers (`_queued_jobs`).
+    covered: frozenset[tuple] = frozenset()
 
     def fresh_searcher(self):
         # Not `searcher.refresh()`: in whoosh-reloaded 2.7.5 it re-adds the old reader's
@@ -158,13 +161,16 @@ def _open(path: Path) -> _Handle:
 
 def _read_postings_and_lengths(searcher) -> None:
     """An emptied postings or field-length file opens fine and then fails every search:
-    read, in each segment, one term's postings and one field length per scored field."""
+    read, in each segment, one term's postings and one field length per scored field. A
+    document found under a term of a field has a length there: an emptied lengths file
+    reads as none."""
     for reader, _offset in searcher.reader().leaf_readers():
         for fieldname in SCHEMA.scorable_names():
             term = next(iter(reader.field_terms(fieldname)), None)
             if term is not None:
                 docnum = next(iter(reader.postings(fieldname, term).all_ids()))
-                reader.doc_field_length(docnum, fieldname)
+                if not reader.doc_field_length(docnum, fieldname):
+                    raise _Unreadable(f"the lengths of the {fieldname} field are missing")
 
 
 @contextmanager
@@ -358,14 +364,31 @@ def _build(path: Path, batch: int = 1000) -> _Handle:
     name = f"ideas{time.time_ns() // 1000}"
     started = time.monotonic()
     ix = whoosh_index.FileIndex.create(FileStorage(str(path)), SCHEMA, indexname=name)
+    covered = _queued_jobs()
     count = _fill(ix, batch)
     _switch_current(path, name)
     _remove_other_indexes(path, name)
     log.info("search index built: %d ideas in %.1f s", count, time.monotonic() - started)
     try:
-        return _open(path)
+        handle = _open(path)
     except _Unreadable as error:
         raise SearchUnavailableError("The search index could not be rebuilt.") from error
+    handle.covered = covered
+    return handle
+
+
+# At most this many queued jobs are taken as covered by a rebuild; any beyond are indexed.
+COVERED_JOBS_LIMIT = 10_000
+
+
+def _queued_jobs() -> frozenset[tuple]:
+    """The jobs committed before a rebuild reads the ideas: the rebuild sees their
+    changes, so the next drain deletes them without indexing those ideas a second time.
+    Only these: a job committed later may carry a change the rebuild read too early.
+    Each is known by its id and time, as SQLite gives a deleted job's id to the next."""
+    with Session(db.engine) as session:
+        return frozenset(tuple(row) for row in session.execute(
+            select(IndexJob.id, IndexJob.created_at).order_by(IndexJob.id).limit(COVERED_JOBS_LIMIT)))
 
 
 def _fill(ix, batch: int) -> int:

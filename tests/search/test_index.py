@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from whoosh.query import Every
 
 from ideas import search
@@ -220,3 +220,37 @@ def test_a_job_for_a_deleted_idea_removes_its_document(app, indexed, employee, f
     db.session.commit()
     assert found(employee, "passports") == []
     assert search.ensure_index().doc_count() == 2
+
+
+def test_a_new_index_takes_the_jobs_queued_before_it_as_done(app, make_challenge, submit, employee, found):
+    """The rebuild reads every idea from the database, which already holds what the queued
+    jobs announce: the drain that follows deletes them without writing the index again."""
+    challenge = make_challenge()
+    submit(challenge, employee, "Kiosk for bags")
+    submit(challenge, employee, "Kiosk for passports")
+    assert search.pending() and not (index_path(app) / "CURRENT").exists()
+
+    assert search.drain() == 2
+    assert not search.pending()
+    ix = search.ensure_index()
+    assert ix.doc_count() == 2
+    assert ix.latest_generation() == 1  # the rebuild's one commit, and no second one for the jobs
+    assert sorted(found(employee, "kiosk")) == ["Kiosk for bags", "Kiosk for passports"]
+
+
+def test_a_change_after_the_rebuild_is_indexed_though_its_job_takes_a_number_used_before(
+        app, make_challenge, submit, employee, found):
+    """SQLite numbers a job after the highest left, so once the queue is empty the next job
+    has the number of one the rebuild took as done: the change it announces is indexed."""
+    from ideas.challenges import services
+
+    idea = submit(make_challenge(), employee, "Kiosk for bags")
+    covered = db.session.scalar(select(IndexJob.id))
+    assert search.drain() == 1
+    services.edit_idea(idea, employee, title="Lockers for bags", summary="A locker for each traveller.",
+                       body="", tags="")
+    db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.scalar(select(IndexJob.id)) == covered
+    assert found(employee, "lockers") == ["Lockers for bags"]
+    assert found(employee, "kiosk") == []

@@ -31,6 +31,16 @@ def seconds_between(start, end) -> ColumnElement:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
+def insert_for_dialect():
+    """The database's own INSERT construct (for `on_conflict_do_nothing`): one statement
+    where a savepoint around an ORM add would cost three."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def init_database(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine

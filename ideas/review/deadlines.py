@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ideas import clock, events
+from ideas.database import insert_for_dialect
 from ideas.extensions import db
 from ideas.review import timing
 from ideas.review.common import S, _notify, _path, manager_ids
@@ -22,7 +23,7 @@ def _record_escalation(handoff: Handoff, level: str, now: datetime) -> ReviewEsc
     the same moment waits on the unique index (PostgreSQL) and then inserts nothing,
     and the row stays in the job's one transaction with the notices it announces."""
     review = handoff.review
-    insert = _insert_for(db.session.get_bind().dialect.name)
+    insert = insert_for_dialect()
     row_id = db.session.scalar(
         insert(ReviewEscalation)
         .values(review_id=review.id, handoff_id=handoff.id, challenge_id=review.challenge_id, level=level,
@@ -54,14 +55,6 @@ def _record_escalation(handoff: Handoff, level: str, now: datetime) -> ReviewEsc
                                      "owner_id": handoff.owner_id, "handoff_number": handoff.number,
                                      "ack_due_at": clock.as_utc(handoff.ack_due_at).isoformat()})
     return row
-
-
-def _insert_for(dialect: str):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def due_handoffs(now: datetime) -> list[Handoff]:

@@ -29,13 +29,13 @@ from whoosh.util.filelock import FileLock
 from ideas.challenges.models import Idea
 from ideas.extensions import db
 from ideas.search import postgres, settings
-from ideas.search.models import IndexJob
 from ideas.search.documents import (
     INDEXED_STATUSES,
     SCHEMA,
     SCHEMA_VERSION,
     documents_for,
 )
+from ideas.search.models import IndexJob
 
 log = logging.getLogger("ideas.search")
 

@@ -14,6 +14,7 @@ from ideas.challenges.models import (
     Idea,
     IdeaStatus,
 )
+from ideas.database import insert_for_dialect
 from ideas.extensions import db
 from ideas.voting import batch, ranking
 from ideas.voting.models import (
@@ -24,13 +25,12 @@ from ideas.voting.settings import active_policy, pool_weights
 
 
 def ensure_score(idea: Idea) -> None:
-    """Every published idea has a score row, so it appears in the rankings from the start."""
-    if db.session.get(IdeaScore, idea.id) is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=clock.now()))
-        except IntegrityError:
-            pass
+    """Every published idea has a score row, so it appears in the rankings from the start
+    (one INSERT … ON CONFLICT DO NOTHING: a row already there, or written by another
+    request at the same moment, stays as it is)."""
+    db.session.execute(insert_for_dialect()(IdeaScore)
+                       .values(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=clock.now())
+                       .on_conflict_do_nothing(index_elements=["idea_id"]))
 
 
 def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
@@ -177,7 +177,18 @@ def rebuild_scores(challenge: Challenge) -> None:
     """Aggregates (`ranking.aggregate`) and scores of every idea from its stored weights."""
     policy = active_policy(challenge)
     db.session.flush()
+    if db.session.scalar(select(Idea.id).where(Idea.challenge_id == challenge.id).limit(1)) is None:
+        _reset_scales(challenge)  # no idea yet (a challenge just created): no vote, no score row
+        return
     _write_scores(challenge, batch.stored_aggregates(challenge.id), policy)
+
+
+def _reset_scales(challenge: Challenge) -> None:
+    """The pools' scales of a challenge without ideas, as `_write_scores` leaves them."""
+    now = clock.now()
+    for scale in _scale_rows(challenge).values():
+        scale.heard = scale.applied_heard = scale.applied_best = 0.0
+        scale.updated_at = now
 
 
 def _write_scores(challenge: Challenge, aggregates, policy) -> None:

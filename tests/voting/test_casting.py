@@ -280,3 +280,25 @@ def test_the_charter_form_refuses_another_policy_once_votes_exist(voting_challen
     assert "change the policy from the voting settings" in refused.value.message
     db.session.rollback()
     assert db.session.get(type(challenge), challenge.id, populate_existing=True).voting_policy == "simple"
+
+
+def test_a_new_challenge_starts_with_both_pools_scales_at_zero_and_each_idea_with_a_score_row(make_user):
+    """The first votes, cast at once, lock the pools' scale rows a challenge is created with
+    (none of them has to create them); an idea is ranked from the moment it is published,
+    and publishing it again (a second submitter's event, a replay) keeps its one row."""
+    from ideas.voting.models import PoolScale
+
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission")
+    challenges.update_challenge(challenge, manager, pool_weight_employee=0.7, pool_weight_external=0.3)  # before any idea
+    db.session.commit()
+    scales = db.session.scalars(select(PoolScale).where(PoolScale.challenge_id == challenge.id)
+                                .order_by(PoolScale.pool)).all()
+    assert [(s.pool, s.heard, s.applied_best, s.applied_heard) for s in scales] == [
+        ("employee", 0.0, 0.0, 0.0), ("external", 0.0, 0.0, 0.0)]
+
+    idea = idea_in(challenge, make_user())
+    services.ensure_score(idea)
+    db.session.commit()
+    rows = db.session.scalars(select(IdeaScore).where(IdeaScore.challenge_id == challenge.id)).all()
+    assert [(r.idea_id, r.raw_employee, r.support_employee, r.score_blended) for r in rows] == [(idea.id, 0, 0.0, 0.0)]

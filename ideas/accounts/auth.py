@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
 from flask_login import LoginManager
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from ideas.accounts.models import User
 from ideas.extensions import db
 
-
 # The roles are read on every page, so they come in the same query; the expertise tags
 # only where reviewers are routed. Built once: on SQLite, building a statement's options
 # costs more than running it.
-_PERSON_LOADS = (joinedload(User.role_rows), lazyload(User.expertise_rows))
+_PERSON_LOADS = (joinedload(User.role_rows),)
 
 
 def init_login(login_manager: LoginManager) -> None:

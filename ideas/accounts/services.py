@@ -480,7 +480,7 @@ class TokenHolder:
 def _token_read():
     # The person and their roles in the same query; their expertise only where asked for.
     person = joinedload(ApiToken.user, innerjoin=True)
-    return (select(ApiToken).options(person.joinedload(User.role_rows), person.lazyload(User.expertise_rows))
+    return (select(ApiToken).options(person.joinedload(User.role_rows))
             .where(ApiToken.token_hash == bindparam("token_hash")))
 
 

@@ -228,8 +228,9 @@ def list_challenges():
     # The pages' rule (permissions.can_see_challenge), read in SQL a page at a time: a page
     # costs the same however many challenges the person may not see.
     listed = select(Challenge).where(Challenge.id.in_(challenges.visible_challenge_ids(
-        user, limit=args.limit + 1, before=args.before, after=args.after, phase=args.phase)))
-    items, following = keyset(listed.options(selectinload(Challenge.tag_rows)), Challenge.id, limit=args.limit, before=args.before, after=args.after)
+        user, limit=args.limit + 1, before=args.before, after=args.after, phase=args.phase))
+    ).options(selectinload(Challenge.tag_rows))  # each summary names its tags
+    items, following = keyset(listed, Challenge.id, limit=args.limit, before=args.before, after=args.after)
     return jsonify(items=[challenge_summary(c) for c in items], next=following)
 
 

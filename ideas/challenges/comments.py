@@ -262,8 +262,7 @@ class Discussion:
 
 def _author_name() -> tuple:
     """A comment's author comes with it for their name; their roles and expertise do not."""
-    author = joinedload(Comment.author, innerjoin=True)
-    return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows))
+    return (joinedload(Comment.author, innerjoin=True),)
 
 
 # Read on every idea page: built once, since building them costs more than running them.

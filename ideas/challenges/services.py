@@ -367,9 +367,7 @@ def _staff_people() -> tuple:
     """The staff's people come with the challenge, in the same query (every page asks who
     runs it); their own roles and expertise do not, nor the criteria and tags, which load
     when a page shows them."""
-    person = joinedload(Challenge.staff).joinedload(ChallengeStaff.user)
-    return (person.lazyload(User.role_rows), person.lazyload(User.expertise_rows),
-            lazyload(Challenge.criteria), lazyload(Challenge.tag_rows))
+    return (joinedload(Challenge.staff).joinedload(ChallengeStaff.user),)
 
 
 _CHALLENGE_LOADS = _staff_people()  # built once: building them costs more than the read on SQLite
@@ -391,10 +389,8 @@ def _idea_loads() -> tuple:
     staff in one of their own (joined too, the two would multiply each other's rows)."""
     author = joinedload(Idea.author, innerjoin=True)
     challenge = joinedload(Idea.challenge, innerjoin=True)
-    return (author.lazyload(User.role_rows), author.lazyload(User.expertise_rows), lazyload(Idea.tag_rows),
-            joinedload(Idea.coauthors),
-            challenge.selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
-            challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows))
+    return (author, lazyload(Idea.tag_rows), joinedload(Idea.coauthors),
+            challenge.selectinload(Challenge.staff).lazyload(ChallengeStaff.user))
 
 
 _IDEA_LOADS = _idea_loads()
@@ -424,7 +420,7 @@ def idea_card_loads() -> tuple:
     author's name in the same query and nothing that hangs off the author or the idea. The
     challenge is already in the session; anything else a caller touches loads when touched."""
     author = joinedload(Idea.author, innerjoin=True)
-    return (lazyload(Idea.challenge), author.lazyload(User.role_rows), author.lazyload(User.expertise_rows),
+    return (lazyload(Idea.challenge), author,
             lazyload(Idea.coauthors), lazyload(Idea.tag_rows), defer(Idea.body))
 
 

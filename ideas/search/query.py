@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import defaultload, lazyload, selectinload
+from sqlalchemy.orm import defaultload, selectinload
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, Every, NullQuery, Or, Query, Term
 from whoosh.sorting import FieldFacet
@@ -301,7 +301,6 @@ def _searchable_challenges(user, *, challenge_id: int | None = None, phase: str 
     load when something else asks for them)."""
     query = select(Challenge).where(permissions.challenge_visibility(user)).options(
         selectinload(Challenge.staff).lazyload(ChallengeStaff.user),
-        lazyload(Challenge.criteria), lazyload(Challenge.tag_rows),
     )
     if challenge_id is not None:
         query = query.where(Challenge.id == challenge_id)
@@ -472,7 +471,6 @@ def visible_ideas(user, ids: list[int]) -> list[Idea]:
     # challenges' staff, criteria and tags are not read again (or wait until asked for).
     challenge = defaultload(Idea.challenge)
     found = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(ids)).options(
-        challenge.lazyload(Challenge.criteria), challenge.lazyload(Challenge.tag_rows),
         challenge.lazyload(Challenge.staff),
     ))}
     return [found[i] for i in ids

@@ -122,21 +122,6 @@ def pending() -> bool:
         return connection.execute(select(IndexJob.id).limit(1)).first() is not None
 
 
-def _index(ix, idea_ids: list[int], documents: dict) -> None:
-    writer = ix.writer(**WRITER_OPTIONS)
-    try:
-        for idea_id in idea_ids:
-            document = documents.get(idea_id)
-            if document is None:
-                writer.delete_by_term("id", str(idea_id))
-            else:
-                writer.update_document(**document)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
-
-
 def drain(limit: int = DRAIN_BATCH, *, wait: float = 0.0) -> int:
     """Index the queued changes; returns how many jobs this call processed.
 
@@ -199,7 +184,13 @@ def drain_batch(ix, limit: int, covered: frozenset[tuple] = frozenset()) -> int:
         documents = documents_for(session, idea_ids) if idea_ids else {}
         session.rollback()  # read nothing stale later; the delete below starts afresh
         if idea_ids:
-            _index(ix, idea_ids, documents)
+            with store.writing(ix, WRITER_OPTIONS) as writer:
+                for idea_id in idea_ids:
+                    document = documents.get(idea_id)
+                    if document is None:
+                        writer.delete_by_term("id", str(idea_id))
+                    else:
+                        writer.update_document(**document)
         # Only now: a crash before this line re-processes these jobs, never loses them.
         session.execute(delete(IndexJob).where(IndexJob.id.in_([job.id for job in jobs])))
         session.commit()

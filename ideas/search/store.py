@@ -391,30 +391,36 @@ def _queued_jobs() -> frozenset[tuple]:
             select(IndexJob.id, IndexJob.created_at).order_by(IndexJob.id).limit(COVERED_JOBS_LIMIT)))
 
 
-def _fill(ix, batch: int) -> int:
-    count = 0
-    last = 0
-    writer = ix.writer(**REBUILD_WRITER_OPTIONS)
+@contextmanager
+def writing(ix, options: dict):
+    """A writer of `ix` that commits when the block ends, or cancels if it fails."""
+    writer = ix.writer(**options)
     try:
-        with Session(db.engine) as session:
-            while True:
-                ids = session.scalars(
-                    select(Idea.id).where(Idea.id > last, Idea.status.in_(INDEXED_STATUSES))
-                    .order_by(Idea.id).limit(batch)
-                ).all()
-                if not ids:
-                    break
-                documents = documents_for(session, ids)
-                for idea_id in ids:
-                    if idea_id in documents:
-                        writer.add_document(**documents[idea_id])
-                        count += 1
-                last = ids[-1]
-                session.rollback()  # a fresh snapshot per batch: no long-held transaction
+        yield writer
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
+
+
+def _fill(ix, batch: int) -> int:
+    count = 0
+    last = 0
+    with writing(ix, REBUILD_WRITER_OPTIONS) as writer, Session(db.engine) as session:
+        while True:
+            ids = session.scalars(
+                select(Idea.id).where(Idea.id > last, Idea.status.in_(INDEXED_STATUSES))
+                .order_by(Idea.id).limit(batch)
+            ).all()
+            if not ids:
+                break
+            documents = documents_for(session, ids)
+            for idea_id in ids:
+                if idea_id in documents:
+                    writer.add_document(**documents[idea_id])
+                    count += 1
+            last = ids[-1]
+            session.rollback()  # a fresh snapshot per batch: no long-held transaction
     return count
 
 

@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from ideas import clock
 from ideas.challenges.models import (
@@ -25,12 +24,17 @@ from ideas.voting.settings import active_policy, pool_weights
 
 
 def ensure_score(idea: Idea) -> None:
-    """Every published idea has a score row, so it appears in the rankings from the start
-    (one INSERT … ON CONFLICT DO NOTHING: a row already there, or written by another
-    request at the same moment, stays as it is)."""
-    db.session.execute(insert_for_dialect()(IdeaScore)
-                       .values(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=clock.now())
-                       .on_conflict_do_nothing(index_elements=["idea_id"]))
+    """Every published idea has a score row, so it appears in the rankings from the start."""
+    _insert_score(idea, clock.now())
+
+
+def _insert_score(idea: Idea, now: datetime) -> bool:
+    """The idea's score row, unless it has one (already, or written by another request at
+    the same moment: INSERT … ON CONFLICT DO NOTHING). True when this call wrote it."""
+    return db.session.scalar(insert_for_dialect()(IdeaScore)
+                             .values(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=now)
+                             .on_conflict_do_nothing(index_elements=["idea_id"])
+                             .returning(IdeaScore.idea_id)) is not None
 
 
 def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
@@ -43,15 +47,10 @@ def _lock_scores(idea: Idea, now: datetime) -> IdeaScore:
     db.session.scalars(select(PoolScale).where(PoolScale.challenge_id == idea.challenge_id)
                        .order_by(PoolScale.pool).with_for_update()
                        .execution_options(populate_existing=True)).all()
-    result = db.session.execute(
-        update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(updated_at=now)
-    )
-    if result.rowcount == 0:
-        try:
-            with db.session.begin_nested():
-                db.session.add(IdeaScore(idea_id=idea.id, challenge_id=idea.challenge_id, updated_at=now))
-        except IntegrityError:
-            db.session.execute(update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(updated_at=now))
+    touch = update(IdeaScore).where(IdeaScore.idea_id == idea.id).values(updated_at=now)
+    # No row yet: write it (and so hold it), or, if another request just did, take it.
+    if db.session.execute(touch).rowcount == 0 and not _insert_score(idea, now):
+        db.session.execute(touch)
     return db.session.get(IdeaScore, idea.id, populate_existing=True)
 
 

@@ -290,7 +290,8 @@ def test_a_new_challenge_starts_with_both_pools_scales_at_zero_and_each_idea_wit
 
     manager = make_user(roles=("manager",))
     challenge = open_challenge(manager, phase="submission")
-    challenges.update_challenge(challenge, manager, pool_weight_employee=0.7, pool_weight_external=0.3)  # before any idea
+    # A setting changed before any idea: the scales stay at zero.
+    challenges.update_challenge(challenge, manager, pool_weight_employee=0.7, pool_weight_external=0.3)
     db.session.commit()
     scales = db.session.scalars(select(PoolScale).where(PoolScale.challenge_id == challenge.id)
                                 .order_by(PoolScale.pool)).all()
@@ -301,4 +302,21 @@ def test_a_new_challenge_starts_with_both_pools_scales_at_zero_and_each_idea_wit
     services.ensure_score(idea)
     db.session.commit()
     rows = db.session.scalars(select(IdeaScore).where(IdeaScore.challenge_id == challenge.id)).all()
-    assert [(r.idea_id, r.raw_employee, r.support_employee, r.score_blended) for r in rows] == [(idea.id, 0, 0.0, 0.0)]
+    assert [(r.idea_id, r.raw_employee, r.support_employee, r.score_blended) for r in rows] == [
+        (idea.id, 0, 0.0, 0.0)]
+
+
+def test_a_vote_on_an_idea_without_a_score_row_writes_the_row_and_counts(voting_challenge, make_user):
+    """An idea whose score row is missing (published before score rows existed, a row lost
+    to a bad restore) takes its first vote all the same: the vote writes the row."""
+    from sqlalchemy import delete
+
+    _challenge, idea, _author, _ = voting_challenge
+    db.session.execute(delete(IdeaScore).where(IdeaScore.idea_id == idea.id))
+    db.session.commit()
+    vote = services.cast_vote(idea, make_user(), Ballot())
+    db.session.commit()
+    score = db.session.get(IdeaScore, idea.id, populate_existing=True)
+    assert (score.raw_employee + score.raw_external, score.support_employee + score.support_external) == (
+        1, pytest.approx(vote.weight))
+    assert aggregates_match(idea)

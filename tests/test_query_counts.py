@@ -246,3 +246,40 @@ def _a_comment(idea):
     from ideas.challenges.models import Comment
 
     return db.session.scalars(select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))).first()
+
+
+def test_a_vote_through_the_api_costs_the_same_statements_with_3_and_30_votes_before_it(quiet_app, make_user,
+                                                                                       api_token):
+    """The vote POST reads a bounded context of earlier votes in a fixed number of
+    statements (re-judged votes are written in one), and the new vote is written once,
+    measured: no UPDATE of its signals after the INSERT."""
+    manager = make_user(roles=("manager",))
+    challenge = open_challenge(manager, phase="submission", title="Challenge about trolleys")
+    idea = challenges.submit_idea(challenge, make_user(), title="Trolleys that follow you", summary="Hands free.",
+                                  body="A trolley that follows its traveller through the terminal.")
+    db.session.commit()
+    challenges.change_phase(challenge, manager, "voting", "Enough ideas")
+    db.session.commit()
+
+    def one_vote() -> tuple[int, list[str]]:
+        headers = api_token(make_user())
+        with _counting() as statements:
+            response = quiet_app.test_client().post(f"/api/v1/ideas/{idea.id}/vote", json={"value": 1},
+                                                    headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return len(statements), [s for s in statements if s.startswith("UPDATE votes") and "identity" in s]
+
+    def earlier(count: int) -> None:
+        for _ in range(count):
+            voting.cast_vote(idea, make_user(), voting.Ballot(reason="It saves my back on long trips."))
+        db.session.commit()
+
+    earlier(3)
+    few, rewritten = one_vote()
+    assert not rewritten, rewritten
+    earlier(27)
+    many, rewritten = one_vote()
+    assert not rewritten, rewritten
+    # One more where the new vote changes earlier votes' weights (their one UPDATE).
+    assert many <= few + 1, (few, many)
+    assert few <= 34, few

@@ -236,6 +236,13 @@ def write_weights(rows: list[tuple], columns: Sequence[str] = WEIGHT_COLUMNS) ->
     _expire(Vote)
 
 
+def update_votes(rows: list[dict]) -> None:
+    """UPDATE of a few votes by id (rows of `b_id` and the same columns to set), where
+    the session holds none of them: the live path's re-judged votes."""
+    if rows:
+        _executemany(update(Vote.__table__).where(Vote.__table__.c.id == bindparam("b_id")), rows)
+
+
 def _copy_then_update(connection, rows: list[tuple], columns: Sequence[str]) -> None:
     """PostgreSQL: the rows COPYed into a temporary table, then one UPDATE joined to it
     on the primary key, bounded by the rows' first and last id.

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm.util import identity_key
 
 from ideas import clock, events
 from ideas.accounts.models import User
@@ -50,7 +51,7 @@ from ideas.voting.signals import (
     network_rule_off,
     weigh_alone,
 )
-from ideas.voting.weighting import WEIGHTED, VoteSignals
+from ideas.voting.weighting import WEIGHTED
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +181,18 @@ def record_vote(idea: Idea, voter: User, ballot: Ballot, *, network: str | None,
     if vote is None:
         vote = Vote(challenge_id=challenge.id, idea_id=idea.id, voter_id=voter.id, created_at=now)
         db.session.add(vote)
-    vote.pool = voter.pool
-    vote.value = value
-    vote.kind = "ratings" if ratings else ("reason" if reason.strip() else "support")
-    vote.updated_at = now
-    if network:
-        vote.network = network
-    vote.ratings[:] = [VoteRating(criterion_id=c, rating=r) for c, r in sorted(ratings.items())]
-    vote.criteria_rated = bool(challenge.criteria) and {c.id for c in challenge.criteria} <= set(ratings)
-    _measure(vote, idea, voter, now, reason)
+    # Measured before the vote is written: one INSERT (or UPDATE) with everything, not a
+    # first one the measuring queries would flush and a second with what they found.
+    with db.session.no_autoflush:
+        vote.pool = voter.pool
+        vote.value = value
+        vote.kind = "ratings" if ratings else ("reason" if reason.strip() else "support")
+        vote.updated_at = now
+        if network:
+            vote.network = network
+        vote.ratings[:] = [VoteRating(criterion_id=c, rating=r) for c, r in sorted(ratings.items())]
+        vote.criteria_rated = bool(challenge.criteria) and {c.id for c in challenge.criteria} <= set(ratings)
+        _measure(vote, idea, voter, now, reason)
     _weigh_in(idea, vote, old, policy, now)
     _announce("vote.cast", idea, voter, new=old is None)
     return vote
@@ -279,8 +283,7 @@ def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None, *, force
 def voter_standing(vote: Vote) -> float:
     """The voter's own standing at the vote (identity × age × contribution), as the
     collusion rules need it; `vote.standing` is the standing the vote counts with."""
-    return weighting.standing(VoteSignals(identity=vote.identity, account_age_seconds=vote.account_age_seconds,
-                                          contributions_90d=vote.contributions_90d), WEIGHTED)
+    return weighting.standing_from(vote.identity, vote.account_age_seconds, vote.contributions_90d, WEIGHTED)
 
 
 def _facts(votes: list[Vote], authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
@@ -309,47 +312,67 @@ def _authors_of(idea_ids) -> dict[int, frozenset]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
+# What the collusion rules read of a stored vote (`_facts`), and what weighing a judged
+# one again needs besides: rows of these columns answer the same attributes as an ORM
+# `Vote` (`batch.signals_of` takes either), without building one (and its ratings) for
+# each of the thousands of votes a context can hold. Not the reason's text: its
+# measures are stored beside it.
+_FACT = ("id", "voter_id", "idea_id", "created_at", "identity", "account_age_seconds", "contributions_90d",
+         "effort", "network", "value", "reason_near_copy")
+_CONTEXT = tuple(getattr(Vote, name) for name in _FACT)
+_JUDGED = tuple(getattr(Vote, name) for name in dict.fromkeys((
+    *_FACT, "pool", *(column.name for column in batch.SIGNAL_COLUMNS), *batch.WEIGHT_COLUMNS)))
+
+
 class StoredVotes:
     """`collusion.VoteLookup` over one challenge's stored votes: each look-up is one
-    indexed, bounded query, in the order `collusion.Votes` answers (latest first, ties
-    by id). The rows read are kept (`rows`), so the judged votes are weighed in place."""
+    indexed, bounded query of columns, in the order `collusion.Votes` answers (latest
+    first, ties by id). The rows read are kept (`rows`), so the judged votes are weighed
+    from them; `add` puts a vote of the session (the one being cast) among them."""
 
     def __init__(self, challenge_id: int, authors: dict[int, frozenset] | None = None):
         self.challenge_id = challenge_id
-        self.rows: dict[int, Vote] = {}
+        self.rows: dict[int, object] = {}  # vote id -> its row, or the session's Vote
         self._authors: dict[int, frozenset] = dict(authors or {})  # idea -> its authors, as far as known
 
-    def facts(self, votes: list[Vote]) -> list[collusion_rules.VoteFact]:
+    def add(self, vote: Vote) -> collusion_rules.VoteFact:
+        self.rows[vote.id] = vote
+        return self.facts([vote])[0]
+
+    def facts(self, votes) -> list[collusion_rules.VoteFact]:
         missing = {v.idea_id for v in votes} - self._authors.keys()
         if missing:
             self._authors.update({idea_id: frozenset() for idea_id in missing} | _authors_of(missing))
-        self.rows.update((v.id, v) for v in votes)
+        for vote in votes:
+            self.rows.setdefault(vote.id, vote)
         return _facts(votes, self._authors)
 
-    def _latest(self, query, since: float | None, limit: int | None) -> list[collusion_rules.VoteFact]:
+    def _latest(self, where, since: float | None, limit: int | None, columns=_CONTEXT
+                ) -> list[collusion_rules.VoteFact]:
+        query = select(*columns).where(*where)
         if since is not None:
             query = query.where(Vote.created_at >= datetime.fromtimestamp(since, UTC))
         query = query.order_by(Vote.created_at.desc(), Vote.id.desc())
-        return self.facts(list(db.session.scalars(query if limit is None else query.limit(limit))))
+        return self.facts(db.session.execute(query if limit is None else query.limit(limit)).all())
 
+    # The idea's votes are the judged ones (`collusion.judged_for` asks for them first):
+    # they are read with what weighing them again takes.
     def on_idea(self, idea_id, since, limit):
-        return self._latest(select(Vote).where(Vote.idea_id == idea_id), since, limit)
+        return self._latest((Vote.idea_id == idea_id,), since, limit, _JUDGED)
 
     def on_idea_from(self, idea_id, networks, limit):
-        return self._latest(select(Vote).where(Vote.idea_id == idea_id, Vote.network.in_(sorted(networks))),
-                            None, limit)
+        return self._latest((Vote.idea_id == idea_id, Vote.network.in_(sorted(networks))), None, limit, _JUDGED)
 
     def by_people(self, people, since, limit):
-        return self._latest(select(Vote).where(Vote.challenge_id == self.challenge_id,
-                                               Vote.voter_id.in_(sorted(people))), since, limit)
+        return self._latest((Vote.challenge_id == self.challenge_id, Vote.voter_id.in_(sorted(people))),
+                            since, limit)
 
     def by_voters_for(self, voters, authors, since, limit):
         authors = sorted(authors)
         written = select(Idea.id).where(Idea.challenge_id == self.challenge_id, Idea.author_id.in_(authors)).union(
             select(CoAuthor.idea_id).where(CoAuthor.user_id.in_(authors), CoAuthor.accepted_at.is_not(None)))
-        return self._latest(select(Vote).where(Vote.challenge_id == self.challenge_id,
-                                               Vote.voter_id.in_(sorted(voters)), Vote.idea_id.in_(written)),
-                            since, limit)
+        return self._latest((Vote.challenge_id == self.challenge_id, Vote.voter_id.in_(sorted(voters)),
+                             Vote.idea_id.in_(written)), since, limit)
 
 
 def _reweigh_idea_votes(idea: Idea, policy, now: datetime, cast: Vote | None = None
@@ -359,19 +382,29 @@ def _reweigh_idea_votes(idea: Idea, policy, now: datetime, cast: Vote | None = N
     over the context it picks.
 
     Returns the (pool, value, weight change, count change) list for the aggregates;
-    `cast`, the vote being cast or changed, is weighed here too (its old weight was set to 0)."""
+    `cast`, the vote being cast or changed, is weighed here too (its old weight was set to 0).
+    A judged vote the session holds is changed there; the others whose weight or
+    explanation changed are written in one statement."""
     lookup = StoredVotes(idea.challenge_id, {idea.id: frozenset(idea.author_ids())})
     context = collusion_rules.context_for(idea.id, lookup, now=now, bounds=collusion_rules.LIVE,
-                                          cast=lookup.facts([cast])[0] if cast is not None else None)
+                                          cast=lookup.add(cast) if cast is not None else None)
     factors = collusion_rules.collusion_factors(context.facts, WEIGHTED, ideas={idea.id})
-    changes = []
+    changes, written = [], []
     for fact in context.judged:
-        vote = lookup.rows[fact.vote_id]
-        weighed = batch.weigh(_signals_for(vote, idea), policy, factors.get(vote.id, weighting.NO_COLLUSION))
-        before = vote.weight
-        for name, value in weighed.columns().items():
-            setattr(vote, name, value)
-        if not math.isclose(before, vote.weight):
-            changes.append((vote.pool, vote.value, vote.weight - before, 0))
+        row = lookup.rows[fact.vote_id]
+        columns = batch.weigh(_signals_for(row, idea), policy,
+                              factors.get(row.id, weighting.NO_COLLUSION)).columns()
+        if all(getattr(row, name) == value for name, value in columns.items()):
+            continue
+        before = row.weight
+        held = row if isinstance(row, Vote) else db.session.identity_map.get(identity_key(Vote, row.id))
+        if held is not None:
+            for name, value in columns.items():
+                setattr(held, name, value)
+        else:
+            written.append({"b_id": row.id, **columns})
+        if not math.isclose(before, columns["weight"]):
+            changes.append((row.pool, row.value, columns["weight"] - before, 0))
+    batch.update_votes(written)
     db.session.flush()
     return changes

@@ -493,8 +493,38 @@ def _close_pairs(idea_votes: Sequence[VoteFact], window: float) -> Iterable[tupl
                 yield i, j
 
 
+def _near_someone(idea_votes: Sequence[VoteFact], window: float) -> set[Hashable]:
+    """The voters of one idea (its votes in time order) with a vote within `window` of
+    another voter's vote on it: the nearest such vote, before or after, decides."""
+    found: set[Hashable] = set()
+    n = len(idea_votes)
+    before: list[int | None] = [None] * n  # the latest earlier vote by someone else
+    for k in range(1, n):
+        before[k] = k - 1 if idea_votes[k - 1].voter_id != idea_votes[k].voter_id else before[k - 1]
+    after: int | None = None  # the earliest later vote by someone else
+    for k in range(n - 1, -1, -1):
+        if k + 1 < n:
+            after = k + 1 if idea_votes[k + 1].voter_id != idea_votes[k].voter_id else after
+        at = idea_votes[k].at
+        if (before[k] is not None and at - idea_votes[before[k]].at <= window) or (
+                after is not None and idea_votes[after].at - at <= window):
+            found.add(idea_votes[k].voter_id)
+    return found
+
+
 def _lockstep(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
     window = policy.lockstep_window_seconds
+    # Only a voter near someone else on `lockstep_min_ideas` ideas can be in a linked
+    # pair: the others' votes are left out before the pairs are counted, so a popular
+    # idea's crowd of votes within minutes costs its length, not its square.
+    near: Counter = Counter()
+    for idea_votes in by_idea.values():
+        near.update(_near_someone(idea_votes, window))
+    candidates = {voter for voter, ideas in near.items() if ideas >= policy.lockstep_min_ideas}
+    if not candidates:
+        return
+    by_idea = {idea: kept for idea, idea_votes in by_idea.items()
+               if len(kept := [v for v in idea_votes if v.voter_id in candidates]) > 1}
     together: dict[frozenset, set[Hashable]] = defaultdict(set)
     for idea, idea_votes in by_idea.items():
         for i, j in _close_pairs(idea_votes, window):

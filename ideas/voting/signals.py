@@ -82,15 +82,13 @@ def voter_network(address: str | None, *, forwarded: bool = False) -> str | None
     vote from one address. IPv6 voters are grouped by their /64, which is one
     household or office; IPv4 by the address itself.
     """
-    if not address or network_rule_off():
-        return None
-    if forwarded and not current_app.config.get("IDEAS_TRUST_PROXY"):
+    if not address or (forwarded and not current_app.config.get("IDEAS_TRUST_PROXY")):
         return None
     try:
         ip = ipaddress.ip_address(address.strip())
     except ValueError:
         return None
-    if not ip.is_global:
+    if not ip.is_global or network_rule_off():
         return None
     if ip.version == 6:
         return network_hash(str(ipaddress.ip_network(f"{ip}/64", strict=False)))

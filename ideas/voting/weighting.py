@@ -784,8 +784,15 @@ def standing(signals: VoteSignals, policy: WeightingPolicy = WEIGHTED) -> float:
     This is who the voter is, whatever the vote; the collusion rules use it to tell
     fresh or unverified accounts. What a vote counts with is `vote_standing`.
     """
-    return (policy.identity_factor(signals.identity) * age_factor(signals.account_age_seconds, policy)
-            * contribution_factor(signals.contributions_90d, policy))
+    return standing_from(signals.identity, signals.account_age_seconds, signals.contributions_90d, policy)
+
+
+def standing_from(identity: Identity, account_age_seconds: float, contributions_90d: int,
+                  policy: WeightingPolicy = WEIGHTED) -> float:
+    """`standing` from the three signals it reads, for the many stored votes the collusion
+    rules look at (no `VoteSignals` to build and check for each)."""
+    return (policy.identity_factor(identity) * age_factor(account_age_seconds, policy)
+            * contribution_factor(contributions_90d, policy))
 
 
 def vote_standing(signals: VoteSignals, policy: WeightingPolicy = WEIGHTED) -> float:

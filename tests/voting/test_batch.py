@@ -9,8 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from ideas.accounts.models import User
 from ideas.archive.synthetic import synthetic_archive
 from ideas.challenges import services as challenges
+from ideas.challenges.models import Idea
 from ideas.extensions import db
 from ideas.voting import batch, collusion, ranking, services, weighting
 from ideas.voting.models import IdeaScore, Vote
@@ -64,6 +66,34 @@ def test_a_vote_caught_by_the_collusion_rules_keeps_its_causes_through_simple_an
     db.session.commit()
     assert {v.id: (db.session.get(Vote, v.id).weight, db.session.get(Vote, v.id).discounts,
                    db.session.get(Vote, v.id).collusion) for v in ring} == live
+
+
+def test_a_burst_cast_one_request_at_a_time_is_weighed_as_in_one_session(make_user):
+    """Each request has a session of its own: the earlier votes a new one re-judges are
+    then read as rows and written in one statement, not changed on objects the session
+    holds. Both ways give every vote the same weight, and the aggregates their sum."""
+    manager_id = make_user(roles=("manager",)).id
+    results = []
+    for apart in (False, True):
+        manager = db.session.get(User, manager_id)
+        challenge = open_challenge(manager)
+        idea = idea_in(challenge, make_user())
+        challenges.change_phase(challenge, manager, "voting", "go")
+        voters = [make_user() for _ in range(6)]  # fresh accounts, one click each: a burst
+        db.session.commit()
+        idea_id, voter_ids = idea.id, [v.id for v in voters]
+        for voter_id in voter_ids:
+            if apart:
+                db.session.expunge_all()
+            services.cast_vote(db.session.get(Idea, idea_id), db.session.get(User, voter_id), Ballot())
+            db.session.commit()
+        db.session.expunge_all()
+        votes = db.session.scalars(select(Vote).where(Vote.idea_id == idea_id).order_by(Vote.id)).all()
+        score = db.session.get(IdeaScore, idea_id)
+        assert score.support_employee == pytest.approx(sum(v.weight for v in votes))
+        results.append([(v.weight, v.collusion, v.collusion_discounts) for v in votes])
+    assert any("burst" in discounts for _, _, discounts in results[1])
+    assert results[0] == results[1]
 
 
 @pytest.mark.parametrize("seed", [5])

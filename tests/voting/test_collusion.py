@@ -347,3 +347,60 @@ def test_an_earlier_weight_falls_after_someone_elses_vote_only_when_it_completes
             new_codes = {d.code for d in after[vote.vote_id].discounts} - {d.code for d in before[vote.vote_id].discounts}
             assert new_codes == {"reciprocal"}
             assert "reciprocal" in {d.code for d in after[10_000].discounts}
+
+
+
+def _lockstep_by_every_pair(votes, policy=WEIGHTED) -> set:
+    """The lockstep rule as it reads, over every pair of votes: voters who voted within the
+    window of each other on `lockstep_min_ideas` ideas are linked; on each idea, linked
+    votes within the window join one group, and a group of at least `lockstep_min_voters`
+    voters is a cluster, whose largest vote keeps its weight. The vote ids it discounts."""
+    window, by_idea = policy.lockstep_window_seconds, {}
+    for vote in sorted(votes, key=lambda v: (v.at, v.vote_id)):
+        if not vote.on_own_idea:
+            by_idea.setdefault(vote.idea_id, []).append(vote)
+    shared = {}
+    for idea, idea_votes in by_idea.items():
+        for a in idea_votes:
+            for b in idea_votes:
+                if a.voter_id < b.voter_id and abs(a.at - b.at) <= window:
+                    shared.setdefault((a.voter_id, b.voter_id), set()).add(idea)
+    linked = {pair for pair, ideas in shared.items() if len(ideas) >= policy.lockstep_min_ideas}
+    marked = set()
+    for idea_votes in by_idea.values():
+        group = {k: frozenset([k]) for k in range(len(idea_votes))}
+        for i, a in enumerate(idea_votes):
+            for j, b in enumerate(idea_votes):
+                if tuple(sorted((a.voter_id, b.voter_id))) in linked and abs(a.at - b.at) <= window:
+                    merged = group[i] | group[j]
+                    for k in merged:
+                        group[k] = merged
+        for members in set(group.values()):
+            cluster = [idea_votes[k] for k in members]
+            if len({v.voter_id for v in cluster}) >= max(2, policy.lockstep_min_voters):
+                largest = min(cluster, key=lambda v: (-(v.standing * v.effort), v.at, v.vote_id))
+                marked |= {v.vote_id for v in cluster if v is not largest}
+    return marked
+
+
+def _lockstep_marked(result) -> set:
+    return {vote_id for vote_id, found in result.items() if any(d.code == "lockstep" for d in found.discounts)}
+
+
+@FAST
+@given(st.data())
+def test_the_lockstep_rule_discounts_the_votes_that_reading_every_pair_of_votes_would(data):
+    votes = crowd(data)
+    assert _lockstep_marked(collusion_factors(votes)) == _lockstep_by_every_pair(votes)
+
+
+def test_a_lockstep_group_is_found_in_a_crowd_voting_within_minutes_on_a_popular_idea():
+    group = lockstep_group(["a", "b", "c", "d"], ["i1", "i2", "i3"], T0)
+    # 300 people vote on i1 in the same minutes, each on that idea alone: close to
+    # everyone, linked to no one.
+    crowd_votes = [fact(f"p{k}-i1", f"p{k}", "i1", T0 + k * 0.5) for k in range(300)]
+    result = collusion_factors(group + crowd_votes)
+    for idea in ("i1", "i2", "i3"):
+        assert sorted(result[f"{v}-{idea}"].factor for v in "abcd") == [0.1, 0.1, 0.1, 1.0]
+    assert not any("lockstep" in codes(result, f"p{k}-i1") for k in range(300))
+    assert _lockstep_marked(result) == _lockstep_by_every_pair(group + crowd_votes)

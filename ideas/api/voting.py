@@ -6,7 +6,7 @@ was weighed with: a voter sees their own weight, its discounts and what would ra
 from datetime import datetime
 from typing import Literal
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from pydantic import Field
 
 from ideas import caching
@@ -234,8 +234,10 @@ def ranking(challenge_id: int):
     # What a ranking page shows depends on the viewer only through the pools they see
     # and whether hidden ideas are shown to them (staff); any vote moves the generation.
     seen = (tuple(challenge_permissions.visible_pools(user, challenge)), challenge_permissions.is_staff(user, challenge))
-    return jsonify(caching.remember(("ranking", challenge.id, pool, page.limit, page.offset, seen),
-                                    f"c:{challenge.id}", build))
+    # Kept as the JSON text `jsonify` would send: a read of a kept page serialises nothing.
+    body = caching.remember(("ranking json", challenge.id, pool, page.limit, page.offset, seen),
+                            f"c:{challenge.id}", lambda: jsonify(build()).get_data())
+    return current_app.response_class(body, mimetype=current_app.json.mimetype)
 
 
 # --- pairwise --------------------------------------------------------------------------

@@ -334,18 +334,22 @@ class StoredVotes:
         self.challenge_id = challenge_id
         self.rows: dict[int, object] = {}  # vote id -> its row, or the session's Vote
         self._authors: dict[int, frozenset] = dict(authors or {})  # idea -> its authors, as far as known
+        self._facts: dict[int, collusion_rules.VoteFact] = {}
 
     def add(self, vote: Vote) -> collusion_rules.VoteFact:
         self.rows[vote.id] = vote
         return self.facts([vote])[0]
 
     def facts(self, votes) -> list[collusion_rules.VoteFact]:
-        missing = {v.idea_id for v in votes} - self._authors.keys()
+        """Each vote as the rules see it; a vote read by an earlier look-up (the idea's
+        votes come again among their voters' history) keeps the fact made then."""
+        fresh = [v for v in votes if v.id not in self._facts]
+        missing = {v.idea_id for v in fresh} - self._authors.keys()
         if missing:
             self._authors.update({idea_id: frozenset() for idea_id in missing} | _authors_of(missing))
-        for vote in votes:
-            self.rows.setdefault(vote.id, vote)
-        return _facts(votes, self._authors)
+        for vote, fact in zip(fresh, _facts(fresh, self._authors), strict=True):
+            self.rows[vote.id], self._facts[vote.id] = vote, fact
+        return [self._facts[v.id] for v in votes]
 
     def _latest(self, where, since: float | None, limit: int | None, columns=_CONTEXT
                 ) -> list[collusion_rules.VoteFact]:

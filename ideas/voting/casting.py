@@ -14,9 +14,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm.util import identity_key
 
 from ideas import clock, events
@@ -286,16 +287,18 @@ def voter_standing(vote: Vote) -> float:
     return weighting.standing_from(vote.identity, vote.account_age_seconds, vote.contributions_90d, WEIGHTED)
 
 
-def _facts(votes: list[Vote], authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
-    return [
-        collusion_rules.VoteFact(
-            vote_id=v.id, voter_id=v.voter_id, idea_id=v.idea_id, author_ids=authors.get(v.idea_id, frozenset()),
-            at=clock.as_utc(v.created_at), standing=voter_standing(v),
-            effort=v.effort, network=v.network, value=v.value, account_age=v.account_age_seconds,
-            copied=bool(v.reason_near_copy),
-        )
-        for v in votes
-    ]
+def _facts(votes, authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
+    """The votes (ORM votes, rows of `_CONTEXT` or `_JUDGED`, or anything with the
+    `_FACT` attributes) as the collusion rules see them."""
+    found = []
+    for v in votes:
+        (vote_id, voter_id, idea_id, created_at, identity, age, contributions, effort, network, value,
+         copied) = v[:len(_FACT)] if isinstance(v, Row) else _read_fact(v)
+        found.append(collusion_rules.VoteFact(
+            vote_id=vote_id, voter_id=voter_id, idea_id=idea_id, author_ids=authors.get(idea_id, frozenset()),
+            at=clock.as_utc(created_at), standing=weighting.standing_from(identity, age, contributions, WEIGHTED),
+            effort=effort, network=network, value=value, account_age=age, copied=bool(copied)))
+    return found
 
 
 def _authors_of(idea_ids) -> dict[int, frozenset]:
@@ -320,6 +323,7 @@ def _authors_of(idea_ids) -> dict[int, frozenset]:
 _FACT = ("id", "voter_id", "idea_id", "created_at", "identity", "account_age_seconds", "contributions_90d",
          "effort", "network", "value", "reason_near_copy")
 _CONTEXT = tuple(getattr(Vote, name) for name in _FACT)
+_read_fact = attrgetter(*_FACT)  # a row is read by position: its columns begin with these
 _JUDGED = tuple(getattr(Vote, name) for name in dict.fromkeys((
     *_FACT, "pool", *(column.name for column in batch.SIGNAL_COLUMNS), *batch.WEIGHT_COLUMNS)))
 

@@ -138,11 +138,14 @@ def collusion_factors(
     for vote in counted:
         by_idea[vote.idea_id].append(vote)
 
+    # Every vote is read, but only the votes on the ideas asked for are judged: a rule's
+    # clusters on another idea would mark only votes whose factors are not returned.
+    judged = by_idea if ideas is None else {idea: by_idea[idea] for idea in ideas if idea in by_idea}
     marks: Marks = defaultdict(list)
-    _bursts(by_idea, policy, marks)
-    _shared_networks(by_idea, policy, marks)
-    _lockstep(by_idea, policy, marks)
-    _reciprocal(counted, policy, marks)
+    _bursts(judged, policy, marks)
+    _shared_networks(by_idea, policy, marks, judged)
+    _lockstep(by_idea, policy, marks, judged)
+    _reciprocal(counted, policy, marks, None if ideas is None else set(ideas))
     _voter_bursts(counted, policy, marks)
 
     result: dict[Hashable, Collusion] = {}
@@ -393,14 +396,14 @@ def _bursts(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
             ), policy, marks)
 
 
-def _shared_networks(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
+def _shared_networks(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks, judged: ByIdea) -> None:
     # Which ideas each voter voted on from each network: the co-voting clue.
     from_network: dict[tuple[str, Hashable], set[Hashable]] = defaultdict(set)
     for idea, idea_votes in by_idea.items():
         for vote in idea_votes:
             if vote.network is not None:
                 from_network[(vote.network, vote.voter_id)].add(idea)
-    for idea_votes in by_idea.values():
+    for idea_votes in judged.values():
         groups: dict[str, list[VoteFact]] = defaultdict(list)
         for vote in idea_votes:
             if vote.network is not None:
@@ -512,7 +515,7 @@ def _near_someone(idea_votes: Sequence[VoteFact], window: float) -> set[Hashable
     return found
 
 
-def _lockstep(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
+def _lockstep(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks, judged: ByIdea) -> None:
     window = policy.lockstep_window_seconds
     # Only a voter near someone else on `lockstep_min_ideas` ideas can be in a linked
     # pair: the others' votes are left out before the pairs are counted, so a popular
@@ -532,7 +535,9 @@ def _lockstep(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
     linked = {pair for pair, shared in together.items() if len(shared) >= policy.lockstep_min_ideas}
     if not linked:
         return
-    for idea_votes in by_idea.values():
+    for idea, idea_votes in by_idea.items():
+        if idea not in judged:
+            continue
         parent = list(range(len(idea_votes)))
 
         def root(k: int) -> int:
@@ -559,7 +564,8 @@ def _lockstep(by_idea: ByIdea, policy: WeightingPolicy, marks: Marks) -> None:
                 ), policy, marks)
 
 
-def _reciprocal(counted: Sequence[VoteFact], policy: WeightingPolicy, marks: Marks) -> None:
+def _reciprocal(counted: Sequence[VoteFact], policy: WeightingPolicy, marks: Marks,
+                ideas: set | None) -> None:
     supports = [v for v in counted if v.value > 0]
     gave: dict[Hashable, Counter] = defaultdict(Counter)  # voter -> author -> supports
     total: Counter = Counter()
@@ -571,16 +577,20 @@ def _reciprocal(counted: Sequence[VoteFact], policy: WeightingPolicy, marks: Mar
     def mutual(a: Hashable, b: Hashable) -> bool:
         return gave[a][b] > 0 and gave[b][a] > 0
 
+    # Judged: the supports on the ideas asked for; whether someone mostly supports those
+    # who support them back is needed only for those supports' voters and authors.
+    judged = supports if ideas is None else [v for v in supports if v.idea_id in ideas]
+    people = {p for v in judged for p in (v.voter_id, *v.author_ids)}
     to_partners: Counter = Counter()
     for vote in supports:
-        if any(mutual(vote.voter_id, author) for author in vote.author_ids):
+        if vote.voter_id in people and any(mutual(vote.voter_id, author) for author in vote.author_ids):
             to_partners[vote.voter_id] += 1
 
     def mostly(person: Hashable) -> bool:
         return (to_partners[person] >= policy.reciprocal_min_mutual
                 and to_partners[person] / total[person] >= policy.reciprocal_min_share)
 
-    for vote in supports:
+    for vote in judged:
         if any(mutual(vote.voter_id, a) and mostly(vote.voter_id) and mostly(a) for a in vote.author_ids):
             marks[vote.vote_id].append((policy.reciprocal_factor, Discount(
                 "reciprocal",

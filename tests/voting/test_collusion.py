@@ -404,3 +404,15 @@ def test_a_lockstep_group_is_found_in_a_crowd_voting_within_minutes_on_a_popular
         assert sorted(result[f"{v}-{idea}"].factor for v in "abcd") == [0.1, 0.1, 0.1, 1.0]
     assert not any("lockstep" in codes(result, f"p{k}-i1") for k in range(300))
     assert _lockstep_marked(result) == _lockstep_by_every_pair(group + crowd_votes)
+
+
+@FAST
+@given(st.data())
+def test_asked_for_some_ideas_the_rules_give_those_votes_what_the_whole_set_gives_them(data):
+    # Only the ideas asked for are judged (their clusters formed), every vote still read.
+    votes = crowd(data)
+    whole = collusion_factors(votes)
+    ideas = sorted({v.idea_id for v in votes})
+    asked = set(data.draw(st.lists(st.sampled_from(ideas), min_size=1, unique=True)))
+    assert collusion_factors(votes, ideas=asked) == {v.vote_id: whole[v.vote_id] for v in votes
+                                                       if v.idea_id in asked}

@@ -508,9 +508,11 @@ def _near_someone(idea_votes: Sequence[VoteFact], window: float) -> set[Hashable
     for k in range(n - 1, -1, -1):
         if k + 1 < n:
             after = k + 1 if idea_votes[k + 1].voter_id != idea_votes[k].voter_id else after
+        # The same comparison as `_close_pairs`: with float times `a >= b - w` and
+        # `b - a <= w` can disagree, and a voter in a close pair would be left out.
         at = idea_votes[k].at
-        if (before[k] is not None and at - idea_votes[before[k]].at <= window) or (
-                after is not None and idea_votes[after].at - at <= window):
+        if (before[k] is not None and idea_votes[before[k]].at >= at - window) or (
+                after is not None and at >= idea_votes[after].at - window):
             found.add(idea_votes[k].voter_id)
     return found
 

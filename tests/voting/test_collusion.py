@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -359,11 +360,16 @@ def _lockstep_by_every_pair(votes, policy=WEIGHTED) -> set:
     for vote in sorted(votes, key=lambda v: (v.at, v.vote_id)):
         if not vote.on_own_idea:
             by_idea.setdefault(vote.idea_id, []).append(vote)
+
+    def close(a, b) -> bool:  # within the window, taken as "the earlier at or after the later − window"
+        first, last = sorted((a, b), key=lambda v: v.at)
+        return first.at >= last.at - window
+
     shared = {}
     for idea, idea_votes in by_idea.items():
         for a in idea_votes:
             for b in idea_votes:
-                if a.voter_id < b.voter_id and abs(a.at - b.at) <= window:
+                if a.voter_id < b.voter_id and close(a, b):
                     shared.setdefault((a.voter_id, b.voter_id), set()).add(idea)
     linked = {pair for pair, ideas in shared.items() if len(ideas) >= policy.lockstep_min_ideas}
     marked = set()
@@ -371,7 +377,7 @@ def _lockstep_by_every_pair(votes, policy=WEIGHTED) -> set:
         group = {k: frozenset([k]) for k in range(len(idea_votes))}
         for i, a in enumerate(idea_votes):
             for j, b in enumerate(idea_votes):
-                if tuple(sorted((a.voter_id, b.voter_id))) in linked and abs(a.at - b.at) <= window:
+                if tuple(sorted((a.voter_id, b.voter_id))) in linked and close(a, b):
                     merged = group[i] | group[j]
                     for k in merged:
                         group[k] = merged
@@ -416,3 +422,13 @@ def test_asked_for_some_ideas_the_rules_give_those_votes_what_the_whole_set_give
     asked = set(data.draw(st.lists(st.sampled_from(ideas), min_size=1, unique=True)))
     assert collusion_factors(votes, ideas=asked) == {v.vote_id: whole[v.vote_id] for v in votes
                                                        if v.idea_id in asked}
+
+
+def test_votes_exactly_a_window_apart_in_floating_point_are_near_as_the_pairs_count_them():
+    # 1.1 - 1.0 > 0.1 in floating point, yet 1.0 >= 1.1 - 0.1: the rule's pairs take the
+    # second comparison, and its pre-filter must too, or B's lockstep discount is lost.
+    policy = replace(WEIGHTED, lockstep_window_seconds=0.1, lockstep_min_ideas=2, lockstep_min_voters=2)
+    votes = [fact(f"{voter}-{idea}", voter, idea, at) for idea in ("i0", "i1")
+             for voter, at in (("A", 1.0), ("B", 11 * 0.1))]
+    result = collusion_factors(votes, policy)
+    assert _lockstep_marked(result) == {"B-i0", "B-i1"} == _lockstep_by_every_pair(votes, policy)

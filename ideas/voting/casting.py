@@ -281,15 +281,11 @@ def withdraw_vote(idea: Idea, voter: User, now: datetime | None = None, *, force
     return True
 
 
-def voter_standing(vote: Vote) -> float:
-    """The voter's own standing at the vote (identity × age × contribution), as the
-    collusion rules need it; `vote.standing` is the standing the vote counts with."""
-    return weighting.standing_from(vote.identity, vote.account_age_seconds, vote.contributions_90d, WEIGHTED)
-
-
 def _facts(votes, authors: dict[int, frozenset]) -> list[collusion_rules.VoteFact]:
     """The votes (ORM votes, rows of `_CONTEXT` or `_JUDGED`, or anything with the
-    `_FACT` attributes) as the collusion rules see them."""
+    `_FACT` attributes) as the collusion rules see them. Their standing is the voter's own
+    at the vote (identity × age × contribution), not `vote.standing`, which is the
+    standing the vote counts with."""
     found = []
     for v in votes:
         (vote_id, voter_id, idea_id, created_at, identity, age, contributions, effort, network, value,

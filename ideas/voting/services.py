@@ -25,7 +25,6 @@ from ideas.voting.casting import (  # noqa: F401
     observe_vote_address,
     record_vote,
     reweigh_voter,
-    voter_standing,
     withdraw_vote,
 )
 from ideas.voting.explanations import (  # noqa: F401
